@@ -1,0 +1,190 @@
+"""``python -m parsers inspect|export``: the parser's command line (its output is a documented contract).
+
+inspect PATH... [--json]
+    Per file: format, runs, record counts, iteration range, N, header facts, events, unparsed lines.
+    ``--json`` prints one JSON object per file, one per line (JSON Lines), keys as in ``inspect_dict``.
+export PATH -o OUT.csv|OUT.parquet|OUT.jsonl
+    Train and val records, one row each, with ``run``, ``kind`` (train/val/test) and the fields.
+Exit status: 0 on success; 2 with a one-line ``error: ...`` on stderr for a missing or unreadable
+file or a bad option.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+from .records import ParsedLog, Run
+from .stream import parse_path
+
+SCHEMA_VERSION = 1
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    return v
+
+
+def run_dict(run: Run) -> dict[str, Any]:
+    t = run.train
+    events = Counter(e.kind for e in run.events)
+    return {
+        "index": run.index,
+        "format": run.format,
+        "started_by": run.started_by,
+        "lines": [run.start_line, run.end_line],
+        "train_records": len(t),
+        "eval_records": sum(1 for e in run.evals if e.mode == "val"),
+        "test_records": sum(1 for e in run.evals if e.mode == "test"),
+        "first_iter": run.first_iter,
+        "last_iter": run.last_iter,
+        "max_iters": run.max_iters,
+        "iters_per_epoch": run.iters_per_epoch,
+        "fields": t.field_names,
+        "eval_metrics": sorted({k for e in run.evals for k in e.metrics}),
+        "header": run.header.as_dict(),
+        "events": dict(sorted(events.items())),
+        "errors": [
+            {"line": e.line_no, "kind": e.kind, "text": e.text.splitlines()[-1] if e.text else ""}
+            for e in run.events if e.kind in ("traceback", "error")
+        ],
+        "unparsed_lines": run.unparsed.count,
+        "unparsed_examples": [{"line": n, "text": s[:300]} for n, s in run.unparsed.examples[:10]],
+        "line_kinds": dict(sorted(run.line_kinds.items())),
+    }
+
+
+def inspect_dict(path: str, parsed: ParsedLog) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA_VERSION,
+        "path": path,
+        "format": parsed.format,
+        "lines": parsed.lines,
+        "bytes": parsed.bytes_consumed,
+        "runs": [run_dict(r) for r in parsed.runs],
+        "unparsed_lines": parsed.unparsed_count,
+    }
+
+
+def _fmt_range(run: Run) -> str:
+    if run.first_iter is None:
+        return "no train records"
+    n = run.max_iters
+    return f"iter {run.first_iter}..{run.last_iter} of {n if n else '?'}"
+
+
+def _print_text(d: dict[str, Any], out) -> None:
+    print(f"{d['path']}: {d['format'] or 'empty'}, {d['lines']} lines, {len(d['runs'])} run(s), "
+          f"{d['unparsed_lines']} unparsed line(s)", file=out)
+    for r in d["runs"]:
+        h = r["header"]
+        print(f"  run {r['index']} (lines {r['lines'][0]}-{r['lines'][1]}, started by {r['started_by']}): "
+              f"{r['train_records']} train, {r['eval_records']} val, {r['test_records']} test records; "
+              f"{_fmt_range_d(r)}", file=out)
+        facts = {k: h[k] for k in ("world_size", "batch_size", "accumulative_counts", "max_epochs", "max_iters",
+                                   "train_loop", "sampler", "per_device_batch_size", "log_interval",
+                                   "dataset_size", "gpus_listed") if h.get(k) is not None}
+        if facts:
+            print("    setup: " + ", ".join(f"{k}={v}" for k, v in facts.items()), file=out)
+        if r["fields"]:
+            print("    fields: " + ", ".join(r["fields"]), file=out)
+        if r["events"]:
+            print("    events: " + ", ".join(f"{k}={v}" for k, v in r["events"].items()), file=out)
+        for e in r["errors"][:5]:
+            print(f"    {e['kind']} at line {e['line']}: {e['text'][:200]}", file=out)
+        if r["unparsed_lines"]:
+            print(f"    unparsed: {r['unparsed_lines']} line(s), e.g.", file=out)
+            for ex in r["unparsed_examples"][:3]:
+                print(f"      {ex['line']}: {ex['text'][:150]!r}", file=out)
+
+
+def _fmt_range_d(r: dict[str, Any]) -> str:
+    if r["first_iter"] is None:
+        return "no train records"
+    return f"iter {r['first_iter']}..{r['last_iter']} of {r['max_iters'] if r['max_iters'] else '?'}"
+
+
+def export_rows(parsed: ParsedLog) -> Iterator[dict[str, Any]]:
+    """One row per train record and per val/test record, tagged with its run index."""
+    for run in parsed.runs:
+        t = run.train
+        cols = t.columns()
+        for i in range(len(t)):
+            row: dict[str, Any] = {
+                "run": run.index, "kind": "train", "iter": t.iters[i],
+                "max_iters": t.max_iters[i] if t.max_iters[i] > 0 else None,
+                "epoch": t.epochs[i] if t.epochs[i] >= 0 else None,
+                "timestamp": _clean(t.timestamps[i]), "eta_seconds": _clean(t.etas[i]), "line": t.line_nos[i],
+            }
+            for name, col in cols.items():
+                v = col[i]
+                row[name] = v if v == v or (name, i) in t.logged_nan else None
+            yield row
+        for e in run.evals:
+            row = {"run": run.index, "kind": e.mode, "iter": e.train_iter, "max_iters": None, "epoch": e.epoch,
+                   "timestamp": e.timestamp, "eta_seconds": None, "line": e.line_no}
+            row.update({f"{e.mode}/{k}" if k in ("time", "data_time") else k: v for k, v in e.metrics.items()})
+            yield row
+
+
+def export(parsed: ParsedLog, out_path: str) -> int:
+    rows = list(export_rows(parsed))
+    lower = out_path.lower()
+    if lower.endswith(".jsonl"):
+        with open(out_path, "w", encoding="utf-8") as f:
+            for row in rows:
+                f.write(json.dumps({k: _clean(v) for k, v in row.items()}) + "\n")
+        return len(rows)
+    import pandas as pd  # only the tabular formats need pandas
+
+    df = pd.DataFrame.from_records(rows)
+    if lower.endswith(".csv"):
+        df.to_csv(out_path, index=False)
+    elif lower.endswith(".parquet"):
+        df.to_parquet(out_path, index=False)
+    else:
+        raise ValueError("output must end in .csv, .parquet or .jsonl")
+    return len(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m parsers", description="Parse MMEngine / mmcv training logs.")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p_in = sub.add_parser("inspect", help="summarise what a log holds")
+    p_in.add_argument("paths", nargs="+", metavar="PATH")
+    p_in.add_argument("--json", action="store_true", help="one JSON object per file (JSON Lines)")
+    p_ex = sub.add_parser("export", help="write train and val records as CSV, Parquet or JSON Lines")
+    p_ex.add_argument("path", metavar="PATH")
+    p_ex.add_argument("-o", "--output", required=True, metavar="OUT")
+    args = ap.parse_args(argv)
+
+    if args.cmd == "inspect":
+        for path in args.paths:
+            try:
+                parsed = parse_path(path)
+            except OSError as e:
+                print(f"error: cannot read {path}: {e.strerror or e}", file=sys.stderr)
+                return 2
+            d = inspect_dict(path, parsed)
+            if args.json:
+                sys.stdout.write(json.dumps(d, default=_clean, allow_nan=False) + "\n")
+            else:
+                _print_text(d, sys.stdout)
+        return 0
+    if not args.output.lower().endswith((".csv", ".parquet", ".jsonl")):
+        print("error: -o must end in .csv, .parquet or .jsonl", file=sys.stderr)
+        return 2
+    try:
+        parsed = parse_path(args.path)
+    except OSError as e:
+        print(f"error: cannot read {args.path}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    n = export(parsed, args.output)
+    print(f"wrote {n} rows to {args.output}", file=sys.stderr)
+    return 0

@@ -1,0 +1,201 @@
+"""JSON-lines logs: MMEngine ``vis_data/scalars.json`` and mmcv 1.x ``*.log.json``.
+
+- scalars.json: a train record has ``iter`` (global) and ``step``; an eval record has no ``iter``
+  and its ``step`` is the epoch (epoch-based runs, whose train records carry ``epoch``) or the iteration.
+- mmcv .log.json: ``{"mode": "train"|"val", "epoch": e, "iter": i, ...}``. Meta lines (``{}``,
+  ``{"hook_msgs": {}}``, ``{"env_info": ...}``, a checkpoint meta dict) each open a run: a file that
+  several launches appended to holds one per launch. ``iter`` is inside the epoch for the
+  EpochBasedRunner and global for the IterBasedRunner; the first epoch change tells which. For the
+  former the true iterations per epoch are not in the file: the largest ``iter`` seen in the
+  previous epoch stands in for it (a lower bound), and ``iters_per_epoch`` stays unknown (-1).
+- Invariant: the iteration going back (globally) opens a new run, as in text logs.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+
+from .config_dump import apply_config_facts
+from .records import EvalRecord, Event, Run
+from .text_log import TextLogInterpreter
+
+NAN = math.nan
+_META_KEYS = ("env_info", "hook_msgs", "mmdet_version", "mmcv_version", "config", "seed", "exp_name")
+_NOT_VALUES = ("mode", "epoch", "iter", "step")
+
+
+class JsonLogInterpreter:
+    def __init__(self, runs: list[Run]) -> None:
+        self.runs = runs
+        self.format: str | None = None
+        self._epoch_local: bool | None = None  # mmcv: iter counts inside the epoch?
+        self._epoch_max: dict[int, int] = {}  # mmcv: largest iter seen per epoch
+        self._last_epoch: int | None = None
+        self._last_raw_iter: int | None = None
+
+    @property
+    def cur(self) -> Run:
+        if not self.runs:
+            self.runs.append(Run(index=0, format=self.format or "mmengine-scalars-json", start_line=1))
+        return self.runs[-1]
+
+    def _new_run(self, no: int, why: str, *, keep_header: bool = False, force: bool = False) -> Run:
+        prev = self.runs[-1] if self.runs else None
+        if prev is not None and not force and not len(prev.train) and not prev.evals and not prev.line_kinds:
+            prev.started_by = why
+            return prev
+        if prev is not None:
+            prev.end_line = no - 1
+        run = Run(index=len(self.runs), format=self.format or "mmengine-scalars-json", start_line=no, started_by=why)
+        if keep_header and prev is not None:
+            run.header = copy.deepcopy(prev.header)
+        self.runs.append(run)
+        self._epoch_local = None
+        self._epoch_max = {}
+        self._last_epoch = None
+        self._last_raw_iter = None
+        return run
+
+    def feed(self, blocks) -> None:
+        for first, lines in blocks:
+            no = first
+            for line in lines:
+                self._line(line, no)
+                no += 1
+            if self.runs:
+                self.runs[-1].end_line = no - 1
+
+    def close(self) -> None:
+        pass
+
+    def _line(self, line: str, no: int) -> None:
+        s = line.strip()
+        if not s:
+            self.cur.line_kinds["blank"] += 1
+            return
+        try:
+            rec = json.loads(s)
+        except ValueError:
+            rec = None
+        if not isinstance(rec, dict):
+            run = self.cur
+            run.unparsed.add(no, line)
+            run.line_kinds["unparsed"] += 1
+            return
+        if "mode" in rec:
+            self.format = self.format or "mmcv-json"
+            self._mmcv(rec, no)
+        elif not rec or any(k in rec for k in _META_KEYS):
+            self.format = self.format or "mmcv-json"
+            self._meta(rec, no)
+        elif "step" in rec or "iter" in rec:
+            self.format = self.format or "mmengine-scalars-json"
+            self._scalars(rec, no)
+        else:
+            run = self.cur
+            run.unparsed.add(no, line)
+            run.line_kinds["unparsed"] += 1
+        run = self.cur
+        run.format = self.format or run.format
+
+    def _meta(self, rec: dict, no: int) -> None:
+        run = self._new_run(no, "meta line (a new launch)")
+        run.line_kinds["header"] += 1
+        env = rec.get("env_info")
+        if isinstance(env, str):
+            # The same text as the text log's "Environment info" block.
+            text_side = TextLogInterpreter([run])
+            text_side.block = 2  # ENV
+            for line in env.splitlines():
+                text_side._env_line(line)
+            run.line_kinds["header"] -= len(env.splitlines())
+        cfg = rec.get("config")
+        if isinstance(cfg, str):
+            apply_config_facts(cfg, run.header)
+        if isinstance(rec.get("exp_name"), str):
+            run.header.set("exp_name", rec["exp_name"], "json meta: exp_name")
+        if isinstance(rec.get("iter"), int) and isinstance(rec.get("epoch"), int):
+            data = {"epoch": rec["epoch"], "iter": rec["iter"]}
+            run.events.append(Event("resume", no, None, "checkpoint meta", data))
+
+    def _mmcv(self, rec: dict, no: int) -> None:
+        run = self.cur
+        mode = rec.get("mode")
+        epoch = rec.get("epoch") if isinstance(rec.get("epoch"), int) else None
+        raw_iter = rec.get("iter") if isinstance(rec.get("iter"), int) else None
+        values = _numbers(rec)
+        if mode == "train" and raw_iter is not None:
+            if epoch is not None and self._last_epoch is not None and epoch != self._last_epoch \
+                    and self._epoch_local is None and self._last_raw_iter is not None:
+                self._epoch_local = raw_iter <= self._last_raw_iter
+            if self._epoch_local and epoch is not None:
+                prev_max = self._epoch_max.get(epoch - 1) or max(self._epoch_max.values(), default=0)
+                it = (epoch - 1) * prev_max + raw_iter if epoch > 1 else raw_iter
+                iie = raw_iter
+            else:
+                it, iie = raw_iter, -1
+            t = run.train
+            if len(t) and it < t.iters[-1] and not (self._epoch_local and epoch and epoch > (self._last_epoch or 0)):
+                run = self._new_run(no, f"iteration went back from {t.iters[-1]} to {it}", keep_header=True, force=True)
+                t = run.train
+                it, iie = raw_iter, -1
+            if epoch is not None:
+                self._epoch_max[epoch] = max(self._epoch_max.get(epoch, 0), raw_iter)
+            self._last_epoch, self._last_raw_iter = epoch, raw_iter
+            t.append(it, -1, epoch if epoch is not None else -1, iie, -1, NAN, NAN, no, values)
+            run.line_kinds["train"] += 1
+        elif mode in ("val", "test"):
+            run.evals.append(EvalRecord(
+                mode=mode, epoch=epoch, train_iter=run.last_iter,
+                metrics={k: v for k, v in values.items() if k != "lr"},
+                text={k: str(v) for k, v in rec.items() if k not in _NOT_VALUES and not _is_num(v)},
+                timestamp=None, line_no=no, batches=raw_iter,
+            ))
+            run.line_kinds["eval"] += 1
+        else:
+            run.unparsed.add(no, json.dumps(rec)[:500])
+            run.line_kinds["unparsed"] += 1
+
+    def _scalars(self, rec: dict, no: int) -> None:
+        run = self.cur
+        values = _numbers(rec)
+        epoch = rec.get("epoch") if isinstance(rec.get("epoch"), int) else None
+        if isinstance(rec.get("iter"), int):
+            it = rec["iter"]
+            t = run.train
+            if len(t) and it < t.iters[-1]:
+                run = self._new_run(no, f"iteration went back from {t.iters[-1]} to {it}", keep_header=True, force=True)
+                t = run.train
+            t.append(it, -1, epoch if epoch is not None else -1, -1, -1, NAN, NAN, no, values)
+            run.line_kinds["train"] += 1
+            if epoch is not None:
+                run.header.set("by_epoch", True, "scalars.json: train records carry epoch")
+            return
+        step = rec.get("step") if isinstance(rec.get("step"), int) else None
+        by_epoch = bool(len(run.train)) and run.train.epochs[-1] >= 0
+        run.evals.append(EvalRecord(
+            mode="val", epoch=step if by_epoch else None,
+            train_iter=(run.last_iter if by_epoch else step),
+            metrics=values,
+            text={k: str(v) for k, v in rec.items() if k not in _NOT_VALUES and not _is_num(v)},
+            timestamp=None, line_no=no,
+        ))
+        run.line_kinds["eval"] += 1
+
+
+def _is_num(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _numbers(rec: dict) -> dict[str, float]:
+    out = {}
+    for k, v in rec.items():
+        if k in _NOT_VALUES:
+            continue
+        if _is_num(v):
+            out[k] = float(v)
+        elif isinstance(v, str) and v.lower() in ("nan", "inf", "-inf"):
+            out[k] = float(v)
+    return out

@@ -1,0 +1,160 @@
+"""Bytes in, complete text lines out, for a log that arrives in arbitrary chunks.
+
+Invariants:
+- Every complete line (ended by ``\\n``) is yielded exactly once, in order, whatever the chunking:
+  a chunk may end inside a UTF-8 character, inside ``\\r\\n`` or inside the gzip magic.
+- A trailing line without its newline is held back until its newline arrives, or ``close()``.
+- ``\\r\\n`` ends a line like ``\\n``. A bare ``\\r`` (a progress bar redrawn in place) splits the
+  physical line into segments that share its line number.
+- Bytes that are not UTF-8 become U+FFFD; nothing raises on any input.
+- Gzip input (magic bytes ``1f 8b``, several members allowed) is decompressed on the fly, and
+  decompression stops with ``SizeLimitExceeded`` once ``max_bytes`` of text have come out.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+class SizeLimitExceeded(Exception):
+    """The (decompressed) text is larger than the caller allowed."""
+
+
+class LineSplitter:
+    def __init__(self, max_bytes: int | None = None) -> None:
+        self.max_bytes = max_bytes
+        self._head = b""  # first bytes, until we know whether the stream is gzip
+        self._gzip: bool | None = None
+        self._inflater: zlib._Decompress | None = None
+        self._pending = b""  # the incomplete last line
+        self.line_no = 0  # physical lines yielded so far
+        self.text_bytes = 0  # decompressed bytes seen
+        self.input_bytes = 0
+
+    @property
+    def is_gzip(self) -> bool:
+        return bool(self._gzip)
+
+    @property
+    def pending_bytes(self) -> int:
+        return len(self._pending)
+
+    def feed(self, data: bytes) -> list[tuple[int, list[str]]]:
+        """Bytes in; the complete lines they finish, as (first line number, [lines]) blocks."""
+        self.input_bytes += len(data)
+        text = self._decode_transport(data)
+        if not text:
+            return []
+        return self._split(text, final=False)
+
+    def close(self) -> list[tuple[int, list[str]]]:
+        """End of input: the held-back partial line (if any) is a line too."""
+        text = b""
+        if self._gzip is None and self._head:
+            self._gzip = False
+            text, self._head = self._head, b""
+        elif self._inflater is not None:
+            text = self._inflater.flush()
+            self._count(len(text))
+        return self._split(text, final=True)
+
+    # -- transport: plain or gzip ----------------------------------------------------------------
+    def _decode_transport(self, data: bytes) -> bytes:
+        if self._gzip is None:
+            self._head += data
+            if len(self._head) < 2:
+                return b""
+            data, self._head = self._head, b""
+            self._gzip = data.startswith(GZIP_MAGIC)
+            if self._gzip:
+                self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        if not self._gzip:
+            self._count(len(data))
+            return data
+        return self._inflate(data)
+
+    def _inflate(self, data: bytes) -> bytes:
+        out = []
+        while data:
+            assert self._inflater is not None
+            limit = 0 if self.max_bytes is None else self.max_bytes - self.text_bytes + 1
+            try:
+                piece = self._inflater.decompress(data, limit) if limit else self._inflater.decompress(data)
+            except zlib.error:
+                # A corrupt stream: what was decoded stands, the rest is dropped, nothing raises.
+                self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                break
+            self._count(len(piece))
+            out.append(piece)
+            if self._inflater.unconsumed_tail:
+                data = self._inflater.unconsumed_tail
+                continue
+            if self._inflater.eof:  # next gzip member
+                data = self._inflater.unused_data
+                self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                if data and not data.startswith(GZIP_MAGIC[:len(data)]):
+                    break  # trailing garbage after the last member
+                continue
+            break
+        return b"".join(out)
+
+    def _count(self, n: int) -> None:
+        self.text_bytes += n
+        if self.max_bytes is not None and self.text_bytes > self.max_bytes:
+            raise SizeLimitExceeded(f"text is larger than the limit of {self.max_bytes} bytes")
+
+    # -- lines -------------------------------------------------------------------------------------
+    def _split(self, text: bytes, *, final: bool) -> list[tuple[int, list[str]]]:
+        if self._pending:
+            text = self._pending + text
+            self._pending = b""
+        if not final:
+            cut = text.rfind(b"\n")
+            if cut < 0:
+                self._pending = text
+                return []
+            if cut + 1 < len(text):
+                self._pending = text[cut + 1:]
+            text = text[: cut + 1]
+        if not text:
+            return []
+        decoded = text.decode("utf-8", "replace")
+        lines = decoded.split("\n")
+        if lines[-1] == "":
+            lines.pop()  # the text ended with a newline
+        first = self.line_no + 1
+        self.line_no += len(lines)
+        if "\r" not in decoded:
+            return [(first, lines)]
+        # Strip the \r of \r\n; split on bare \r (segments keep their physical line number).
+        blocks: list[tuple[int, list[str]]] = []
+        run: list[str] = []
+        run_first = first
+        for offset, line in enumerate(lines):
+            if line.endswith("\r"):
+                line = line[:-1]
+            if "\r" in line:
+                if run:
+                    blocks.append((run_first, run))
+                segments = [s for s in line.split("\r") if s]
+                for seg in segments or [""]:
+                    blocks.append((first + offset, [seg]))
+                run = []
+                run_first = first + offset + 1
+            else:
+                if not run:
+                    run_first = first + offset
+                run.append(line)
+        if run:
+            blocks.append((run_first, run))
+        return blocks
+
+
+def iter_lines(blocks: list[tuple[int, list[str]]]) -> Iterator[tuple[int, str]]:
+    """Flatten ``(first line number, lines)`` blocks into (line number, line) pairs."""
+    for first, lines in blocks:
+        for i, line in enumerate(lines):
+            yield first + i, line

@@ -1,0 +1,339 @@
+"""Typed records a parsed training log is made of.
+
+Invariants:
+- A ``Run`` owns its records; nothing is shared between runs.
+- Train records are stored column-wise (``TrainTable``) because a long run has millions of them:
+  one ``array('d')`` per field costs 8 bytes a value, a dict per record about 100 times that.
+  ``TrainTable.records()`` materialises ``TrainRecord`` objects on demand for code that wants rows.
+- Every column of a ``TrainTable`` has exactly ``len(table)`` entries once read through the
+  public accessors; a field absent from a line is NaN in that row.
+- Unknown values are ``None`` (or NaN inside numeric columns), never guessed.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+NAN = math.nan
+
+#: How many not-understood lines a run keeps verbatim; the count itself is always exact.
+MAX_UNPARSED_EXAMPLES = 50
+
+
+@dataclass(frozen=True)
+class TrainRecord:
+    """One logged training iteration (a row of ``TrainTable``)."""
+
+    iter: int  # global iteration, 1-based: for epoch-style lines (epoch-1)*iters_per_epoch + i
+    max_iters: int | None  # N in ``Iter(train) [n/N]``; for epoch lines max_epochs*iters_per_epoch when known
+    epoch: int | None
+    iter_in_epoch: int | None
+    iters_per_epoch: int | None
+    timestamp: float | None  # seconds since the epoch of the log's own wall clock (naive, no time zone)
+    eta_seconds: float | None  # MMEngine's / mmcv's own logged eta
+    values: dict[str, float]  # every numeric field by its logged name (lr, time, data_time, memory, loss, ...)
+    line_no: int  # 1-based physical line in the file (0 when unknown)
+
+
+@dataclass(frozen=True)
+class EvalRecord:
+    """A validation or test summary (the line with the metrics, not the progress lines)."""
+
+    mode: str  # "val" or "test"
+    epoch: int | None  # from ``Epoch(val) [e]...`` or the json record
+    train_iter: int | None  # last train iteration seen before it (the step of iteration-based runs)
+    metrics: dict[str, float]
+    text: dict[str, str]  # non-numeric values, e.g. ``bbox_mAP_copypaste: 0.383 0.428 ...``
+    timestamp: float | None
+    line_no: int
+    batches: int | None = None  # n in ``[n/n]`` (number of val/test iterations)
+
+    @property
+    def step(self) -> int | None:
+        """Epoch for epoch-based evaluation, else the train iteration it followed."""
+        return self.epoch if self.epoch is not None else self.train_iter
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something the log says happened: a checkpoint, a resume, a warning, a traceback...
+
+    ``kind`` is one of the names in ``EVENT_KINDS``; ``data`` holds typed values (iteration, epoch,
+    path, ...); ``text`` is the log text as written (tracebacks: all their lines joined by newlines).
+    """
+
+    kind: str
+    line_no: int
+    timestamp: float | None
+    text: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+EVENT_KINDS = (
+    "checkpoint",  # Saving checkpoint at N iterations|epochs        data: n, unit, iter
+    "best_checkpoint",  # The best checkpoint with ... is saved       data: metric, value, n, unit, path
+    "resume",  # resumed epoch: e, iter: i                           data: epoch, iter
+    "auto_resume",  # Auto resumed from the latest checkpoint P        data: path
+    "load_checkpoint",  # Load checkpoint from P                        data: path
+    "advance_dataloader",  # Advance dataloader N steps                 data: steps
+    "epoch_wrap",  # xtuner / IterBasedTrainLoop "Reach the end of the dataloader"  data: iter
+    "exp_name",  # Exp name: X                                        data: name
+    "work_dir",  # Checkpoints will be saved to P                      data: path
+    "dataset_size",  # Num train samples N                              data: samples
+    "launch",  # a shell line that starts a training (wrapper scripts)   data: command
+    "warning",  # a WARNING-level line (first line of the message)
+    "error",  # an ERROR/CRITICAL-level line
+    "traceback",  # a Python traceback                                   data: exception, message, lines
+)
+
+
+@dataclass
+class HeaderFacts:
+    """What the run header and config dump say about the setup.
+
+    ``sources`` names where each fact came from (``"config: train_dataloader.batch_size"``,
+    ``"runtime env: GPU number"``) so the dashboard can show it.
+    """
+
+    gpu_names: list[str] = field(default_factory=list)  # one entry per listed GPU index
+    gpus_listed: int | None = None  # how many GPUs the System environment lists
+    cuda_available: bool | None = None
+    pytorch_version: str | None = None
+    mmengine_version: str | None = None
+    distributed: bool | None = None
+    launcher: str | None = None
+    world_size: int | None = None  # processes (MMEngine "GPU number", mmcv len(gpu_ids))
+    batch_size: int | None = None  # per process
+    accumulative_counts: int | None = None
+    max_epochs: int | None = None
+    max_iters: int | None = None
+    train_loop: str | None = None  # e.g. EpochBasedTrainLoop, IterBasedTrainLoop, xtuner TrainLoop, EpochBasedRunner
+    by_epoch: bool | None = None  # whether the train loop counts epochs
+    sampler: str | None = None  # sampler type as written in the config
+    per_device_batch_size: int | None = None
+    drop_last: bool | None = None
+    log_interval: int | None = None
+    log_by_epoch: bool | None = None  # log_processor.by_epoch
+    val_interval: int | None = None
+    checkpoint_interval: int | None = None
+    dataset_size: int | None = None
+    work_dir: str | None = None
+    exp_name: str | None = None
+    config_text: str | None = None
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def set(self, name: str, value: Any, source: str, *, override: bool = False) -> None:
+        """Record a fact unless it is already known (the first, most specific source wins)."""
+        if value is None:
+            return
+        if getattr(self, name) is None or override:
+            setattr(self, name, value)
+            self.sources[name] = source
+
+    def as_dict(self, *, with_config: bool = False) -> dict[str, Any]:
+        out = {k: v for k, v in self.__dict__.items() if k not in ("config_text", "sources")}
+        out["sources"] = dict(self.sources)
+        if with_config:
+            out["config_text"] = self.config_text
+        return out
+
+
+class TrainTable:
+    """Column-wise store of a run's train records (see module docstring for the invariants)."""
+
+    __slots__ = (
+        "iters", "max_iters", "epochs", "iters_in_epoch", "iters_per_epoch",
+        "timestamps", "etas", "line_nos", "_fields", "logged_nan",
+    )
+
+    def __init__(self) -> None:
+        self.iters = array("q")
+        self.max_iters = array("q")  # -1 = unknown
+        self.epochs = array("q")  # -1 = not an epoch-style line
+        self.iters_in_epoch = array("q")
+        self.iters_per_epoch = array("q")
+        self.timestamps = array("d")  # NaN = no timestamp
+        self.etas = array("d")
+        self.line_nos = array("q")
+        self._fields: dict[str, array] = {}
+        # A logged ``nan`` and an absent field are both NaN in a column; this side set of
+        # (field, row) pairs keeps them apart. It stays tiny: NaN values are rare.
+        self.logged_nan: set[tuple[str, int]] = set()
+
+    def __len__(self) -> int:
+        return len(self.iters)
+
+    def append(
+        self,
+        it: int,
+        max_iters: int,
+        epoch: int,
+        iter_in_epoch: int,
+        iters_per_epoch: int,
+        timestamp: float,
+        eta: float,
+        line_no: int,
+        values: dict[str, float],
+    ) -> None:
+        row = len(self.iters)
+        self.iters.append(it)
+        self.max_iters.append(max_iters)
+        self.epochs.append(epoch)
+        self.iters_in_epoch.append(iter_in_epoch)
+        self.iters_per_epoch.append(iters_per_epoch)
+        self.timestamps.append(timestamp)
+        self.etas.append(eta)
+        self.line_nos.append(line_no)
+        fields = self._fields
+        for key, value in values.items():
+            col = fields.get(key)
+            if col is None:
+                col = fields[key] = array("d", [NAN]) * row if row else array("d")
+            elif len(col) < row:
+                col.extend(array("d", [NAN]) * (row - len(col)))
+            col.append(value)
+            if value != value:
+                self.logged_nan.add((key, row))
+
+    @property
+    def field_names(self) -> list[str]:
+        """Numeric field names in the order they first appeared."""
+        return list(self._fields)
+
+    def column(self, name: str) -> array:
+        """The values of one field, NaN where a row lacks it (length == len(self))."""
+        col = self._fields[name]
+        missing = len(self.iters) - len(col)
+        if missing:
+            col.extend(array("d", [NAN]) * missing)
+        return col
+
+    def columns(self) -> dict[str, array]:
+        return {name: self.column(name) for name in self._fields}
+
+    def row(self, i: int) -> TrainRecord:
+        values = {}
+        for name in self._fields:
+            col = self.column(name)
+            v = col[i]
+            if v == v:  # not NaN: the field was on this line
+                values[name] = v
+            elif (name, i) in self.logged_nan:
+                values[name] = v
+        return TrainRecord(
+            iter=self.iters[i],
+            max_iters=_opt_int(self.max_iters[i]),
+            epoch=_opt_int(self.epochs[i]),
+            iter_in_epoch=_opt_int(self.iters_in_epoch[i]),
+            iters_per_epoch=_opt_int(self.iters_per_epoch[i]),
+            timestamp=_opt_float(self.timestamps[i]),
+            eta_seconds=_opt_float(self.etas[i]),
+            values=values,
+            line_no=self.line_nos[i],
+        )
+
+    def records(self) -> Iterator[TrainRecord]:
+        for i in range(len(self.iters)):
+            yield self.row(i)
+
+    def last(self) -> TrainRecord | None:
+        return self.row(len(self.iters) - 1) if len(self.iters) else None
+
+
+def _opt_int(v: int) -> int | None:
+    return None if v < 0 else v
+
+
+def _opt_float(v: float) -> float | None:
+    return None if v != v else v
+
+
+@dataclass
+class UnparsedLines:
+    """Lines nobody understood: the count is exact, the examples are the first few."""
+
+    count: int = 0
+    examples: list[tuple[int, str]] = field(default_factory=list)  # (line_no, text)
+
+    def add(self, line_no: int, text: str) -> None:
+        self.count += 1
+        if len(self.examples) < MAX_UNPARSED_EXAMPLES:
+            self.examples.append((line_no, text))
+
+
+@dataclass
+class Run:
+    """One training run found in a log: from one launch/header to the next (or to a resume)."""
+
+    index: int  # 0-based position of the run in its file
+    format: str  # "mmengine-text", "mmcv-text", "mmengine-scalars-json", "mmcv-json"
+    start_line: int
+    end_line: int = 0
+    header: HeaderFacts = field(default_factory=HeaderFacts)
+    train: TrainTable = field(default_factory=TrainTable)
+    evals: list[EvalRecord] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    unparsed: UnparsedLines = field(default_factory=UnparsedLines)
+    line_kinds: Counter = field(default_factory=Counter)  # how every line was classified
+    started_by: str = "start of file"  # what opened this run: header, launch, iteration went back, ...
+    # Live evaluation progress: the latest ``Epoch(val) [e][i/n]`` progress line, if any.
+    eval_progress: tuple[str, int | None, int, int] | None = None  # (mode, epoch, i, n)
+
+    @property
+    def has_content(self) -> bool:
+        return bool(len(self.train) or self.evals or self.line_kinds.get("header") or self.line_kinds.get("config"))
+
+    def events_of(self, *kinds: str) -> list[Event]:
+        return [e for e in self.events if e.kind in kinds]
+
+    @property
+    def first_iter(self) -> int | None:
+        return self.train.iters[0] if len(self.train) else None
+
+    @property
+    def last_iter(self) -> int | None:
+        return self.train.iters[-1] if len(self.train) else None
+
+    @property
+    def max_iters(self) -> int | None:
+        """N: from the last train line, else from the config."""
+        if len(self.train):
+            n = self.train.max_iters[-1]
+            if n > 0:
+                return n
+        return self.header.max_iters
+
+    @property
+    def iters_per_epoch(self) -> int | None:
+        if len(self.train):
+            v = self.train.iters_per_epoch[-1]
+            if v > 0:
+                return v
+        return None
+
+    @property
+    def resumed_from_iter(self) -> int | None:
+        for e in self.events:
+            if e.kind == "resume" and e.data.get("iter") is not None:
+                return e.data["iter"]
+        return None
+
+
+@dataclass
+class ParsedLog:
+    """Everything parsed from one log (one file or one stream)."""
+
+    format: str | None  # None until the first line decides it
+    runs: list[Run]
+    lines: int  # physical lines consumed (complete ones; a trailing partial line is counted at close)
+    bytes_consumed: int  # bytes of input (compressed bytes for gzip) handed to the parser so far
+    unparsed_before_first_run: int = 0
+
+    @property
+    def unparsed_count(self) -> int:
+        return sum(r.unparsed.count for r in self.runs)

@@ -1,0 +1,118 @@
+"""``LogParser``: the incremental entry point (bytes in, runs out) and whole-file helpers.
+
+Invariant (tested with hypothesis): for any split of the input into chunks,
+``feed(c1); feed(c2); ...; close()`` produces exactly the runs and records of ``parse_bytes(whole)``.
+Before ``close()``, a trailing line without newline is held back (a live log is mid-write).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from pathlib import Path
+
+from .json_log import JsonLogInterpreter
+from .lines import LineSplitter
+from .records import ParsedLog, Run
+from .text_log import TextLogInterpreter
+from .timestamps import stamp_in_name
+
+READ_CHUNK = 8 << 20
+
+
+class LogParser:
+    """Feed bytes as they arrive; read ``runs`` at any time."""
+
+    def __init__(self, reference: _dt.datetime | None = None, max_bytes: int | None = None) -> None:
+        self.runs: list[Run] = []
+        self._lines = LineSplitter(max_bytes=max_bytes)
+        self._reference = reference
+        self._interp: TextLogInterpreter | JsonLogInterpreter | None = None
+        self._closed = False
+
+    @property
+    def format(self) -> str | None:
+        if self._interp is None:
+            return None
+        if isinstance(self._interp, JsonLogInterpreter):
+            return self._interp.format or "mmengine-scalars-json"
+        return self._interp.format or ("mmengine-text" if self.runs else None)
+
+    @property
+    def lines(self) -> int:
+        return self._lines.line_no
+
+    @property
+    def is_gzip(self) -> bool:
+        return self._lines.is_gzip
+
+    def feed(self, data: bytes) -> None:
+        if self._closed:
+            raise ValueError("feed() after close()")
+        self._dispatch(self._lines.feed(data))
+
+    def close(self) -> None:
+        """End of input: the last line counts even without its newline."""
+        if self._closed:
+            return
+        self._dispatch(self._lines.close())
+        if self._interp is not None:
+            self._interp.close()
+        self._closed = True
+
+    def result(self) -> ParsedLog:
+        return ParsedLog(
+            format=self.format, runs=self.runs, lines=self._lines.line_no,
+            bytes_consumed=self._lines.input_bytes,
+        )
+
+    def _dispatch(self, blocks) -> None:
+        if not blocks:
+            return
+        if self._interp is None:
+            first = next((ln for _, lines in blocks for ln in lines if ln.strip()), None)
+            if first is None:
+                # Only blank lines so far: count them, decide later.
+                self._blank_prefix = getattr(self, "_blank_prefix", 0) + sum(len(b[1]) for b in blocks)
+                self._pending_blocks = getattr(self, "_pending_blocks", []) + list(blocks)
+                return
+            if first.lstrip().startswith("{"):
+                self._interp = JsonLogInterpreter(self.runs)
+            else:
+                self._interp = TextLogInterpreter(self.runs, self._reference)
+            blocks = getattr(self, "_pending_blocks", []) + list(blocks)
+            self._pending_blocks = []
+        self._interp.feed(blocks)
+
+
+def reference_time_for(path: str | os.PathLike) -> _dt.datetime | None:
+    """When a file was written: a ``YYYYMMDD_HHMMSS`` stamp in its path, else its mtime."""
+    p = Path(path)
+    for part in (p.name, p.parent.name, str(p)):
+        stamp = stamp_in_name(part)
+        if stamp is not None:
+            return stamp
+    try:
+        return _dt.datetime.fromtimestamp(p.stat().st_mtime)
+    except OSError:
+        return None
+
+
+def parse_bytes(data: bytes, reference: _dt.datetime | None = None, max_bytes: int | None = None) -> ParsedLog:
+    parser = LogParser(reference=reference, max_bytes=max_bytes)
+    parser.feed(data)
+    parser.close()
+    return parser.result()
+
+
+def parse_path(path: str | os.PathLike, max_bytes: int | None = None) -> ParsedLog:
+    """Parse a whole file (plain or gzip) in chunks; raises OSError for a missing/unreadable file."""
+    parser = LogParser(reference=reference_time_for(path), max_bytes=max_bytes)
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(READ_CHUNK)
+            if not chunk:
+                break
+            parser.feed(chunk)
+    parser.close()
+    return parser.result()

@@ -1,0 +1,55 @@
+"""Small helpers shared by tests: a comparable snapshot of a parse, real-file append/truncate/rotate."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+from parsers import ParsedLog
+
+
+def _f(v: float):
+    return "nan" if isinstance(v, float) and math.isnan(v) else v
+
+
+def snapshot(parsed: ParsedLog) -> list:
+    """Everything a parse produced, as plain comparable data (NaN made comparable)."""
+    out = []
+    for r in parsed.runs:
+        t = r.train
+        out.append({
+            "index": r.index, "format": r.format, "start": r.start_line, "end": r.end_line,
+            "started_by": r.started_by,
+            "iters": list(t.iters), "max": list(t.max_iters), "epochs": list(t.epochs),
+            "ts": [_f(x) for x in t.timestamps], "eta": [_f(x) for x in t.etas], "lines": list(t.line_nos),
+            "cols": {k: [_f(x) for x in v] for k, v in t.columns().items()},
+            "logged_nan": sorted(t.logged_nan),
+            "evals": [(e.mode, e.epoch, e.train_iter, sorted((k, _f(v)) for k, v in e.metrics.items()),
+                       sorted(e.text.items()), _f(e.timestamp) if e.timestamp is not None else None, e.line_no)
+                      for e in r.evals],
+            "events": [(e.kind, e.line_no, e.timestamp, e.text, sorted(e.data.items())) for e in r.events],
+            "header": r.header.as_dict(with_config=True),
+            "unparsed": (r.unparsed.count, list(r.unparsed.examples)),
+            "kinds": dict(r.line_kinds),
+        })
+    return out
+
+
+def append(path: Path, data: bytes) -> None:
+    with open(path, "ab") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def copytruncate(path: Path, rotated: Path) -> None:
+    """What logrotate's copytruncate does: copy the file away, then truncate it in place."""
+    rotated.write_bytes(path.read_bytes())
+    with open(path, "r+b") as f:
+        f.truncate(0)
+
+
+def rotate(path: Path, rotated: Path) -> None:
+    """Rename the file away; the writer then starts a new file at the old name."""
+    os.replace(path, rotated)
