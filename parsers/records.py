@@ -281,6 +281,8 @@ class Run:
     unparsed: UnparsedLines = field(default_factory=UnparsedLines)
     line_kinds: Counter = field(default_factory=Counter)  # how every line was classified
     started_by: str = "start of file"  # what opened this run: header, launch, iteration went back, ...
+    first_timestamp: float | None = None  # the first and last timestamp on any line of the run
+    last_timestamp: float | None = None
     # Live evaluation progress: the latest ``Epoch(val) [e][i/n]`` progress line, if any.
     eval_progress: tuple[str, int | None, int, int] | None = None  # (mode, epoch, i, n)
 

@@ -92,6 +92,7 @@ class TextLogInterpreter:
                           else self.clock.yearless(int(m.group("month")), int(m.group("day")), m.group("hms")))
                     self.last_ts = ts
                     self._train(m.group("epoch"), m.group("i"), m.group("n"), m.group("fields"), ts, no, True)
+                    self._stamp(ts)
                 else:
                     self._line(line, no)
                 no += 1
@@ -113,6 +114,7 @@ class TextLogInterpreter:
             ts = (self.clock.full(int(y), int(m.group("month")), int(m.group("day")), m.group("hms")) if y
                   else self.clock.yearless(int(m.group("month")), int(m.group("day")), m.group("hms")))
             self._prefixed(m.group("level"), m.group("msg") or "", ts, no, True)
+            self._stamp(ts)
             return
         m = _MMCV_PREFIX(line)
         if m is not None:
@@ -121,8 +123,16 @@ class TextLogInterpreter:
             d = m.group("date")
             ts = self.clock.full(int(d[:4]), int(d[5:7]), int(d[8:10]), m.group("hms")) + int(m.group("ms")) / 1000
             self._prefixed(m.group("level"), m.group("msg") or "", ts, no, False)
+            self._stamp(ts)
             return
         self._bare(line, no)
+
+    def _stamp(self, ts: float) -> None:
+        run = self.runs[-1]
+        if ts == ts:
+            if run.first_timestamp is None:
+                run.first_timestamp = ts
+            run.last_timestamp = ts
 
     def _prefixed(self, level: str, msg: str, ts: float, no: int, mmengine: bool) -> None:
         self._end_block()
