@@ -1,0 +1,77 @@
+"""Log text made safe to *show*: the pages render it with ``st.text`` / ``st.code`` / ``st.dataframe`` only.
+
+Log lines, file names, metric names and URL parameters are attacker-controllable text (a log can
+contain anything a training script prints). The rule for pages: never pass such text through
+Markdown (``st.markdown``, ``st.write`` of a string, widget labels, ``st.error`` bodies, titles) or
+``unsafe_allow_html``. ``st.text`` / ``st.code`` / ``st.dataframe`` show it literally, so ``<script>``
+and ``[x](javascript:...)`` stay text.
+
+What these helpers add on top of that is *display hygiene*, not escaping (escaping would corrupt
+the literal text those elements show):
+
+- ``plain`` keeps newlines and tabs, turns ``\\r\\n`` and bare ``\\r`` (tqdm bars) into newlines,
+  removes ANSI escape sequences, other C0/C1 control characters and Unicode bidirectional
+  overrides (which can make displayed text read differently from its bytes), replaces lone
+  surrogates (undecodable bytes) with U+FFFD, and caps the length with a visible marker.
+- ``one_line`` does the same for a table cell or caption and folds line breaks into ``⏎``.
+
+Invariant: the output contains no character in ``FORBIDDEN`` and is at most ``max_chars``
+characters plus the truncation marker.
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_CHARS = 100_000
+MAX_LINE_CHARS = 300
+
+#: ANSI CSI (``ESC [ ... final``) and OSC (``ESC ] ... BEL|ESC \\``) sequences, and lone two-byte escapes.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
+#: C0 controls except \t and \n, DEL, C1 controls.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: Bidirectional embedding / override / isolate controls (CVE-2021-42574 "Trojan Source").
+_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+#: Characters ``plain`` never returns (besides those matched by the patterns above).
+FORBIDDEN = frozenset(chr(c) for c in [*range(0, 9), *range(11, 32), *range(0x7F, 0xA0)]) | frozenset(
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+)
+
+
+def _clean(text: str | bytes) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _ANSI.sub("", text)
+    text = _CONTROL.sub("", text)
+    text = _BIDI.sub("", text)
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _cap(text: str, max_chars: int) -> str:
+    if len(text) <= max_chars:
+        return text
+    return text[:max_chars] + f"\n… [{len(text) - max_chars:,} more characters not shown]"
+
+
+def plain(text: str | bytes, max_chars: int = MAX_CHARS) -> str:
+    """Log text for ``st.code`` / ``st.text``: printable, newlines and tabs kept, at most ``max_chars``.
+
+    Nothing is escaped: HTML and Markdown syntax survive as literal characters, which is what the
+    text-only Streamlit elements display.
+    """
+    if max_chars < 0:
+        raise ValueError("max_chars must be >= 0")
+    return _cap(_clean(text), max_chars)
+
+
+def one_line(text: str | bytes, max_chars: int = MAX_LINE_CHARS) -> str:
+    """``plain`` for a single table cell or caption: line breaks shown as ``⏎``, tabs as spaces."""
+    if max_chars < 0:
+        raise ValueError("max_chars must be >= 0")
+    t = _clean(text).replace("\n", " ⏎ ").replace("\t", " ")
+    if len(t) <= max_chars:
+        return t
+    return t[:max_chars] + "…"

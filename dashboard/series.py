@@ -1,0 +1,368 @@
+"""Series preparation for charts: smoothing, spike-keeping downsampling, zoom windows, run frames.
+
+Pure numpy / pandas; no Streamlit, no plotly.
+
+Invariants:
+- ``ema_smooth`` returns an array of the input's length; a non-finite input value never changes
+  the average and is NaN at its own position in the output.
+- ``downsample`` returns at most ``max_points`` points, a subsequence of its input in input order,
+  and returns its input unchanged when it already has at most ``max_points`` points.
+- ``window`` returns a contiguous or masked subsequence of its input (input order kept).
+- ``train_frame`` reads a run's columnar ``TrainTable`` with ``numpy.frombuffer`` plus one copy per
+  column: no per-row Python, and the frame shares no memory with the parser (a live parser can keep
+  appending to its arrays). Call it while holding the lock that guards the run (the watcher's
+  ``source.lock``): a Python ``array`` cannot grow while numpy has a view on it.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+
+import numpy as np
+import pandas as pd
+from tsdownsample import MinMaxLTTBDownsampler
+
+from parsers.records import Run
+
+#: Columns ``train_frame`` always has, before the logged fields.
+TRAIN_BASE_COLUMNS = (
+    "iter", "epoch", "epoch_progress", "max_iters", "timestamp", "relative_seconds", "wall",
+    "eta_seconds", "line_no",
+)
+#: Columns ``eval_frame`` always has, before the metrics.
+EVAL_BASE_COLUMNS = (
+    "mode", "epoch", "train_iter", "step", "timestamp", "relative_seconds", "wall", "line_no", "batches",
+)
+
+_DOWNSAMPLER = MinMaxLTTBDownsampler()
+#: tsdownsample's LTTB asserts (a Rust panic, not a Python exception) that it is asked for >= 3 points.
+_MIN_LTTB_OUT = 3
+
+
+# --------------------------------------------------------------------------------------------- smoothing
+
+
+def ema_smooth(values: np.ndarray, weight: float) -> np.ndarray:
+    """TensorBoard's debiased exponential moving average.
+
+    ``last = weight * last + (1 - weight) * v`` over the finite values only, divided by
+    ``1 - weight ** k`` (k = finite values seen so far) so the start is not pulled towards 0.
+
+    - ``weight`` in ``[0, 1)``; 0 returns the values unchanged (as a float64 copy).
+    - NaN / +-inf values are skipped: they do not touch the average and are NaN in the output.
+    - A series whose finite values are all equal is returned as is (TensorBoard does the same, so a
+      constant learning rate does not show floating-point wiggles).
+
+    Vectorised by blocks: the recurrence runs column by column over a ``(blocks, B)`` matrix
+    (``B`` ~ sqrt(n) numpy steps), then the carries between blocks are propagated; the result is
+    the sequential recurrence up to floating-point reassociation.
+    """
+    if not (0.0 <= weight < 1.0) or math.isnan(weight):
+        raise ValueError(f"smoothing weight must be in [0, 1), got {weight!r}")
+    v = np.array(values, dtype=np.float64, copy=True).reshape(-1)
+    if weight == 0.0 or v.size == 0:
+        return v
+    finite = np.isfinite(v)
+    out = np.full(v.shape, np.nan)
+    f = v[finite]
+    m = f.size
+    if m == 0:
+        return out
+    if np.all(f == f[0]):
+        out[finite] = f
+        return out
+    out[finite] = _ema_finite(f, weight)
+    return out
+
+
+def _ema_finite(f: np.ndarray, w: float) -> np.ndarray:
+    """Debiased EMA of an all-finite 1-D array (helper of ``ema_smooth``)."""
+    m = f.size
+    b = max(1, math.isqrt(m))
+    nblocks = -(-m // b)
+    padded = np.zeros(nblocks * b)
+    padded[:m] = f
+    # Transposed so that step j of every block is one contiguous row.
+    xt = np.ascontiguousarray(padded.reshape(nblocks, b).T) * (1.0 - w)
+    # Local EMA inside each block, starting from 0 (vectorised across blocks).
+    local_t = np.empty_like(xt)
+    acc = np.zeros(nblocks)
+    for j in range(b):
+        acc = acc * w + xt[j]
+        local_t[j] = acc
+    local = local_t.T
+    # Carry into each block: the true state at the end of the previous block.
+    wb = w**b
+    carry = np.empty(nblocks)
+    state = 0.0
+    for k in range(nblocks):
+        carry[k] = state
+        state = state * wb + local[k, -1]
+    powers = w ** np.arange(1, b + 1)
+    full = (local + carry[:, None] * powers[None, :]).reshape(-1)[:m]
+    debias = 1.0 - w ** np.arange(1, m + 1, dtype=np.float64)
+    return full / debias
+
+
+# -------------------------------------------------------------------------------------------- downsampling
+
+
+def downsample(x: np.ndarray, y: np.ndarray, max_points: int = 4000) -> tuple[np.ndarray, np.ndarray]:
+    """Reduce ``(x, y)`` to at most ``max_points`` points with MinMaxLTTB (keeps spikes).
+
+    Identity (the same arrays) when ``len(y) <= max_points``.
+
+    NaN handling (tsdownsample needs finite values):
+    - points whose *x* is not finite (or NaT) are dropped: they cannot be placed on an axis;
+    - points whose *y* is not finite are markers: the first point of every run of consecutive
+      non-finite values is kept with its original value (NaN or +-inf), so a plotted line shows a
+      gap there and callers can mark it. At most ``max(1, max_points // 4)`` markers are kept; when a
+      series has more separate non-finite runs than that, an evenly spaced subset is kept, always
+      including the first one (where a NaN loss started);
+    - the finite points are downsampled with the remaining budget.
+
+    ``x`` is used for LTTB's triangle areas when it is strictly increasing; otherwise (duplicate wall
+    clock seconds, a clock that went back) the points are downsampled by position, which
+    tsdownsample requires. ``x`` may be float, int or datetime64.
+    """
+    x = np.asarray(x)
+    y = np.asarray(y, dtype=np.float64)
+    if x.ndim != 1 or y.ndim != 1 or x.shape != y.shape:
+        raise ValueError(f"x and y must be 1-D of the same length, got {x.shape} and {y.shape}")
+    if max_points < _MIN_LTTB_OUT + 1:
+        raise ValueError(f"max_points must be at least {_MIN_LTTB_OUT + 1}, got {max_points}")
+    if y.size <= max_points:
+        return x, y
+    xnum = _numeric_x(x)
+    placeable = np.isfinite(xnum)
+    if not placeable.all():
+        x, y, xnum = x[placeable], y[placeable], xnum[placeable]
+        if y.size <= max_points:
+            return x, y
+    finite = np.isfinite(y)
+    markers = _nonfinite_markers(finite, max(1, max_points // 4))
+    finite_idx = np.flatnonzero(finite)
+    budget = max_points - markers.size
+    if finite_idx.size > budget:
+        fx = np.ascontiguousarray(xnum[finite_idx])
+        fy = np.ascontiguousarray(y[finite_idx])
+        if fx.size > 1 and np.all(fx[1:] > fx[:-1]):
+            picked = _DOWNSAMPLER.downsample(fx, fy, n_out=budget)
+        else:
+            picked = _DOWNSAMPLER.downsample(fy, n_out=budget)
+        finite_idx = finite_idx[np.asarray(picked, dtype=np.int64)]
+    keep = np.union1d(finite_idx, markers) if markers.size else finite_idx
+    return x[keep], y[keep]
+
+
+def _numeric_x(x: np.ndarray) -> np.ndarray:
+    """x as float64 for finiteness checks and LTTB (datetime64 as its integer ticks, NaT -> NaN)."""
+    if np.issubdtype(x.dtype, np.datetime64):
+        out = x.astype("datetime64[ns]").view(np.int64).astype(np.float64)
+        out[np.isnat(x)] = np.nan
+        return out
+    return x.astype(np.float64, copy=False)
+
+
+def _nonfinite_markers(finite: np.ndarray, limit: int) -> np.ndarray:
+    """Index of the first element of each run of non-finite values, thinned evenly to ``limit``."""
+    bad = np.flatnonzero(~finite)
+    if bad.size == 0:
+        return bad
+    starts = bad[np.concatenate(([True], np.diff(bad) > 1))]
+    if starts.size > limit:
+        pick = np.unique(np.linspace(0, starts.size - 1, limit).round().astype(np.int64))
+        starts = starts[pick]
+    return starts
+
+
+def window(x: np.ndarray, y: np.ndarray, x_range: tuple[float, float] | None) -> tuple[np.ndarray, np.ndarray]:
+    """The part of ``(x, y)`` inside ``x_range`` (inclusive) plus one neighbour on each side.
+
+    Cut *before* ``downsample`` so a zoomed view is re-sampled from full-resolution data. The
+    neighbours let lines run to the edges of the zoomed plot. ``None`` returns the input unchanged.
+    ``x_range`` is in the numeric units of ``x`` (datetime64 x: seconds since the Unix epoch).
+    Sorted x is cut with two binary searches (views, no copy); unsorted x with a mask.
+    """
+    if x_range is None:
+        return x, y
+    x = np.asarray(x)
+    y = np.asarray(y)
+    lo, hi = sorted((float(x_range[0]), float(x_range[1])))
+    xnum = _numeric_x(x)
+    if np.issubdtype(x.dtype, np.datetime64):
+        lo, hi = lo * 1e9, hi * 1e9
+    n = xnum.size
+    if n == 0:
+        return x, y
+    if n == 1 or np.all(xnum[1:] >= xnum[:-1]):
+        i0 = max(int(np.searchsorted(xnum, lo, side="left")) - 1, 0)
+        i1 = min(int(np.searchsorted(xnum, hi, side="right")) + 1, n)
+        return x[i0:i1], y[i0:i1]
+    inside = (xnum >= lo) & (xnum <= hi)
+    grown = inside.copy()
+    grown[1:] |= inside[:-1]
+    grown[:-1] |= inside[1:]
+    grown &= np.isfinite(xnum)
+    return x[grown], y[grown]
+
+
+# ------------------------------------------------------------------------------------------------ frames
+
+
+def run_start_time(run: Run) -> float | None:
+    """The run's time origin for ``relative_seconds``: its first train timestamp, else first eval's."""
+    ts = run.train.timestamps
+    if len(ts):
+        a = _column(ts, np.float64, len(ts))
+        ok = np.flatnonzero(np.isfinite(a))
+        if ok.size:
+            return float(a[ok[0]])
+    for e in run.evals:
+        if e.timestamp is not None and math.isfinite(e.timestamp):
+            return float(e.timestamp)
+    return None
+
+
+def _column(arr: array, dtype: type, n: int) -> np.ndarray:
+    """A copy of the first ``n`` items of a Python ``array`` as numpy (no per-item Python)."""
+    dt = np.dtype(dtype)
+    if arr.itemsize != dt.itemsize:
+        raise TypeError(f"array of itemsize {arr.itemsize} cannot be read as {dt}")
+    if n == 0:
+        return np.empty(0, dtype=dt)
+    view = np.frombuffer(arr, dtype=dt, count=n)
+    out = view.copy()
+    del view  # release the buffer export at once so the parser may append again
+    return out
+
+
+def _to_wall(ts: np.ndarray) -> pd.DatetimeIndex:
+    """Naive wall-clock datetimes (the log's own clock) from float seconds; NaN -> NaT."""
+    return pd.to_datetime(ts, unit="s")
+
+
+def train_frame(run: Run) -> pd.DataFrame:
+    """One row per logged train iteration.
+
+    Columns: ``TRAIN_BASE_COLUMNS`` then every logged field in first-seen order:
+    - ``iter`` (int64), ``epoch`` (float, NaN when the line had no epoch), ``epoch_progress``
+      (fractional epoch ``epoch - 1 + iter_in_epoch / iters_per_epoch`` when known, else ``epoch``),
+      ``max_iters`` (float, NaN unknown), ``timestamp`` (float seconds of the log's naive wall clock,
+      NaN unknown), ``relative_seconds`` (since ``run_start_time``), ``wall`` (datetime64, NaT
+      unknown), ``eta_seconds`` (the logged eta, NaN unknown), ``line_no``;
+    - one float column per field, NaN where a line lacks it. A field whose name collides with a base
+      column is stored as ``"<name> (field)"``.
+
+    ``frame.attrs["fields"]`` maps each field's logged name to its column name;
+    ``frame.attrs["logged_nonfinite"]`` maps a field's column name to the sorted row positions (a tuple) where
+    the log itself said ``nan``/``inf`` (a NaN elsewhere means "not on this line").
+    Hold the run's lock while calling (see module docstring).
+    """
+    t = run.train
+    n = min(len(t.iters), len(t.epochs), len(t.max_iters), len(t.iters_in_epoch), len(t.iters_per_epoch),
+            len(t.timestamps), len(t.etas), len(t.line_nos))
+    iters = _column(t.iters, np.int64, n)
+    epochs = _column(t.epochs, np.int64, n).astype(np.float64)
+    epochs[epochs < 0] = np.nan
+    in_epoch = _column(t.iters_in_epoch, np.int64, n).astype(np.float64)
+    per_epoch = _column(t.iters_per_epoch, np.int64, n).astype(np.float64)
+    known = np.isfinite(epochs) & (per_epoch > 0) & (in_epoch >= 0)
+    progress = epochs.copy()
+    progress[known] = epochs[known] - 1.0 + in_epoch[known] / per_epoch[known]
+    max_iters = _column(t.max_iters, np.int64, n).astype(np.float64)
+    max_iters[max_iters <= 0] = np.nan
+    ts = _column(t.timestamps, np.float64, n)
+    t0 = run_start_time(run)
+    rel = ts - t0 if t0 is not None else np.full(n, np.nan)
+    data: dict[str, np.ndarray | pd.DatetimeIndex] = {
+        "iter": iters,
+        "epoch": epochs,
+        "epoch_progress": progress,
+        "max_iters": max_iters,
+        "timestamp": ts,
+        "relative_seconds": rel,
+        "wall": _to_wall(ts),
+        "eta_seconds": _column(t.etas, np.float64, n),
+        "line_no": _column(t.line_nos, np.int64, n),
+    }
+    fields: dict[str, str] = {}
+    for name in t.field_names:
+        col = name if name not in data else f"{name} (field)"
+        data[col] = _column(t.column(name), np.float64, n)
+        fields[name] = col
+    frame = pd.DataFrame(data, copy=False)
+    nonfinite: dict[str, list[int]] = {}
+    for name, row in t.logged_nan:
+        if row < n and name in fields:
+            nonfinite.setdefault(fields[name], []).append(row)
+    for col in fields.values():
+        inf_rows = np.flatnonzero(np.isinf(frame[col].to_numpy()))
+        if inf_rows.size:
+            nonfinite.setdefault(col, []).extend(inf_rows.tolist())
+    frame.attrs["fields"] = fields
+    # Tuples, not arrays: pandas compares attrs with == when it concatenates frames.
+    frame.attrs["logged_nonfinite"] = {k: tuple(sorted(set(v))) for k, v in nonfinite.items()}
+    return frame
+
+
+def eval_frame(run: Run) -> pd.DataFrame:
+    """One row per validation/test summary (few rows: built per record).
+
+    Columns: ``EVAL_BASE_COLUMNS`` (``epoch``, ``train_iter``, ``step``, ``batches`` as float with NaN
+    for unknown; ``relative_seconds`` from the same origin as ``train_frame``) then every metric name
+    in first-seen order (NaN where a summary lacks it; a name colliding with a base column gets a
+    ``" (metric)"`` suffix). ``frame.attrs["metrics"]`` maps metric names to column names.
+    """
+    evals = run.evals
+    t0 = run_start_time(run)
+    nan = math.nan
+
+    def opt(v: float | int | None) -> float:
+        return nan if v is None else float(v)
+
+    ts = np.array([opt(e.timestamp) for e in evals], dtype=np.float64)
+    data: dict[str, object] = {
+        "mode": [e.mode for e in evals],
+        "epoch": np.array([opt(e.epoch) for e in evals], dtype=np.float64),
+        "train_iter": np.array([opt(e.train_iter) for e in evals], dtype=np.float64),
+        "step": np.array([opt(e.step) for e in evals], dtype=np.float64),
+        "timestamp": ts,
+        "relative_seconds": ts - t0 if t0 is not None else np.full(len(evals), nan),
+        "wall": _to_wall(ts),
+        "line_no": np.array([e.line_no for e in evals], dtype=np.int64),
+        "batches": np.array([opt(e.batches) for e in evals], dtype=np.float64),
+    }
+    metrics: dict[str, str] = {}
+    for e in evals:
+        for name in e.metrics:
+            if name not in metrics:
+                metrics[name] = name if name not in data else f"{name} (metric)"
+    for name, col in metrics.items():
+        data[col] = np.array([e.metrics.get(name, nan) for e in evals], dtype=np.float64)
+    frame = pd.DataFrame(data)
+    frame.attrs["metrics"] = metrics
+    return frame
+
+
+def field_columns(frame: pd.DataFrame) -> list[str]:
+    """The logged-field (or metric) columns of a ``train_frame`` / ``eval_frame``, in order."""
+    mapping = frame.attrs.get("fields") or frame.attrs.get("metrics") or {}
+    return [c for c in mapping.values() if c in frame.columns]
+
+
+def present_rows(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """Boolean mask of rows where ``column`` was on the line: a value, or a logged ``nan``/``inf``.
+
+    Absent fields are NaN in a frame, like a logged ``nan``; charts must draw the second as a gap or
+    a marker and ignore the first.
+    """
+    y = frame[column].to_numpy(dtype=np.float64)
+    mask = ~np.isnan(y)
+    rows = frame.attrs.get("logged_nonfinite", {}).get(column)
+    if rows:
+        idx = np.asarray(rows, dtype=np.int64)
+        mask[idx[(idx >= 0) & (idx < mask.size)]] = True
+    return mask
+

@@ -1,0 +1,381 @@
+"""The dashboard's view state and its URL form (query parameters). No Streamlit here.
+
+``from_query`` turns query parameters (``{key: value or [values]}``, e.g.
+``{k: st.query_params.get_all(k) for k in st.query_params}``) into a ``ViewState`` plus notices;
+``to_query`` does the reverse.
+
+Invariants (tested with hypothesis):
+- ``from_query`` never raises: an unknown key, a malformed or out-of-range value falls back to its
+  default and adds one human-readable notice. Notices quote user input: show them with
+  ``st.text`` / ``st.code``, never through Markdown.
+- ``from_query(to_query(s)) == (s, [])`` for every valid state ``s``.
+- ``to_query`` emits only non-default values, keys in ``QUERY_KEYS`` order, lists as repeated keys.
+- A run id from the URL is never absolute and contains no ``..``, NUL, backslash or control
+  character (see ``check_source_id``). This is a first filter: whoever opens a file must still
+  resolve the id inside an allowed root (realpath + ``os.path.commonpath``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+PAGES: tuple[str, ...] = ("runs", "run", "compare", "calculator", "upload")
+X_AXES: tuple[str, ...] = ("iter", "epoch", "wall", "relative")
+SAMPLERS: tuple[str, ...] = ("default", "length-grouped", "infinite")
+
+DEFAULT_SMOOTHING = 0.6
+MAX_SMOOTHING = 0.99
+MAX_ID_CHARS = 1024
+MAX_METRIC_CHARS = 256
+MAX_METRICS = 32
+MAX_COMPARE = 12
+MAX_NOTICE_VALUE = 80
+MAX_RUN_INDEX = 10**6
+MAX_S_PER_ITER = 10**7
+
+#: Parameters Streamlit itself puts in URLs; ignored without a notice.
+STREAMLIT_KEYS = frozenset({"embed", "embed_options"})
+
+_INT = re.compile(r"[0-9]{1,15}", re.ASCII)
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?", re.ASCII)
+_UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_DRIVE = re.compile(r"[A-Za-z]:")
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+#: Separator between a source id and a run index in a run reference (``compare``).
+RUN_REF_SEP = "::"
+_AMBIGUOUS_REF = re.compile(r"::[0-9]+\Z")
+
+
+def check_source_id(text: str) -> str | None:
+    """Why ``text`` is not an acceptable root-relative source id, or None when it is.
+
+    Accepted: ``<root label>/<relative path>``-like text made of non-empty, non-``.`` components
+    separated by ``/``. Rejected: empty, longer than ``MAX_ID_CHARS``, NUL or other control
+    characters, backslashes, absolute paths (``/x``, ``C:...``), any ``..`` (even inside a name:
+    stricter than needed, never a traversal), empty or ``.`` components.
+    """
+    if not text:
+        return "is empty"
+    if len(text) > MAX_ID_CHARS:
+        return f"is longer than {MAX_ID_CHARS} characters"
+    if "\x00" in text:
+        return "contains a NUL byte"
+    if _CONTROL.search(text):
+        return "contains control characters"
+    if "\\" in text:
+        return "contains a backslash"
+    if text.startswith("/") or _DRIVE.match(text):
+        return "is an absolute path"
+    if ".." in text:
+        return "contains '..'"
+    if any(part in ("", ".") for part in text.split("/")):
+        return "has an empty or '.' path component"
+    return None
+
+
+@dataclass(frozen=True)
+class RunRef:
+    """One run: a source id and optionally which run inside the file (None = the last one).
+
+    URL form: ``<source id>`` or ``<source id>::<index>`` (``RUN_REF_SEP``).
+    """
+
+    source: str
+    index: int | None = None
+
+    def __post_init__(self) -> None:
+        reason = check_source_id(self.source)
+        if reason:
+            raise ValueError(f"run id {reason}")
+        if self.index is not None and not (0 <= self.index <= MAX_RUN_INDEX):
+            raise ValueError(f"run index must be from 0 to {MAX_RUN_INDEX}")
+        if _AMBIGUOUS_REF.search(self.source):
+            raise ValueError(f"run id ends like a run index ('{RUN_REF_SEP}<number>')")
+
+    def __str__(self) -> str:
+        return self.source if self.index is None else f"{self.source}{RUN_REF_SEP}{self.index}"
+
+    @classmethod
+    def parse(cls, text: str) -> RunRef:
+        """Parse the URL form; raises ``ValueError`` with a readable reason."""
+        source, sep, tail = text.rpartition(RUN_REF_SEP)
+        index: int | None = None
+        if sep and _INT.fullmatch(tail):
+            index = int(tail)
+        else:
+            source = text
+        return cls(source, index)
+
+
+@dataclass
+class CalculatorInputs:
+    """Inputs of the iteration calculator (None = not given; the page may prefill from the log)."""
+
+    dataset_size: int | None = None
+    gpus: int | None = None
+    batch_size: int | None = None
+    accumulative_counts: int | None = None
+    epochs: int | None = None
+    sampler: str = "default"
+    drop_last: bool = False
+    s_per_iter: float | None = None
+
+
+@dataclass
+class ViewState:
+    """What a page shows, as far as the URL says."""
+
+    page: str = "runs"
+    run: str | None = None  # root-relative source id
+    run_index: int | None = None  # which run inside the file; None = the last one
+    upload: str | None = None  # opaque upload id
+    metrics: list[str] = field(default_factory=list)
+    smoothing: float = DEFAULT_SMOOTHING
+    x_axis: str = "iter"
+    x_range: tuple[float, float] | None = None
+    log_y: bool = False
+    live: bool = True
+    compare: list[RunRef] = field(default_factory=list)
+    calc: CalculatorInputs = field(default_factory=CalculatorInputs)
+
+
+#: Query keys in the order ``to_query`` writes them. ``metric`` and ``compare`` repeat.
+QUERY_KEYS: tuple[str, ...] = (
+    "page", "run", "run_index", "upload", "metric", "smoothing", "x_axis", "x_range", "log_y", "live",
+    "compare", "dataset_size", "gpus", "batch_size", "accumulative_counts", "epochs", "sampler",
+    "drop_last", "s_per_iter",
+)
+_LIST_KEYS = frozenset({"metric", "compare"})
+#: Calculator integers: (query key, minimum, maximum).
+_CALC_INTS: tuple[tuple[str, int, int], ...] = (
+    ("dataset_size", 1, 10**12),
+    ("gpus", 1, 100_000),
+    ("batch_size", 1, 10**6),
+    ("accumulative_counts", 1, 10**6),
+    ("epochs", 1, 10**6),
+)
+
+
+# -------------------------------------------------------------------------------------------------- parsing
+
+
+def _quote(value: str) -> str:
+    """Short repr of user input for notices."""
+    v = value if len(value) <= MAX_NOTICE_VALUE else value[:MAX_NOTICE_VALUE] + "…"
+    return repr(v)
+
+
+def _values(raw: object) -> list[str]:
+    if isinstance(raw, str):
+        return [raw]
+    if isinstance(raw, Sequence):
+        return [v for v in raw if isinstance(v, str)]
+    return []
+
+
+def _parse_int(text: str, lo: int, hi: int) -> int | None:
+    if not _INT.fullmatch(text):
+        return None
+    v = int(text)
+    return v if lo <= v <= hi else None
+
+
+def _parse_float(text: str) -> float | None:
+    if not _FLOAT.fullmatch(text):
+        return None
+    v = float(text)
+    return v if math.isfinite(v) else None
+
+
+def _parse_bool(text: str) -> bool | None:
+    low = text.strip().lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    return None
+
+
+def _fmt_float(v: float) -> str:
+    """Shortest text that parses back to the same float."""
+    return repr(float(v))
+
+
+def from_query(params: Mapping[str, str | Sequence[str]]) -> tuple[ViewState, list[str]]:
+    """Read a ``ViewState`` from query parameters; invalid parts become defaults plus a notice each."""
+    notices: list[str] = []
+    state = ViewState()
+    calc = CalculatorInputs()
+
+    def bad(key: str, value: str, why: str) -> None:
+        notices.append(f"URL parameter {key}={_quote(value)} ignored: {why}")
+
+    for key in params:
+        if key not in QUERY_KEYS and key not in STREAMLIT_KEYS:
+            notices.append(f"unknown URL parameter {_quote(str(key))} ignored")
+
+    def single(key: str) -> str | None:
+        values = _values(params.get(key, []))
+        if not values:
+            return None
+        if len(values) > 1:
+            notices.append(f"URL parameter {key} given {len(values)} times: the last one is used")
+        return values[-1]
+
+    if (v := single("page")) is not None:
+        if v in PAGES:
+            state.page = v
+        else:
+            bad("page", v, f"not one of {', '.join(PAGES)}")
+    if (v := single("run")) is not None:
+        reason = check_source_id(v)
+        if reason:
+            bad("run", v, f"the run id {reason}")
+        else:
+            state.run = v
+    if (v := single("run_index")) is not None:
+        n = _parse_int(v, 0, MAX_RUN_INDEX)
+        if n is None:
+            bad("run_index", v, f"not a whole number from 0 to {MAX_RUN_INDEX}")
+        else:
+            state.run_index = n
+    if (v := single("upload")) is not None:
+        if _UPLOAD_ID.fullmatch(v):
+            state.upload = v
+        else:
+            bad("upload", v, "not an upload id (letters, digits, '_' and '-', at most 64)")
+    metrics: list[str] = []
+    for v in _values(params.get("metric", [])):
+        if not v or len(v) > MAX_METRIC_CHARS or _CONTROL.search(v):
+            bad("metric", v, f"not a metric name (1 to {MAX_METRIC_CHARS} printable characters)")
+        elif v not in metrics:
+            if len(metrics) >= MAX_METRICS:
+                bad("metric", v, f"more than {MAX_METRICS} metrics")
+            else:
+                metrics.append(v)
+    state.metrics = metrics
+    if (v := single("smoothing")) is not None:
+        f = _parse_float(v)
+        if f is None or not (0.0 <= f <= MAX_SMOOTHING):
+            bad("smoothing", v, f"not a number from 0 to {MAX_SMOOTHING}")
+        else:
+            state.smoothing = f
+    if (v := single("x_axis")) is not None:
+        if v in X_AXES:
+            state.x_axis = v
+        else:
+            bad("x_axis", v, f"not one of {', '.join(X_AXES)}")
+    if (v := single("x_range")) is not None:
+        parts = v.split(",")
+        nums = [_parse_float(p) for p in parts] if len(parts) == 2 else []
+        if len(nums) != 2 or nums[0] is None or nums[1] is None or not nums[0] < nums[1]:
+            bad("x_range", v, "not two increasing numbers 'low,high'")
+        else:
+            state.x_range = (nums[0], nums[1])
+    for key in ("log_y", "live"):
+        if (v := single(key)) is not None:
+            b = _parse_bool(v)
+            if b is None:
+                bad(key, v, "not a yes/no value (1/0, true/false)")
+            else:
+                setattr(state, key, b)
+    refs: list[RunRef] = []
+    for v in _values(params.get("compare", [])):
+        try:
+            ref = RunRef.parse(v)
+        except ValueError as e:
+            bad("compare", v, str(e))
+            continue
+        if ref in refs:
+            continue
+        if len(refs) >= MAX_COMPARE:
+            bad("compare", v, f"more than {MAX_COMPARE} runs to compare")
+            continue
+        refs.append(ref)
+    state.compare = refs
+    for key, lo, hi in _CALC_INTS:
+        if (v := single(key)) is not None:
+            n = _parse_int(v, lo, hi)
+            if n is None:
+                bad(key, v, f"not a whole number from {lo} to {hi}")
+            else:
+                setattr(calc, key, n)
+    if (v := single("sampler")) is not None:
+        if v in SAMPLERS:
+            calc.sampler = v
+        else:
+            bad("sampler", v, f"not one of {', '.join(SAMPLERS)}")
+    if (v := single("drop_last")) is not None:
+        b = _parse_bool(v)
+        if b is None:
+            bad("drop_last", v, "not a yes/no value (1/0, true/false)")
+        else:
+            calc.drop_last = b
+    if (v := single("s_per_iter")) is not None:
+        f = _parse_float(v)
+        if f is None or not (0.0 < f <= MAX_S_PER_ITER):
+            bad("s_per_iter", v, f"not a number of seconds above 0 and at most {MAX_S_PER_ITER}")
+        else:
+            calc.s_per_iter = f
+    state.calc = calc
+    return state, notices
+
+
+# ------------------------------------------------------------------------------------------------- writing
+
+
+def to_query(state: ViewState) -> dict[str, str | list[str]]:
+    """Query parameters for ``state``: only values that differ from the defaults, in ``QUERY_KEYS`` order.
+
+    Lists (``metric``, ``compare``) are ``list[str]`` (repeated keys in the URL); booleans are
+    ``"1"``/``"0"``; floats use their shortest round-tripping text.
+    """
+    default = ViewState()
+    dcalc = CalculatorInputs()
+    out: dict[str, str | list[str]] = {}
+    if state.page != default.page:
+        out["page"] = state.page
+    if state.run is not None:
+        out["run"] = state.run
+    if state.run_index is not None:
+        out["run_index"] = str(state.run_index)
+    if state.upload is not None:
+        out["upload"] = state.upload
+    if state.metrics:
+        out["metric"] = list(state.metrics)
+    if state.smoothing != default.smoothing:
+        out["smoothing"] = _fmt_float(state.smoothing)
+    if state.x_axis != default.x_axis:
+        out["x_axis"] = state.x_axis
+    if state.x_range is not None:
+        out["x_range"] = f"{_fmt_float(state.x_range[0])},{_fmt_float(state.x_range[1])}"
+    if state.log_y != default.log_y:
+        out["log_y"] = "1" if state.log_y else "0"
+    if state.live != default.live:
+        out["live"] = "1" if state.live else "0"
+    if state.compare:
+        out["compare"] = [str(r) for r in state.compare]
+    for key, _lo, _hi in _CALC_INTS:
+        value = getattr(state.calc, key)
+        if value is not None:
+            out[key] = str(value)
+    if state.calc.sampler != dcalc.sampler:
+        out["sampler"] = state.calc.sampler
+    if state.calc.drop_last != dcalc.drop_last:
+        out["drop_last"] = "1" if state.calc.drop_last else "0"
+    if state.calc.s_per_iter is not None:
+        out["s_per_iter"] = _fmt_float(state.calc.s_per_iter)
+    assert list(out) == [k for k in QUERY_KEYS if k in out]
+    return out
+
+
+def with_changes(state: ViewState, **changes: object) -> ViewState:
+    """A copy of ``state`` with some fields replaced (lists and calculator inputs copied, not shared)."""
+    base = replace(state, metrics=list(state.metrics), compare=list(state.compare), calc=replace(state.calc))
+    return replace(base, **changes)  # type: ignore[arg-type]
+
