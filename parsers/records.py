@@ -148,7 +148,7 @@ class TrainTable:
 
     __slots__ = (
         "iters", "max_iters", "epochs", "iters_in_epoch", "iters_per_epoch",
-        "timestamps", "etas", "line_nos", "_fields", "logged_nan",
+        "timestamps", "_etas", "_eta_pending", "line_nos", "_fields", "logged_nan",
     )
 
     def __init__(self) -> None:
@@ -158,7 +158,9 @@ class TrainTable:
         self.iters_in_epoch = array("q")
         self.iters_per_epoch = array("q")
         self.timestamps = array("d")  # NaN = no timestamp
-        self.etas = array("d")
+        self._etas = array("d")
+        # Batched rows keep their eta text until someone reads ``etas``: (first row, raw strings).
+        self._eta_pending: list[tuple[int, list[str]]] = []
         self.line_nos = array("q")
         self._fields: dict[str, array] = {}
         # A logged ``nan`` and an absent field are both NaN in a column; this side set of
@@ -187,7 +189,7 @@ class TrainTable:
         self.iters_in_epoch.append(iter_in_epoch)
         self.iters_per_epoch.append(iters_per_epoch)
         self.timestamps.append(timestamp)
-        self.etas.append(eta)
+        self._etas.append(eta)
         self.line_nos.append(line_no)
         fields = self._fields
         for key, value in values.items():
@@ -199,6 +201,64 @@ class TrainTable:
             col.append(value)
             if value != value:
                 self.logged_nan.add((key, row))
+
+    def extend(
+        self,
+        iters: array,
+        max_iters: array,
+        epochs: array,
+        iters_in_epoch: array,
+        iters_per_epoch: array,
+        timestamps: array,
+        etas: array | list[str],
+        line_nos: array,
+        columns: dict[str, array],
+        check_nan: bool = True,
+    ) -> None:
+        """Append many rows at once; every array has the same length, each column one value a row.
+
+        Equivalent to calling ``append`` row by row with ``values`` = that row of each column.
+        """
+        row = len(self.iters)
+        self.iters.extend(iters)
+        self.max_iters.extend(max_iters)
+        self.epochs.extend(epochs)
+        self.iters_in_epoch.extend(iters_in_epoch)
+        self.iters_per_epoch.extend(iters_per_epoch)
+        self.timestamps.extend(timestamps)
+        if isinstance(etas, list):  # raw eta text, parsed when ``etas`` is read
+            self._eta_pending.append((row, etas))
+            self._etas.extend(array("d", [NAN]) * len(etas))
+        else:
+            self._etas.extend(etas)
+        self.line_nos.extend(line_nos)
+        fields = self._fields
+        for key, values in columns.items():
+            col = fields.get(key)
+            if col is None:
+                col = fields[key] = array("d", [NAN]) * row if row else array("d")
+            elif len(col) < row:
+                col.extend(array("d", [NAN]) * (row - len(col)))
+            col.extend(values)
+            # sum() runs in C and is NaN when any value is NaN (or inf and -inf meet): then look closer.
+            if check_nan and math.isnan(sum(values)):
+                for i, v in enumerate(values):
+                    if v != v:
+                        self.logged_nan.add((key, row + i))
+
+    @property
+    def etas(self) -> array:
+        """MMEngine's logged eta in seconds per row (NaN where the line had none)."""
+        if self._eta_pending:
+            from parsers.fields import parse_eta
+
+            etas = self._etas
+            for start, raws in self._eta_pending:
+                for i, raw in enumerate(raws):
+                    v = parse_eta(raw)
+                    etas[start + i] = NAN if v is None else v
+            self._eta_pending = []
+        return self._etas
 
     @property
     def field_names(self) -> list[str]:

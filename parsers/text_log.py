@@ -17,7 +17,10 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import math
+import operator
 import re
+from array import array
+from dataclasses import dataclass
 
 from . import grammar as g
 from .config_dump import apply_config_facts
@@ -41,6 +44,19 @@ _ENV_FIELD = g.ENV_FIELD.compiled.match
 _GPU_KEY = g.GPU_KEY.compiled.match
 _EXCEPTION = g.EXCEPTION_LINE.compiled.match
 
+# The batched hot path (``_train_batch``): the same composition, over many lines at once.
+_FAST_TRAIN_ML = re.compile("^" + _FAST_TRAIN.pattern, re.M)
+_ETA_VALUE = "(" + g.ETA.regex.rstrip("$").replace("(?P<days>", "(?:").replace("(?P<h>", "(?:")\
+    .replace("(?P<m>", "(?:").replace("(?P<s>", "(?:") + ")"
+BATCH_MIN = 32  # shorter runs of train lines are not worth a batch
+
+
+@dataclass(frozen=True)
+class _Signature:
+    keys: tuple[str, ...]
+    regex: re.Pattern
+
+
 # Block states: what a bare (unprefixed) line continues.
 NONE, MESSAGE, ENV, CONFIG, TRACEBACK = range(5)
 
@@ -56,6 +72,8 @@ class TextLogInterpreter:
         self.last_ts: float = NAN
         self.unparsed_before_runs = 0
         self.pending_eval_text: dict[str, str] = {}
+        self._sig = None  # the key layout of the last batch of train lines
+        self._sigs: dict[tuple, _Signature] = {}
 
     # -- runs --------------------------------------------------------------------------------------
     @property
@@ -80,8 +98,31 @@ class TextLogInterpreter:
 
     # -- entry point -------------------------------------------------------------------------------
     def feed(self, blocks) -> None:
-        fast = _FAST_TRAIN.match
         for first, lines in blocks:
+            if len(lines) >= BATCH_MIN:
+                self._feed_batched(first, lines)
+            else:
+                self._feed_lines(first, lines)
+
+    def _feed_batched(self, first: int, lines: list[str]) -> None:
+        """Runs of consecutive train lines go through ``_train_batch``; everything else line by line."""
+        mask = ["(train)" in line for line in lines]
+        n = len(lines)
+        i = 0
+        while i < n:
+            try:
+                j = mask.index(not mask[i], i)
+            except ValueError:
+                j = n
+            if mask[i] and j - i >= BATCH_MIN and self._train_batch(first + i, lines[i:j]):
+                pass
+            else:
+                self._feed_lines(first + i, lines[i:j])
+            i = j
+
+    def _feed_lines(self, first: int, lines: list[str]) -> None:
+        fast = _FAST_TRAIN.match
+        if True:
             no = first
             for line in lines:
                 m = fast(line)
@@ -101,6 +142,138 @@ class TextLogInterpreter:
 
     def close(self) -> None:
         self._end_block()
+
+    # -- the batched hot path ----------------------------------------------------------------------
+    def _train_batch(self, first: int, lines: list[str]) -> bool:
+        """Parse consecutive MMEngine train lines in bulk; False (nothing changed) when any line
+        needs the general path. Produces exactly what ``_feed_lines`` would for these lines."""
+        rows = _FAST_TRAIN_ML.findall("\n".join(lines))
+        if len(rows) != len(lines):
+            return False
+        fields = [r[10] for r in rows]
+        groups = self._signature_groups(fields)
+        if groups is None:
+            return False
+        # Convert every value before changing any state, so a failure leaves nothing half done.
+        columns_by_group = []
+        for start, end, sig, values in groups:
+            cols = list(zip(*values)) if values else []
+            conv: dict[str, array] = {}
+            eta_raw = None
+            try:
+                for key, col in zip(sig.keys, cols):
+                    if key == "eta":
+                        eta_raw = list(col)
+                    else:
+                        conv[key] = array("d", map(float, col))
+            except ValueError:
+                return False
+            columns_by_group.append((start, end, conv, eta_raw))
+
+        n_rows = len(rows)
+        y_col, mo_col, d_col, _hms, _lg, _lv, _loop, ep_col, i_col, n_col, _f = zip(*rows)
+        # Timestamps: one clock call per distinct minute. The batch must be in time order (a
+        # year-less log crossing New Year, or a clock going back, takes the general path).
+        if y_col[0]:
+            if y_col.count("") or mo_col.count(""):
+                return False
+            minute = [line[:16] for line in lines]
+            secs = array("q", map(int, [line[17:19] for line in lines]))
+        else:
+            if y_col.count("") != n_rows:
+                return False
+            minute = [line[:11] for line in lines]
+            secs = array("q", map(int, [line[12:14] for line in lines]))
+        if minute != sorted(minute):
+            return False
+        its_raw = array("q", map(int, i_col))
+        ns = array("q", map(int, n_col))
+        epoch_style = bool(ep_col[0])
+        if epoch_style != bool(ep_col[-1]) or (ep_col.count("") not in (0, n_rows)):
+            return False
+        run = self.cur
+        h = run.header
+        t = run.train
+        if epoch_style:
+            eps = array("q", map(int, ep_col))
+            its = array("q", [(e - 1) * n + i for e, n, i in zip(eps, ns, its_raw)])
+            maxs = array("q", [h.max_epochs * n for n in ns]) if h.max_epochs else array("q", [-1]) * n_rows
+            iies, ipes = its_raw, ns
+        else:
+            its, maxs = its_raw, ns
+            eps = iies = ipes = array("q", [-1]) * n_rows
+        # Run boundaries inside the batch (the iteration went back, N changed) are rare: the
+        # general path splits runs line by line.
+        if list(its) != sorted(its) or maxs.count(maxs[0]) != n_rows:
+            return False
+        if len(t) and (its[0] < t.iters[-1] or (maxs[0] > 0 and t.max_iters[-1] > 0 and maxs[0] != t.max_iters[-1])):
+            return False
+        self._end_block()
+        clock = self.clock
+        bases = {}
+        if y_col[0]:
+            for key in dict.fromkeys(minute):
+                bases[key] = clock.full(int(key[:4]), int(key[5:7]), int(key[8:10]), key[11:16] + ":00")
+        else:
+            for key in dict.fromkeys(minute):
+                bases[key] = clock.yearless(int(key[:2]), int(key[3:5]), key[6:11] + ":00")
+        tss = array("d", map(operator.add, map(bases.__getitem__, minute), secs))
+        line_nos = array("q", range(first, first + n_rows))
+        for start, end, conv, eta_raw in columns_by_group:
+            sl = slice(start, end)
+            t.extend(its[sl], maxs[sl], eps[sl], iies[sl], ipes[sl], tss[sl],
+                     eta_raw if eta_raw is not None else array("d", [NAN]) * (end - start),
+                     line_nos[sl], conv)
+        run.line_kinds["train"] += n_rows
+        ts_last = tss[-1]
+        self.last_ts = ts_last
+        if run.first_timestamp is None:
+            run.first_timestamp = tss[0]
+        run.last_timestamp = ts_last
+        run.end_line = first + n_rows - 1
+        return True
+
+    def _signature_groups(self, fields: list[str]):
+        """Split rows into runs that share one key layout: [(start, end, signature, value tuples)]."""
+        sig = self._sig
+        if sig is not None:
+            values = sig.regex.findall("\n".join(fields))
+            if len(values) == len(fields):
+                return [(0, len(fields), sig, values)]
+        groups = []
+        start = 0
+        cur_vals: list = []
+        for k, f in enumerate(fields):
+            m = sig.regex.match(f) if sig is not None else None
+            if m is None:
+                if cur_vals:
+                    groups.append((start, k, sig, cur_vals))
+                sig = self._signature_for(f)
+                if sig is None:
+                    return None
+                m = sig.regex.match(f)
+                if m is None:
+                    return None
+                start, cur_vals = k, []
+            cur_vals.append(m.groups() if len(sig.keys) > 1 else (m.group(1),))
+        if cur_vals:
+            groups.append((start, len(fields), sig, cur_vals))
+        self._sig = sig
+        return groups
+
+    def _signature_for(self, fields: str):
+        pairs = split_mmengine_fields(fields)
+        keys = tuple(k for k, _ in pairs)
+        if not keys or len(set(keys)) != len(keys):
+            return None
+        sig = self._sigs.get(keys)
+        if sig is None:
+            parts = [re.escape(k) + ": " + (_ETA_VALUE if k == "eta" else r"(\S+)") for k in keys]
+            sig = _Signature(keys, re.compile("^" + "  ".join(parts) + "$", re.M))
+            if len(self._sigs) > 256:
+                self._sigs.clear()
+            self._sigs[keys] = sig
+        return sig
 
     # -- classification ----------------------------------------------------------------------------
     def _line(self, line: str, no: int) -> None:

@@ -1,0 +1,92 @@
+"""The batched hot path (runs of >= 32 train lines) gives exactly what line-by-line parsing gives.
+
+Feeding one line per ``feed`` call never batches, so comparing it with a whole-file parse checks
+the batch path against the general one on every real log and on crafted edge cases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from parsers import LogParser, parse_bytes
+from parsers.text_log import BATCH_MIN
+
+from .conftest import corpus_params, sample_log_files
+from .helpers import snapshot
+
+
+def line_by_line(data: bytes, reference=None):
+    p = LogParser(reference=reference)
+    for line in data.splitlines(keepends=True):
+        p.feed(line)
+    p.close()
+    return p.result()
+
+
+def same(data: bytes, reference=None) -> None:
+    assert snapshot(parse_bytes(data, reference=reference)) == snapshot(line_by_line(data, reference))
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("path", corpus_params())
+def test_batched_equals_line_by_line_on_real_logs(path):
+    same(path.read_bytes(), dt.datetime(2025, 7, 8))
+
+
+@pytest.mark.parametrize("path", sample_log_files(), ids=lambda p: p.name)
+def test_batched_equals_line_by_line_on_sample_logs(path):
+    same(path.read_bytes())
+
+
+def _lines(its, fmt="2026/01/01 00:{m:02d}:{s:02d}", extra=lambda i: "", start=0):
+    out = []
+    for k, i in enumerate(its):
+        m, s = divmod(start + k, 60)
+        out.append(f"{fmt.format(m=m % 60, s=s)} - mmengine - INFO - Iter(train) [{i:5d}/99999]  lr: 1.0e-04  "
+                   f"eta: 1 day, 2:03:04  time: 0.5  loss: {1 + k / 100:.4f}{extra(k)}")
+    return out
+
+
+def test_nan_and_inf_inside_a_batch_are_logged_values():
+    lines = _lines(range(10, 10 * (BATCH_MIN + 20), 10))
+    lines[5] = lines[5].replace("loss: 1.0500", "loss: nan")
+    lines[7] = lines[7].replace("loss: 1.0700", "loss: inf")
+    data = ("\n".join(lines) + "\n").encode()
+    same(data)
+    t = parse_bytes(data).runs[0].train
+    assert ("loss", 5) in t.logged_nan and t.column("loss")[7] == float("inf")
+
+
+def test_a_key_that_appears_mid_batch():
+    lines = _lines(range(10, 10 * (BATCH_MIN * 2), 10), extra=lambda k: "  grad_norm: 0.5" if k > 3 else "")
+    same(("\n".join(lines) + "\n").encode())
+
+
+def test_iteration_going_back_inside_a_batch_still_splits_runs():
+    its = list(range(10, 10 * (BATCH_MIN + 5), 10)) + list(range(100, 100 + 10 * BATCH_MIN, 10))
+    data = ("\n".join(_lines(its)) + "\n").encode()
+    same(data)
+    assert len(parse_bytes(data).runs) == 2
+
+
+def test_new_year_inside_a_batch_of_yearless_lines():
+    fmt_lines = []
+    for k in range(BATCH_MIN * 2):
+        day, clock = ("12/31", 23 * 3600 + 59 * 60 + k - 30) if k < 30 else ("01/01", k - 30)
+        h, rem = divmod(clock, 3600)
+        m, s = divmod(rem, 60)
+        fmt_lines.append(f"{day} {h:02d}:{m:02d}:{s:02d} - mmengine - INFO - Iter(train) [{10 * (k + 1):4d}/9999]  "
+                         f"lr: 1.0e-04  time: 1.0  loss: 1.0")
+    data = ("\n".join(fmt_lines) + "\n").encode()
+    ref = dt.datetime(2026, 1, 2)
+    same(data, ref)
+    ts = list(parse_bytes(data, reference=ref).runs[0].train.timestamps)
+    assert ts == sorted(ts)
+
+
+def test_a_text_value_sends_the_batch_to_the_general_path():
+    lines = _lines(range(10, 10 * (BATCH_MIN + 10), 10))
+    lines[3] = lines[3].replace("time: 0.5", "time: n/a")
+    same(("\n".join(lines) + "\n").encode())
