@@ -16,6 +16,7 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -237,9 +238,15 @@ class UploadStore:
         except (OSError, ValueError):
             return
         meta["last_opened"] = time.time()
-        tmp = meta_path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(meta))
-        os.replace(tmp, meta_path)
+        # A temp name of its own: two sessions opening the same upload must not share one.
+        fd, tmp = tempfile.mkstemp(prefix=".meta-", suffix=".tmp", dir=folder)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(json.dumps(meta))
+            os.replace(tmp, meta_path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
     def pin(self, upload_id: str) -> None:
         with self._lock:

@@ -126,19 +126,23 @@ def test_retention_by_total_size_removes_least_recently_opened(tmp_path):
     assert c.id in ids and a.id in ids and b.id not in ids
 
 
-def test_concurrent_uploads_of_the_same_bytes_store_one_copy(store):
+@pytest.mark.parametrize("round_", range(5))
+def test_concurrent_uploads_of_the_same_bytes_store_one_copy(tmp_path, round_):
+    store = UploadStore(tmp_path / "uploads", max_bytes=5 << 20)
     data = LLM.read_bytes()
     results, errors = [], []
 
     def go():
         try:
             results.append(store.add([("run.log", data)]).id)
+            store.touch(results[-1])
         except Exception as e:  # pragma: no cover - the assertion below reports it
             errors.append(e)
 
-    threads = [threading.Thread(target=go) for _ in range(4)]
+    threads = [threading.Thread(target=go) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert not errors and len(set(results)) == 1 and len(store.list()) == 1
+    assert [p.name for p in store.root.iterdir()] == [results[0]]  # no temp folder left behind
