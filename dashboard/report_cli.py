@@ -15,13 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parsers import parse_path
 
-from .analysis import Overrides, RunSummary, combine, summarize
-from .analysis.audit import SAMPLERS
-from .report_markdown import markdown_report
+if TYPE_CHECKING:
+    from .analysis import RunSummary
+
+# The analysis pulls in numpy and pandas: imported in run(), so `tail` and `replay` start fast.
+SAMPLERS = ("default", "length-grouped", "infinite")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -39,7 +41,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--drop-last", action="store_true", default=None, help="the dataloader drops the last batch")
 
 
-def _overrides(args: argparse.Namespace) -> Overrides:
+def _overrides(args: argparse.Namespace):
+    from .analysis import Overrides
+
     for name in ("samples", "gpus", "batch_size", "accumulate", "epochs"):
         v = getattr(args, name)
         if v is not None and v <= 0:
@@ -93,6 +97,9 @@ def terminal_summary(path: str, s: RunSummary) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .analysis import combine, summarize
+    from .report_markdown import markdown_report
+
     try:
         overrides = _overrides(args)
     except ValueError as e:

@@ -354,8 +354,9 @@ class TextLogInterpreter:
                 return
         m = _BARE["rank_prefix"].match(line)
         if m is not None:
+            # torchrun prefixes a rank's whole stream: the rest may be a logger line too.
             self.cur.line_kinds["rank_prefix"] += 1
-            self._bare(m.group("rest"), no)
+            self._line(m.group("rest"), no)
             return
         if not stripped:
             self.cur.line_kinds["blank"] += 1

@@ -199,3 +199,9 @@ def test_iteration_going_back_without_a_header_starts_a_new_run():
     runs = parse_bytes(text.encode()).runs
     assert [list(r.train.iters) for r in runs] == [[10, 20, 30], [20, 30, 40]]
     assert runs[1].started_by.startswith("iteration went back")
+
+
+def test_rank_prefixed_logger_lines_are_parsed():
+    data = b"[rank0]: 07/07 11:47:34 - mmengine - INFO - Iter(train) [ 10/240]  lr: 1e-4  loss: 3.0\n"
+    run = parse_bytes(data).runs[0]
+    assert len(run.train) == 1 and run.unparsed.count == 0
