@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from parsers import parse_path
 
+from .formatting import hms
+
 if TYPE_CHECKING:
     from .analysis import RunSummary
 
@@ -52,16 +54,6 @@ def _overrides(args: argparse.Namespace):
                      args.drop_last)
 
 
-def _fmt_seconds(s: float | None) -> str:
-    if s is None:
-        return "unknown"
-    s = int(round(s))
-    d, rem = divmod(s, 86400)
-    h, rem = divmod(rem, 3600)
-    m, sec = divmod(rem, 60)
-    return (f"{d} day{'s' if d > 1 else ''}, " if d else "") + f"{h}:{m:02d}:{sec:02d}"
-
-
 def _num(v: float | None, fmt: str = "{:.4g}") -> str:
     return "unknown" if v is None else fmt.format(v)
 
@@ -73,10 +65,10 @@ def terminal_summary(path: str, s: RunSummary) -> str:
         f"  progress   iter {s.last_iter if s.last_iter is not None else '-'} / "
         f"{s.max_iters if s.max_iters else '?'}{pct}"
         + (f", epoch {s.current_epoch} / {s.max_epochs or '?'}" if s.current_epoch else ""),
-        f"  time       elapsed {_fmt_seconds(s.wall_seconds)}, compute {_fmt_seconds(s.compute_seconds)}, "
+        f"  time       elapsed {hms(s.wall_seconds)}, compute {hms(s.compute_seconds)}, "
         f"median {_num(s.median_iter_seconds)} s/iter (p90 {_num(s.p90_iter_seconds)})",
-        f"  eta        {_fmt_seconds(s.eta_seconds)} -> {s.finish_at or 'unknown'} "
-        f"(MMEngine's logged eta: {_fmt_seconds(s.logged_eta_seconds)})",
+        f"  eta        {hms(s.eta_seconds)} -> {s.finish_at or 'unknown'} "
+        f"(MMEngine's logged eta: {hms(s.logged_eta_seconds)})",
         f"  throughput {_num(s.samples_per_second)} samples/s, {_num(s.updates_per_second)} updates/s"
         + (f", {_num(s.tokens_per_second)} tokens/s" if s.tokens_per_second else "")
         + (f", {_num(s.tflops)} TFLOPS" if s.tflops else ""),

@@ -12,6 +12,7 @@ from parsers import Run
 from .analysis import RunSummary
 from .analysis.audit import Setup, compute
 from .analysis.timing import iters, timestamps
+from .formatting import hms
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
 
@@ -23,16 +24,6 @@ def md_escape(text: str) -> str:
 
 def _v(x, fmt: str = "{}") -> str:
     return "unknown" if x is None else fmt.format(x)
-
-
-def _dur(s: float | None) -> str:
-    if s is None:
-        return "unknown"
-    s = int(round(s))
-    d, r = divmod(s, 86400)
-    h, r = divmod(r, 3600)
-    m, sec = divmod(r, 60)
-    return (f"{d} d " if d else "") + f"{h:d}:{m:02d}:{sec:02d}"
 
 
 def epoch_timeline(run: Run, s: RunSummary) -> list[tuple[int, int, int, str | None, str | None]]:
@@ -94,13 +85,13 @@ def markdown_report(path: str, runs: list[Run], summaries: list[RunSummary]) -> 
             f"p90 {_v(s.p90_iter_seconds, '{:.4g}')}, recent {_v(s.recent_iter_seconds, '{:.4g}')}",
             f"- Samples per hour: {_v(s.samples_per_hour, '{:,.0f}')} "
             f"({md_escape(s.sources.get('samples_per_second', ''))})",
-            f"- Wall time {_dur(s.wall_seconds)} vs compute time {_dur(s.compute_seconds)} "
-            f"(gap {_dur(s.gap_seconds)}: validation, checkpoints, restarts)",
+            f"- Wall time {hms(s.wall_seconds)} vs compute time {hms(s.compute_seconds)} "
+            f"(gap {hms(s.gap_seconds)}: validation, checkpoints, restarts)",
             f"- Data loading share: {_v(s.data_time_share, '{:.0%}')}"
             + (" — data-bound" if s.data_bound else ""),
             f"- Peak memory: {_v(s.peak_memory_mb, '{:.0f}')} MB",
-            f"- ETA: {_dur(s.eta_seconds)} (finish {_v(s.finish_at)}); MMEngine's logged eta: "
-            f"{_dur(s.logged_eta_seconds)}",
+            f"- ETA: {hms(s.eta_seconds)} (finish {_v(s.finish_at)}); MMEngine's logged eta: "
+            f"{hms(s.logged_eta_seconds)}",
         ]
         out += ["", "### Health", "", f"- Status: **{s.status}** — {md_escape(s.status_reason)}"]
         if s.first_nonfinite_iter is not None:

@@ -220,7 +220,7 @@ class UploadStore:
 
     def list(self) -> list[StoredUpload]:
         out = []
-        for child in self.root.iterdir():
+        for child in list(self.root.iterdir()):
             if child.is_dir() and self.valid_id(child.name):
                 u = self.get(child.name)
                 if u is not None:
@@ -266,7 +266,13 @@ class UploadStore:
         now = time.time() if now is None else now
         protect = set(protect or ()) | set(self._pins)
         for child in self.root.iterdir():  # leftovers of interrupted writes
-            if child.name.startswith(".tmp-") and now - child.stat().st_mtime > 3600:
+            if not child.name.startswith(".tmp-"):
+                continue
+            try:
+                stale = now - child.stat().st_mtime > 3600
+            except FileNotFoundError:  # another upload just finished with it
+                continue
+            if stale:
                 shutil.rmtree(child, ignore_errors=True)
         uploads = sorted(self.list(), key=lambda u: u.last_opened)
         total = sum(u.total_bytes for u in uploads)

@@ -476,6 +476,10 @@ class TextLogInterpreter:
             tb["exception"] = em.group("type")
             tb["message"] = em.group("message") or ""
             tb["end"] = no
+            # A crash is usually the last thing a log says: publish the event now rather than when
+            # the next line arrives (a live view would wait forever). Later lines of the same chain
+            # update this event in place.
+            self._publish_traceback(tb)
             return True
         if "exception" in tb:
             # After the exception line: more lines of its message until something else appears.
@@ -493,11 +497,25 @@ class TextLogInterpreter:
             return
         while tb["lines"] and not tb["lines"][-1].strip():
             tb["lines"].pop()
-        text = "\n".join(tb["lines"])
-        self.cur.events.append(Event(
-            "traceback", tb["line_no"], tb["ts"] if tb["ts"] == tb["ts"] else None, text,
-            {"exception": tb.get("exception"), "message": tb.get("message"), "lines": len(tb["lines"])},
-        ))
+        self._publish_traceback(tb)
+
+    def _publish_traceback(self, tb: dict) -> None:
+        """Add the traceback's event, or replace the one published earlier for the same traceback."""
+        lines = list(tb["lines"])
+        while lines and not lines[-1].strip():
+            lines.pop()
+        event = Event(
+            "traceback", tb["line_no"], tb["ts"] if tb["ts"] == tb["ts"] else None, "\n".join(lines),
+            {"exception": tb.get("exception"), "message": tb.get("message"), "lines": len(lines)},
+        )
+        run = self.cur
+        slot = tb.get("slot")
+        same = slot is not None and slot[0] is run and slot[1] < len(run.events)
+        if same and run.events[slot[1]].kind == "traceback":
+            run.events[slot[1]] = event
+        else:
+            tb["slot"] = (run, len(run.events))
+            run.events.append(event)
 
     # -- records -----------------------------------------------------------------------------------
     def _train(self, epoch_s, i_s, n_s, fields: str, ts: float, no: int, mmengine: bool) -> None:

@@ -205,3 +205,13 @@ def test_rank_prefixed_logger_lines_are_parsed():
     data = b"[rank0]: 07/07 11:47:34 - mmengine - INFO - Iter(train) [ 10/240]  lr: 1e-4  loss: 3.0\n"
     run = parse_bytes(data).runs[0]
     assert len(run.train) == 1 and run.unparsed.count == 0
+
+
+def test_a_log_that_ends_on_a_traceback_shows_it_before_any_further_line():
+    crash = (SAMPLE_LOGS / "det_crash_resume" / "20260316_214000" / "20260316_214000.log").read_bytes()
+    p = LogParser()
+    p.feed(crash)  # a live tail: no close(), nothing after the exception line
+    (tb,) = p.runs[-1].events_of("traceback")
+    assert tb.data["exception"] == "torch.OutOfMemoryError"
+    p.close()
+    assert [e.text for e in p.runs[-1].events_of("traceback")] == [tb.text]

@@ -1,34 +1,131 @@
-"""Runs page: every log file under the configured roots, with format, runs, N and last iteration."""
+"""Runs page: every run under the log roots, newest first, with status, progress, ETA and latest loss.
 
-import pandas as pd
+URL: ``filter`` (regular expression on the name), ``twins=1`` (also list ``vis_data/scalars.json`` copies of a
+run that has its text log), ``live=0`` (pause the refresh). The table is drawn by one fragment that reruns
+every ``run_view.RUNS_INTERVAL`` seconds: a run that starts under a root appears by itself. Summaries come
+from the shared cache (``AppState.run_summaries``, keyed on the watcher's versions).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
 import streamlit as st
 
+from dashboard import run_view as rv
 from dashboard.pages import common
 from dashboard.safe_text import one_line
 
 st.title("Runs")
 
-roots = common.configured_roots()
-st.text("Log roots:\n" + "\n".join(
-    f"  {one_line(r.label)}: {one_line(r.path)}" + ("" if r.exists else "  (missing)") for r in roots
-))
+state = common.app_state()
+raw = common.query_dict()
+query = rv.read_runs_query(raw)
 
-files = common.list_logs(roots)
-if not files:
-    st.info("No log files (.log, .json) were found under the configured roots.")
-    st.stop()
+URL_KEY = "_runs_url"
+# Opened, the URL changed outside the page (back button), or the widgets' state is gone (another page was shown).
+if st.session_state.get(URL_KEY) != raw or "runs_filter" not in st.session_state:
+    common.show_notices(query.notices)
+    st.session_state["runs_filter"] = query.filter
+    st.session_state["runs_twins"] = query.twins
+    st.session_state["runs_live"] = query.live
 
-rows = []
-for f in files:
-    summary = common.file_summary(f.path, f.size, f.mtime_ns)
-    rows.append({"name": one_line(f.id), **summary, "open": common.run_link(f.id)})
-table = pd.DataFrame(rows, columns=["name", "format", "runs", "N", "last iter", "open"])
-table["N"] = table["N"].astype("Int64")
-table["last iter"] = table["last iter"].astype("Int64")
+c_filter, c_twins, c_live = st.columns([4, 2, 1], vertical_alignment="bottom")
+pattern = c_filter.text_input("Filter by name (regular expression, case-insensitive)", key="runs_filter",
+                              max_chars=rv.MAX_FILTER_CHARS, placeholder="e.g. llm|det_.*resume")
+twins = c_twins.toggle("Show vis_data/scalars.json copies", key="runs_twins",
+                       help="MMEngine writes each run twice: the text log and vis_data/scalars.json.")
+live = c_live.toggle("Live", key="runs_live", help="Refresh the table every few seconds.")
 
-st.text(f"{len(files)} log files")
-st.dataframe(
-    table,
-    hide_index=True,
-    column_config={"open": st.column_config.LinkColumn("open", display_text="open")},
-)
+new_query = rv.runs_page_query(rv.RunsPageQuery(pattern, twins, live, []))
+common.set_query(new_query)
+st.session_state[URL_KEY] = {k: [v] for k, v in new_query.items()}
+
+regex, filter_notice = rv.compile_filter(pattern)
+if filter_notice:
+    st.warning("The filter is not a valid regular expression: every run is shown.")
+    st.text(filter_notice)
+
+
+@st.fragment(run_every=rv.RUNS_INTERVAL if live else None)
+def runs_table() -> None:
+    now = time.time()
+    sources = state.watcher.sources()
+    text_layouts = {(s.layout.work_dir, s.layout.timestamp) for s in sources
+                    if s.layout is not None and s.layout.role == "text"}
+    rows: list[dict[str, object]] = []
+    hidden = 0
+    for src in sources:
+        if not twins and rv.is_scalars_twin(src.layout, text_layouts):
+            hidden += 1
+            continue
+        try:
+            mtime: float | None = os.stat(src.path).st_mtime
+        except OSError:
+            mtime = None
+        lv = rv.liveness(discovered_at=src.discovered_at, last_growth_at=src.last_growth_at, mtime=mtime)
+        summaries = state.run_summaries(src)
+        if not summaries:
+            rows.append(rv.waiting_row(src.id, lv.last_update, now))
+            continue
+        for i, (summary, gap) in enumerate(summaries):
+            status, reason = rv.live_status(summary.status, summary.status_reason, live=lv.live,
+                                            is_last_run=i == len(summaries) - 1, now=now,
+                                            last_update=lv.last_update, median_gap=gap)
+            rows.append(rv.run_row(source_id=src.id, run_index=i, run_count=len(summaries), summary=summary,
+                                   status=status, reason=reason, last_update=lv.last_update, now=now))
+    table = rv.runs_table(rows, regex)
+    shown = f"{len(table)} of {len(rows)} runs" if regex is not None else f"{len(rows)} runs"
+    st.text(f"{shown} in {len(sources) - hidden} log files · {rv.status_counts(rows) or 'no runs yet'}"
+            + (f" · {hidden} vis_data/scalars.json copies hidden" if hidden else ""))
+    if not rows:
+        st.info("No training logs were found under the log roots yet. This page updates by itself when a run "
+                "starts.")
+        return
+    st.dataframe(
+        table.style.map(rv.style_status, subset=["status"]),
+        hide_index=True,
+        width="stretch",
+        height=min(38 + 35 * max(len(table), 1), 640),
+        column_config={
+            "open": st.column_config.LinkColumn("open", display_text="open ↗", width="small"),
+            "name": st.column_config.TextColumn("name", width="large"),
+            "status": st.column_config.TextColumn("status", width="small"),
+            "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent",
+                                                        width="small"),
+            "n/N": st.column_config.TextColumn("n/N", width="small"),
+            "epoch": st.column_config.TextColumn("epoch", width="small"),
+            "ETA": st.column_config.TextColumn("ETA", width="small"),
+            "last update": st.column_config.TextColumn("last update", width="small"),
+            "s/iter": st.column_config.TextColumn("s/iter", width="small"),
+            "loss": st.column_config.TextColumn("loss", width="small"),
+            "why": st.column_config.TextColumn("why (status reason)", width="large"),
+        },
+    )
+    if len(table):
+        links = dict(zip(table["name"], table["open"]))
+        names = sorted(links)  # stable options while rows move up and down
+        pick = st.selectbox("Open a run in this tab", names, index=None, placeholder="choose a run…",
+                            key="runs_open")
+        if pick is not None:
+            query_params = rv.link_query(links[pick])
+            st.page_link("dashboard/pages/run.py", label="Open the selected run", icon=":material/monitoring:",
+                         query_params=query_params)
+
+
+runs_table()
+
+with st.expander("Log roots and watcher"):
+    lines = []
+    for r in state.watcher.root_status():
+        lines.append(f"{one_line(r.label)}: {one_line(r.path)} · {r.sources} logs · "
+                     f"{'ok' if r.ok else one_line(r.message or 'problem')} · {r.mode}")
+    lines.append("watching: " + one_line(state.watcher.mode_note, 600))
+    if state.demo is not None:
+        lines.append(f"live demo: {state.demo.source_id} (a sample log replayed into a temporary folder; "
+                     "MMDASH_DEMO=0 turns it off)" + (f" · error: {state.demo.error}" if state.demo.error else ""))
+    lines.append(f"configured by: {state.config.roots_from}")
+    lines.extend(one_line(n, 300) for n in [*state.notes, *state.watcher.notes][:50])
+    st.text("\n".join(lines))
+    st.text("\n".join(f"{k}: {v}" for k, v in state.stats().items()))

@@ -1,0 +1,358 @@
+"""Benchmarks of the Runs and Run pages in a real browser (run by hand; numbers, never assertions).
+
+    python bench/bench_dashboard.py                 # all three, ~4 min (generates the 1M-line log when missing)
+    python bench/bench_dashboard.py big sessions    # some of them: big | sessions | many
+
+Each section starts its own ``streamlit run app.py`` (``MMDASH_ROOTS`` = a folder under ``bench/out/``,
+``MMDASH_DEMO=0``) and drives Debian's Chromium through Playwright:
+
+- ``big``: a 1,000,000-line log (``gen_big_log.py``; its last run has ~390,000 train records). After the watcher
+  has read and parsed the whole file (the Runs page's diagnostics say ``bytes fed to parsers`` = file size), the
+  time from opening the run's URL in a fresh browser context to the first plotly trace drawn, with the run's
+  model cold (summary, frames and figures built for that request) and warm (another session built it), plus the
+  bytes the browser received over the WebSocket, and in-process: the JSON size and points of each chart.
+- ``sessions``: a log replayed into the root while five browser sessions keep its run page open: how many bytes the
+  tailer fed its parser (= file size: read and parsed once) and how many run models were built vs reused.
+- ``many``: 500 runs under the root (490 finished, 10 growing): the Runs page drawn (the table and its
+  ``500 runs`` line) in a fresh context once the watcher has scanned them; first (summaries cold) and second
+  (summaries cached) load, and the same steps in-process.
+
+Results: printed, and written to ``bench/out/dashboard_results.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+OUT = ROOT / "bench" / "out"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+BIG_LINES = 1_000_000
+
+
+# ------------------------------------------------------------------------------------------------- plumbing
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, root: Path, name: str) -> None:
+        self.port = free_port()
+        self.log = OUT / f"bench-streamlit-{name}.log"
+        env = {**os.environ, "MMDASH_ROOTS": str(root), "MMDASH_DEMO": "0", "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
+             str(self.port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"server did not start; see {self.log}")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def wait_ready(page, timeout_ms: int = 300_000) -> None:
+    page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", state="attached",
+                           timeout=timeout_ms)
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", state="attached",
+                           timeout=timeout_ms)
+
+
+def stats(page, server: Server) -> dict[str, float]:
+    """The Runs page's diagnostics (``AppState.stats()``), read from the page."""
+    page.goto(server.url + "/")
+    wait_ready(page)
+    exp = page.locator("[data-testid='stExpander']").last
+    exp.wait_for(state="attached", timeout=120_000)
+    text = exp.text_content() or ""
+    out = {}
+    for key, value in re.findall(r"([a-z][a-z /]+): ([0-9.]+)", text):
+        out[key.strip()] = float(value)
+    return out
+
+
+def first_trace(page, url: str, timeout_ms: int = 300_000) -> dict[str, float]:
+    """Seconds from ``goto`` to: the first plotly trace drawn, the header's n/N shown, all charts drawn."""
+    received = [0]
+
+    def on_ws(ws) -> None:
+        ws.on("framereceived", lambda payload: received.__setitem__(0, received[0] + len(payload)))
+
+    page.on("websocket", on_ws)
+    t0 = time.monotonic()
+    page.goto(url)
+    page.locator(".js-plotly-plot .scatterlayer .trace path.js-line").first.wait_for(state="attached",
+                                                                                      timeout=timeout_ms)
+    t_chart = time.monotonic() - t0
+    page.locator("[data-testid='stMetricLabel']", has_text="Iterations n/N").first.wait_for(timeout=timeout_ms)
+    wait_ready(page, timeout_ms)
+    t_all = time.monotonic() - t0
+    return {"first_chart_s": round(t_chart, 3), "page_done_s": round(t_all, 3),
+            "charts": page.locator(".js-plotly-plot").count(), "websocket_bytes_received": received[0]}
+
+
+# ------------------------------------------------------------------------------------------------ sections
+
+def bench_big(browser) -> dict:
+    from bench.gen_big_log import write_log
+
+    big = OUT / f"big_{BIG_LINES}_s0.log"
+    if not big.exists():
+        print(f"generating {big} ...", flush=True)
+        write_log(big, BIG_LINES, 0)
+    root = OUT / "dash_big"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    target = root / "sweep.log"
+    try:
+        os.link(big, target)
+    except OSError:
+        shutil.copyfile(big, target)
+    size = target.stat().st_size
+    shutil.copyfile(ROOT / "sample_logs" / "llm_sft_len_grouped" / "20260314_090000" / "20260314_090000.log",
+                    root / "small.log")
+    big_url = "/run?run=" + quote("dash_big/sweep.log")
+    small_url = "/run?run=" + quote("dash_big/small.log")
+    result: dict = {"file_bytes": size, "lines": BIG_LINES}
+    server = Server(root, "big")
+    try:
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = ctx.new_page()
+        t0 = time.monotonic()
+        while True:
+            s = stats(page, server)
+            if s.get("bytes fed to parsers", 0) >= size or time.monotonic() - t0 > 600:
+                break
+            page.wait_for_timeout(2000)
+        result["watcher_parse_s"] = round(time.monotonic() - t0, 1)
+        ctx.close()
+        # (label, url, repetitions). Each: a fresh browser context (nothing cached), then a reload in it
+        # (Streamlit's and plotly's JavaScript cached, a new session on the server).
+        plan = [("small_run_baseline", small_url, 3), ("big_last_run_model_cold", big_url, 1),
+                ("big_last_run_model_warm", big_url, 3), ("big_run_1_model_cold", big_url + "&r=1", 1)]
+        for label, url, reps in plan:
+            fresh, reload = [], []
+            for _ in range(reps):
+                ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+                page = ctx.new_page()
+                fresh.append(first_trace(page, server.url + url))
+                reload.append(first_trace(page, server.url + url))
+                ctx.close()
+            result[label] = {"fresh_browser": fresh, "reload": reload}
+            print(label, "fresh", [r["first_chart_s"] for r in fresh], "reload", [r["first_chart_s"] for r in reload],
+                  flush=True)
+        result["server_stats"] = stats(browser.new_context().new_page(), server)
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    result["in_process"] = charts_in_process(big)
+    return result
+
+
+def charts_in_process(path: Path) -> dict:
+    """JSON bytes and points of every chart of the big log's last run (what ``st.plotly_chart`` serialises)."""
+    import plotly.io as pio
+
+    from dashboard import run_view as rv
+    from dashboard.analysis import summarize
+    from dashboard.series import eval_frame, train_frame
+    from parsers import parse_path
+
+    t = time.perf_counter()
+    run = parse_path(str(path)).runs[-1]
+    out: dict = {"parse_s": round(time.perf_counter() - t, 2), "train_records": len(run.train)}
+    t = time.perf_counter()
+    summary = summarize(run)
+    out["summary_s"] = round(time.perf_counter() - t, 3)
+    t = time.perf_counter()
+    frame, evals = train_frame(run), eval_frame(run)
+    out["frames_s"] = round(time.perf_counter() - t, 3)
+    choices = rv.metric_choices(list(frame.attrs["fields"]), list(evals.attrs.get("metrics", {})))
+    plan = rv.chart_plan(choices, choices.train_default, choices.eval_default)
+    charts = []
+    t = time.perf_counter()
+    for spec in plan:
+        t1 = time.perf_counter()
+        fig = rv.build_figure(spec, frame, evals, rv.ChartView(), epoch_ends=summary.epoch_ends)
+        built = time.perf_counter() - t1
+        t1 = time.perf_counter()
+        js = pio.to_json(fig, validate=False)
+        charts.append({"chart": spec.title, "traces": len(fig.data), "max_points_per_trace":
+                       max((len(tr.x) for tr in fig.data if tr.x is not None), default=0),
+                       "json_bytes": len(js), "build_s": round(built, 3),
+                       "serialise_s": round(time.perf_counter() - t1, 4)})
+    out["figures_s"] = round(time.perf_counter() - t, 3)
+    out["charts"] = charts
+    return out
+
+
+def bench_sessions(browser) -> dict:
+    from dashboard.replay import ReplayThread
+
+    src = ROOT / "sample_logs" / "llm_sft_len_grouped" / "20260314_090000" / "20260314_090000.log"
+    root = OUT / "dash_sessions"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    dest = root / "live" / "20260314_090000" / "20260314_090000.log"
+    server = Server(root, "sessions")
+    replay = ReplayThread(src, dest, speed=300.0, max_gap=0.4)  # a train line every ~0.4 s
+    contexts = []
+    result: dict = {"sessions": 5}
+    try:
+        ctx0 = browser.new_context()
+        stats(ctx0.new_page(), server)  # creates the watcher before the file exists
+        replay.start()
+        while not dest.exists():
+            time.sleep(0.1)
+        url = f"{server.url}/run?run={quote('dash_sessions/live/20260314_090000/20260314_090000.log')}"
+        for _ in range(5):
+            ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = ctx.new_page()
+            page.goto(url)
+            contexts.append(ctx)
+        for ctx in contexts:
+            wait_ready(ctx.pages[0])
+        t0 = time.monotonic()
+        seconds = 40.0
+        while time.monotonic() - t0 < seconds:
+            time.sleep(1)
+        replay.stop()
+        time.sleep(3)
+        s = stats(ctx0.new_page(), server)
+        result.update({"watched_seconds": seconds, "file_bytes": dest.stat().st_size, **s})
+        result["lines_written"] = replay.lines_written
+        ctx0.close()
+    finally:
+        replay.stop()
+        for ctx in contexts:
+            ctx.close()
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    return result
+
+
+def make_many(root: Path, count: int = 500, growing: int = 10) -> None:
+    samples = [
+        ("llm_sft_len_grouped/20260314_090000/20260314_090000.log", "20260314_090000"),
+        ("cls_epoch_val/20260315_140000/20260315_140000.log", "20260315_140000"),
+        ("det_crash_resume/20260317_085500/20260317_085500.log", "20260317_085500"),
+        ("seg_nan_loss/20260318_132000/20260318_132000.log", "20260318_132000"),
+    ]
+    texts = [((ROOT / "sample_logs" / rel).read_bytes(), stamp) for rel, stamp in samples]
+    for i in range(count):
+        data, stamp = texts[i % len(texts)]
+        if i < growing:
+            data = data[: len(data) // 2]
+            data = data[: data.rfind(b"\n") + 1]
+        d = root / f"exp_{i:03d}" / stamp
+        d.mkdir(parents=True)
+        (d / f"{stamp}.log").write_bytes(data)
+
+
+def bench_many(browser) -> dict:
+    root = OUT / "dash_many"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    make_many(root)
+    result: dict = {"runs": 500}
+    # In-process: the same steps as the page.
+    from dashboard.app_state import AppConfig, AppState
+
+    t = time.perf_counter()
+    state = AppState(AppConfig((str(root),), "MMDASH_ROOTS", False))
+    result["in_process_watcher_scan_s"] = round(time.perf_counter() - t, 2)
+    for label in ("in_process_summaries_cold_s", "in_process_summaries_warm_s"):
+        t = time.perf_counter()
+        n = sum(len(state.run_summaries(src)) for src in state.watcher.sources())
+        result[label] = round(time.perf_counter() - t, 3)
+    result["in_process_runs"] = n
+    state.close()
+
+    server = Server(root, "many")
+    try:
+        def drawn(page) -> tuple[float, float]:
+            t0 = time.monotonic()
+            if page.url.startswith(server.url):
+                page.reload()
+            else:
+                page.goto(server.url + "/")
+            page.get_by_text(re.compile(r"500 runs in 500 log files")).wait_for(timeout=300_000)
+            t_text = time.monotonic() - t0
+            page.locator("[data-testid='stDataFrame'] [data-testid='data-grid-canvas']").first.wait_for(
+                timeout=300_000)
+            return round(t_text, 3), round(time.monotonic() - t0, 3)
+
+        for label in ("first_load", "summaries_cached_fresh_browser", "summaries_cached_fresh_browser_2"):
+            ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = ctx.new_page()
+            text_s, grid_s = drawn(page)
+            result[label] = {"summary_line_s": text_s, "table_drawn_s": grid_s}
+            if label != "first_load":
+                text_s, grid_s = drawn(page)  # the same browser again: Streamlit's JS cached
+                result[label + "_reload"] = {"summary_line_s": text_s, "table_drawn_s": grid_s}
+            print(label, result[label], flush=True)
+            ctx.close()
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    return result
+
+
+def main(argv: list[str]) -> int:
+    from playwright.sync_api import sync_playwright
+
+    sections = argv or ["big", "sessions", "many"]
+    OUT.mkdir(parents=True, exist_ok=True)
+    results: dict = {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": platform.platform(), "cpus": os.cpu_count(),
+        "load_avg": os.getloadavg(), "python": platform.python_version(),
+    }
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        for name in sections:
+            print(f"--- {name}", flush=True)
+            results[name] = {"big": bench_big, "sessions": bench_sessions, "many": bench_many}[name](browser)
+            print(json.dumps(results[name], indent=1), flush=True)
+        browser.close()
+    path = OUT / "dashboard_results.json"
+    old = json.loads(path.read_text()) if path.exists() else {}
+    old.update(results)
+    path.write_text(json.dumps(old, indent=1))
+    print(f"written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,153 @@
+"""Compare page (``/compare``): two or more runs overlaid on a metric, with a table beside the chart.
+
+URL: ``compare`` (repeated; ``<source id>[::k]`` for a log under a root, ``upload:<id>[::k]`` for an
+upload; without ``::k`` a multi-run file is shown with its runs joined), ``metric`` (repeated; a
+chart per metric and its final / best value in the table), ``x_axis`` (``iter``, ``epoch``,
+``relative``: how the runs are aligned), ``smoothing``, ``log_y``.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import review as rv
+from dashboard.charts import compare_figure
+from dashboard.pages import review_view as view_
+from dashboard.safe_text import one_line
+from dashboard.url_state import MAX_COMPARE, MAX_SMOOTHING, RunRef, ViewState, from_query, to_query
+
+SCOPE = "compare"
+ALIGN = ("iter", "epoch", "relative")
+ALIGN_LABELS = {"iter": "iteration", "epoch": "epoch", "relative": "time since start"}
+MAX_CHARTS = 4
+
+st.title("Compare")
+
+raw = view_.query_dict()
+state, notices = from_query(raw)
+align = state.x_axis
+if align not in ALIGN:
+    notices.append(f"URL parameter x_axis={align!r} ignored: runs are aligned by {', '.join(ALIGN)}")
+    align = "iter"
+targets: list[rv.Target] = []
+for ref in state.compare:
+    t = rv.target_of(ref)
+    if t is None:
+        notices.append(f"URL parameter compare={str(ref)[:80]!r} ignored: not an upload id after 'upload:'")
+    else:
+        targets.append(t)
+view_.show_notices(notices)
+
+
+def add_upload() -> None:
+    """Callback of the 'add an upload' box: put the upload into the compared set."""
+    text = st.session_state.get("cmp_add", "")
+    uid = rv.upload_id_in(text or "")
+    st.session_state["cmp_add"] = ""
+    try:
+        stored = view_.store().get(uid) if uid else None
+    except OSError:
+        stored = None
+    if stored is None:
+        st.session_state["_cmp_add_error"] = True
+        return
+    view_.remember_upload(uid, rv.upload_title(stored.original_names) if stored else uid)
+    ref = str(rv.Target("upload", uid))
+    current = list(st.session_state.get("cmp_runs", []))
+    if ref not in current:
+        st.session_state["cmp_runs"] = current + [ref]
+
+
+# Options: every log under the roots, the uploads of this session, and whatever the URL names.
+labels: dict[str, str] = {}
+for f in view_.root_logs():
+    labels[f.id] = f.id
+for uid, title in view_.session_uploads().items():
+    labels[str(rv.Target("upload", uid))] = f"upload: {title} ({uid[:8]})"
+for t in targets:
+    labels.setdefault(str(t), str(t) if t.kind == "root" else f"upload {t.id[:8]}" +
+                      ("" if t.index is None else f" run {t.index}"))
+
+view_.seed(SCOPE, {"cmp_runs": [str(t) for t in targets], "cmp_align": align,
+                   "cmp_smoothing": float(state.smoothing), "cmp_log_y": bool(state.log_y)})
+for ref in st.session_state.get("cmp_runs", []):
+    labels.setdefault(ref, ref)
+options = list(labels)
+
+chosen = st.multiselect("Runs to compare", options, key="cmp_runs", format_func=lambda r: one_line(labels[r], 200),
+                        max_selections=MAX_COMPARE, placeholder="Choose two or more runs")
+st.text_input("Add an upload by its permalink or id", key="cmp_add", on_change=add_upload,
+              placeholder="http://…/upload?upload=… or the 24-character id")
+if st.session_state.pop("_cmp_add_error", None):
+    st.warning("No upload with that id or permalink on this server.")
+
+loaded: list[tuple[rv.Target, rv.Review]] = []
+for ref in chosen:
+    target = rv.target_of(RunRef.parse(ref))
+    if target is None:
+        continue
+    review, reason = view_.open_target(target)
+    if review is None or review.run(target.index) is None:
+        st.warning("This run cannot be shown:")
+        st.text(f"{one_line(ref, 200)}: {reason or 'no training run in it'}")
+        continue
+    loaded.append((target, review))
+
+names: dict[str, list[str]] = {}
+for target, review in loaded:
+    if target.kind == "upload":
+        names[target.id] = [f.name for f in review.files]
+run_labels = rv.unique_labels([rv.plot_label(rv.short_label(t, names.get(t.id)), 60) for t, _ in loaded])
+runs = [review.run(t.index) for t, review in loaded]
+
+metric_options = rv.metric_options(runs)
+wanted = [m for m in state.metrics if m in metric_options] or (
+    [rv.default_metric(metric_options)] if metric_options else [])
+if loaded and len(loaded) == len(chosen):
+    unknown = [m for m in state.metrics if m not in metric_options]
+    if unknown and view_.canonical(view_.query_dict()) != st.session_state.get(f"_url_{SCOPE}"):
+        st.text("Not logged by any of these runs (left out): " + ", ".join(one_line(m, 80) for m in unknown))
+view_.seed(SCOPE, {"cmp_metrics": wanted})
+current = [m for m in st.session_state.get("cmp_metrics", []) if m in metric_options]
+if not current and metric_options:  # runs were just picked: start from the usual metric
+    current = [rv.default_metric(metric_options)]
+if current != st.session_state.get("cmp_metrics"):
+    st.session_state["cmp_metrics"] = current
+c = st.columns([3, 2, 2, 1])
+metrics = c[0].multiselect("Metrics", metric_options, key="cmp_metrics", max_selections=8,
+                           help="Train fields and validation metrics of the chosen runs")
+align = c[1].radio("Align by", list(ALIGN), key="cmp_align", horizontal=True, format_func=ALIGN_LABELS.get)
+smoothing = c[2].slider("Smoothing (EMA weight)", 0.0, MAX_SMOOTHING, step=0.01, key="cmp_smoothing")
+log_y = c[3].checkbox("log y", key="cmp_log_y")
+
+out = to_query(ViewState(metrics=list(metrics), smoothing=float(smoothing), x_axis=str(align), log_y=bool(log_y),
+                         compare=[RunRef.parse(r) for r in chosen]))
+view_.write_query(out, SCOPE)
+
+if len(loaded) < 2:
+    st.info("Choose two or more runs (logs under the log roots, or uploads) to overlay them.")
+    st.stop()
+if not metrics:
+    st.info("Choose a metric.")
+    st.stop()
+
+summaries = [view_.summary_of(review, t.index) for t, review in loaded]
+left, right = st.columns([5, 4])
+with left:
+    for m in metrics[:MAX_CHARTS]:
+        is_train = any(m in run.train.field_names for run in runs)
+        frames = [(label, rv.metric_frame(run, m)) for label, run in zip(run_labels, runs)]
+        fig = compare_figure(frames, m, align=align, smoothing=float(smoothing) if is_train else 0.0,
+                             log_y=bool(log_y), title=rv.plot_label(m), uirevision=f"compare-{m}")
+        st.plotly_chart(fig, key=f"cmp_chart_{metrics.index(m)}",
+                        config={"displaylogo": False, "toImageButtonOptions": {"format": "png",
+                                                                               "filename": "compare"}})
+    if len(metrics) > MAX_CHARTS:
+        st.text(f"Charts for the first {MAX_CHARTS} metrics; the table has all of them.")
+with right:
+    table = rv.compare_table(list(zip(run_labels, runs, summaries)), list(metrics))
+    st.dataframe(table, hide_index=True)
+    st.caption("s/iter: median over the run; samples/s: batch x GPUs / recent s/iter; final: the last logged "
+               "value; best: lowest for losses, errors and times, highest otherwise; wall time: first to last "
+               "record on the log's clock.")
+st.caption("PNG: use the camera button in a chart's toolbar.")

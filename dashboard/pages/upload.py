@@ -1,0 +1,92 @@
+"""Upload page (``/upload``): store finished logs and review them; ``?upload=<id>`` is the permalink.
+
+URL: ``upload`` (the upload id), ``r`` (one run of a multi-run upload; absent = all runs joined),
+``smoothing``, ``x_axis``, ``log_y`` (the charts, as on the run page).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from dashboard import review as rv
+from dashboard.pages import review_view as view_
+from dashboard.safe_text import one_line, plain
+from dashboard.upload_store import UploadRejected
+from dashboard.url_state import from_query
+
+SCOPE = "upload"
+KEY = "up"
+
+st.title("Upload")
+
+settings = view_.settings()
+raw = view_.query_dict()
+index, r_notice = view_.pop_run_index(raw)
+state, notices = from_query(raw)
+view_.show_notices(notices + ([r_notice] if r_notice else []))
+
+st.markdown(
+    "Upload a finished training log to review it and share it with a link: an MMEngine or mmcv text log "
+    "(`.log`, `.txt`), a `scalars.json` or mmcv `.log.json`, or any of them gzip-compressed (`.gz`). "
+    "Several files of one experiment (a log and its `scalars.json`, or the timestamped logs of a resumed run) "
+    "can be uploaded together: they are reviewed as one run. "
+    f"Limit: {settings.max_upload_mb} MB per file (after decompression)."
+)
+for note in settings.notes:
+    st.text(note)
+
+try:
+    store = view_.store(settings)
+except OSError as e:  # e.g. MMDASH_UPLOAD_DIR points somewhere unwritable
+    st.error("The upload store cannot be used, so uploads are off:")
+    st.text(f"{one_line(str(settings.root), 300)}: {type(e).__name__}: {one_line(str(e.strerror or e), 300)}")
+    st.stop()
+
+files = st.file_uploader(
+    "Training log files", type=list(rv.UPLOAD_TYPES), accept_multiple_files=True, key="upload_files",
+    max_upload_size=settings.max_upload_mb,
+)
+
+if files:
+    signature = tuple((f.file_id, f.name, f.size) for f in files)
+    done: dict = st.session_state.setdefault("_upload_outcomes", {})
+    if signature not in done:
+        try:
+            with st.spinner("Checking that this is a training log and storing it (a big log takes a while)…"):
+                contents = [(f.name, f.getvalue()) for f in files]
+                try:
+                    stored = store.add(contents)
+                except OSError:  # the same bytes stored by another session at this moment: try once more
+                    stored = store.add(contents)
+        except UploadRejected as e:
+            done[signature] = ("rejected", str(e))
+        except Exception as e:  # a broken file must never take the server down; nothing was stored
+            logging.getLogger("mmdash.upload").exception("upload failed")
+            done[signature] = ("rejected", f"the upload could not be processed ({type(e).__name__})")
+        else:
+            done[signature] = ("stored", stored.id)
+            state.upload, index = stored.id, None
+            st.session_state.pop(f"_url_{SCOPE}", None)  # the widgets below start from the new upload
+            view_.remember_upload(stored.id, rv.upload_title(stored.original_names))
+    outcome, value = done[signature]
+    if outcome == "rejected":
+        st.error("This upload was refused and nothing was stored:")
+        st.text(plain(value, 2000))
+
+if state.upload is None:
+    mine = view_.session_uploads()
+    if mine:
+        st.subheader("Your uploads in this session")
+        for uid, title in mine.items():
+            # A file name is user text: it goes to st.text, never into a link label (labels are Markdown).
+            c = st.columns([1, 4])
+            with c[0]:
+                view_.page_link("upload", f"Open {uid[:8]}…", {"upload": uid})
+            c[1].text(one_line(title, 200))
+    view_.write_query({}, SCOPE)
+    st.stop()
+
+st.subheader("Review")
+view_.write_query(view_.show_upload(state.upload, index, state, key=KEY, scope=SCOPE), SCOPE)

@@ -1,0 +1,201 @@
+"""dashboard.app_state: configuration, run lookups (the security gate of the run page), shared caches, demo."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from dashboard import app_state as aps
+from dashboard.app_state import AppConfig, AppState, DemoReplay, config_from, parse_logs_args
+from dashboard.roots import DEFAULT_ROOT
+from tests.conftest import SAMPLE_LOGS
+from tests.helpers import append
+
+TIMEOUT = 15.0
+TEE = SAMPLE_LOGS / "det_crash_resume" / "console_tee.log"
+
+
+def wait_until(predicate, timeout: float = TIMEOUT, interval: float = 0.02):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+def train_line(i: int, n: int = 1000) -> bytes:
+    return (f"2024/08/27 06:{i // 60 % 60:02d}:{i % 60:02d} - mmengine - INFO - Iter(train) [{i:>4}/{n}]  "
+            f"lr: 1.0000e-04  eta: 1:00:00  time: 1.0000  loss: {1 / i:.4f}\n").encode()
+
+
+# ---------------------------------------------------------------------------------------------- configuration
+
+@pytest.mark.parametrize(("argv", "roots"), [
+    (["app.py"], None),
+    (["app.py", "--logs", "/a", "/b"], ["/a", "/b"]),
+    (["app.py", "--logs=/a", "/b", "--other", "x"], ["/a", "/b"]),
+    (["/usr/bin/pytest", "-q", "tests/test_app_pages.py", "-k", "x"], None),
+    (["app.py", "--logs"], None),
+])
+def test_parse_logs_args(argv, roots):
+    got, notes = parse_logs_args(argv)
+    assert got == roots
+    assert bool(notes) == (argv[-1] == "--logs")
+
+
+def test_config_precedence(tmp_path):
+    cli = config_from(["app.py", "--logs", str(tmp_path)], {"MMDASH_ROOTS": "/elsewhere"})
+    assert cli == AppConfig((str(tmp_path),), "--logs", False)
+    env = config_from(["app.py"], {"MMDASH_ROOTS": f"{tmp_path}{os.pathsep}{tmp_path / 'b'}"})
+    assert env.roots == (str(tmp_path), str(tmp_path / "b")) and env.roots_from == "MMDASH_ROOTS" and not env.demo
+    default = config_from(["app.py"], {})
+    assert default.roots == (str(DEFAULT_ROOT),) and default.roots_from == "default" and default.demo
+    assert not config_from(["app.py"], {"MMDASH_DEMO": "0"}).demo
+    assert not config_from(["app.py"], {"MMDASH_ROOTS": "", "MMDASH_DEMO": "off"}).demo
+    assert config_from(["app.py"], {"MMDASH_ROOTS": ""}).demo  # empty = not configured
+
+
+# ------------------------------------------------------------------------------------------------- fixtures
+
+@pytest.fixture
+def tree(tmp_path: Path):
+    root = tmp_path / "logs"
+    (root / "w" / "20250101_000000").mkdir(parents=True)
+    log = root / "w" / "20250101_000000" / "20250101_000000.log"
+    log.write_bytes(b"".join(train_line(i) for i in range(10, 110, 10)))
+    (root / "tee.log").write_bytes(TEE.read_bytes())
+    (root / "notes.txt").write_text("not a log")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.log").write_bytes(train_line(10))
+    (root / "escape.log").symlink_to(outside / "secret.log")
+    return root, log
+
+
+@pytest.fixture
+def state(tree):
+    root, _ = tree
+    s = AppState(AppConfig((str(root),), "MMDASH_ROOTS", False))
+    yield s
+    s.close()
+
+
+# --------------------------------------------------------------------------------------------------- lookups
+
+@pytest.mark.parametrize("run_id", [
+    "", "../outside/secret.log", "logs/../outside/secret.log", "/etc/passwd", "logs\\..\\x.log", "logs/x.log\x00",
+    "logs/%2e%2e/outside/secret.log", "other/w.log", "logs", "logs/escape.log", "C:/x.log", "logs/./tee.log",
+])
+def test_unsafe_or_foreign_ids_are_refused(state, run_id):
+    found = state.lookup(run_id)
+    assert found.source is None and found.refusal
+
+
+@pytest.mark.parametrize("run_id", ["logs/missing.log", "logs/notes.txt"])
+def test_well_formed_ids_without_a_log_are_missing_not_refused(state, run_id):
+    found = state.lookup(run_id)
+    assert found.source is None and found.refusal is None and found.missing
+
+
+def test_a_followed_log_is_found(state):
+    found = state.lookup("logs/w/20250101_000000/20250101_000000.log")
+    assert found.source is not None and found.refusal is None
+
+
+# ---------------------------------------------------------------------------------------------------- caches
+
+def test_summaries_are_cached_per_run_and_rebuilt_only_for_the_run_that_grew(state, tree):
+    root, log = tree
+    tee = state.lookup("logs/tee.log").source
+    first = state.run_summaries(tee)
+    assert [s.status for s, _ in first] == ["crashed", "finished"]
+    built = state.counters.summaries_built
+    assert state.run_summaries(tee)[0][0] is first[0][0]
+    assert state.counters.summaries_built == built
+    src = state.lookup("logs/w/20250101_000000/20250101_000000.log").source
+    (s0, _), = state.run_summaries(src)
+    assert s0.last_iter == 100
+    built = state.counters.summaries_built
+    append(log, train_line(110))
+    assert wait_until(lambda: state.run_summaries(src)[0][0].last_iter == 110)
+    assert state.counters.summaries_built == built + 1
+
+
+def test_five_sessions_on_one_run_build_its_model_once(state, tree):
+    root, log = tree
+    src = state.lookup("logs/w/20250101_000000/20250101_000000.log").source
+    models = []
+    barrier = threading.Barrier(5)
+
+    def session():
+        barrier.wait()
+        models.append(state.run_model(src, None))
+
+    threads = [threading.Thread(target=session) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT)
+    assert len(models) == 5 and all(m is models[0] for m in models)
+    assert state.counters.models_built == 1 and state.counters.models_reused == 4
+    append(log, train_line(110))
+    assert wait_until(lambda: state.run_model(src, None).summary.last_iter == 110)
+    assert state.counters.models_built == 2
+    stats = state.stats()
+    assert stats["bytes fed to parsers"] == stats["file bytes"]  # every byte of every file parsed once
+
+
+def test_the_model_of_an_earlier_run_is_not_rebuilt_when_the_last_run_grows(state, tree):
+    root, _ = tree
+    tee_path = root / "tee.log"
+    src = state.lookup("logs/tee.log").source
+    m0 = state.run_model(src, 0)
+    assert m0.run_index == 0 and m0.run_count == 2 and not m0.is_last_run
+    assert m0.summary.status == "crashed" and any(e["kind"] == "traceback" for e in m0.events)
+    version = src.version
+    append(tee_path, train_line(610, 1000).replace(b"Iter(train)", b"Iter(train)"))
+    assert wait_until(lambda: src.version != version)
+    assert state.run_model(src, 0) is m0
+    last = state.run_model(src, None)
+    assert last.run_index == last.run_count - 1 and last.is_last_run
+    assert state.run_model(src, 99).run_index == last.run_index  # past the end: the last run
+
+
+def test_a_slow_model_is_reused_for_a_while_even_when_its_run_grew(state, tree, monkeypatch):
+    root, log = tree
+    src = state.lookup("logs/w/20250101_000000/20250101_000000.log").source
+    m = state.run_model(src, None)
+    m.build_seconds = 1000.0  # pretend it took long
+    append(log, train_line(110))
+    assert wait_until(lambda: src.version != m.version)
+    assert state.run_model(src, None) is m and state.counters.models_throttled == 1
+    monkeypatch.setattr(aps, "MODEL_THROTTLE", 0.0)
+    monkeypatch.setattr(aps, "MIN_AGE", 0.0)
+    assert state.run_model(src, None).summary.last_iter == 110
+
+
+# ------------------------------------------------------------------------------------------------------ demo
+
+def test_the_demo_replays_a_live_run_that_the_watcher_follows():
+    demo = DemoReplay(speed=5000.0, max_gap=0.02)
+    state = AppState(AppConfig((str(SAMPLE_LOGS),), "default", True), demo=demo)
+    try:
+        assert state.roots[-1].label == aps.DEMO_ROOT_NAME
+        src = wait_until(lambda: state.lookup(demo.source_id).source)
+        assert src is not None
+        first = wait_until(lambda: (m := state.run_model(src, None)) is not None and m.summary.last_iter)
+        assert first
+        assert wait_until(lambda: (state.run_model(src, None).summary.last_iter or 0) > first)
+        import dashboard.run_view as rv
+
+        lv = rv.liveness(discovered_at=src.discovered_at, last_growth_at=src.last_growth_at,
+                         mtime=os.stat(src.path).st_mtime)
+        assert lv.live
+    finally:
+        state.close()
+    assert not os.path.exists(demo.base)

@@ -1,0 +1,333 @@
+"""dashboard.run_view: the page models of the Runs and Run pages, without Streamlit."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import plotly.io as pio
+import pytest
+
+from dashboard import run_view as rv
+from dashboard.analysis import summarize
+from dashboard.analysis.health import STALL_FLOOR, health
+from dashboard.charts import trace_point_counts
+from dashboard.series import eval_frame, field_columns, train_frame
+from dashboard.url_state import ViewState, from_query
+from parsers import parse_bytes, parse_path
+from tests.conftest import SAMPLE_LOGS
+
+LLM = SAMPLE_LOGS / "llm_sft_len_grouped" / "20260314_090000" / "20260314_090000.log"
+CLS = SAMPLE_LOGS / "cls_epoch_val" / "20260315_140000" / "20260315_140000.log"
+TEE = SAMPLE_LOGS / "det_crash_resume" / "console_tee.log"
+NAN = SAMPLE_LOGS / "seg_nan_loss" / "20260318_132000" / "20260318_132000.log"
+
+
+def run_of(path, index=-1):
+    return parse_path(str(path)).runs[index]
+
+
+def big_run(n: int):
+    """n train lines, a loss falling from 2 with one spike (+5) in the middle."""
+    lines = []
+    for k in range(1, n + 1):
+        loss = f"{2.0 / (1 + k / 1000) + (5.0 if k == n // 2 else 0):.4f}"
+        secs = k
+        stamp = f"2025/01/{1 + secs // 86400:02d} {secs // 3600 % 24:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}"
+        lines.append(f"{stamp} - mmengine - INFO - Iter(train) [{k * 10:>7}/{n * 10}]  lr: 1.0000e-04  eta: 1:00:00  "
+                     f"time: 0.5000  data_time: 0.0100  memory: 1234  loss: {loss}  loss_cls: 0.5")
+    return parse_bytes(("\n".join(lines) + "\n").encode()).runs[-1]
+
+
+# ---------------------------------------------------------------------------------------------- formatting
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (None, "—"), (float("nan"), "—"), (-1, "—"), (0, "0s"), (45.4, "45s"), (725, "12m 05s"), (3 * 3600 + 420, "3h 07m"),
+    (2 * 86400 + 4 * 3600 + 5, "2d 04h"),
+])
+def test_durations(seconds, text):
+    assert rv.fmt_duration(seconds) == text
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (None, "—"), (0.5, "just now"), (12.9, "12 s ago"), (300, "5 min ago"), (3 * 3600, "3 h ago"),
+    (3 * 86400, "3 d ago"),
+])
+def test_ago(seconds, text):
+    assert rv.fmt_ago(seconds) == text
+
+
+@pytest.mark.parametrize(("v", "text"), [
+    (None, "—"), (1234, "1,234"), (3.0, "3"), (0.08905, "0.0891"), (12.23, "12.2"), (1.5e-5, "1.50e-05"),
+    (float("nan"), "nan"), (float("inf"), "inf"), (12345.6, "12,346"),
+])
+def test_numbers(v, text):
+    assert rv.fmt_num(v) == text
+
+
+def test_status_badges_use_no_emoji():
+    for status in (*rv.STATUSES, "waiting"):
+        badge = rv.status_badge(status)
+        assert badge.endswith(status) and all(ord(c) < 0x2800 for c in badge)
+        assert rv.status_of_badge(badge) == status
+        assert rv.style_status(badge).startswith("background-color")
+
+
+def test_plotly_text_is_literal():
+    assert rv.plotly_text("<b>x</b> & <a href='javascript:alert(1)'>y</a>") == (
+        "&lt;b&gt;x&lt;/b&gt; &amp; &lt;a href='javascript:alert(1)'&gt;y&lt;/a&gt;")
+
+
+# ------------------------------------------------------------------------------------------------ liveness
+
+def test_a_file_written_while_followed_is_live_and_uses_the_watchers_clock():
+    lv = rv.liveness(discovered_at=1000.0, last_growth_at=1010.5, mtime=1010.4)
+    assert lv == rv.Liveness(True, 1010.5, "watcher")
+
+
+def test_an_old_file_is_not_live_and_its_last_update_is_its_mtime():
+    lv = rv.liveness(discovered_at=100_000.0, last_growth_at=100_000.1, mtime=50_000.0)
+    assert lv == rv.Liveness(False, 50_000.0, "file mtime")
+
+
+def test_a_file_written_just_before_the_dashboard_started_is_live():
+    lv = rv.liveness(discovered_at=1000.0, last_growth_at=1000.1, mtime=1000.0 - rv.RECENT_BEFORE_START / 2)
+    assert lv.live and lv.last_update == 1000.0 - rv.RECENT_BEFORE_START / 2
+
+
+def test_live_status_follows_the_rule_of_health():
+    run = run_of(LLM)
+    # Cut the run short of N so that it is neither finished nor crashed.
+    body = LLM.read_bytes().split(b"Saving checkpoint at 3672")[0].rsplit(b"\n", 200)[0] + b"\n"
+    run = parse_bytes(body).runs[-1]
+    s = summarize(run, live=False)
+    assert s.status == "stopped"
+    from dashboard.analysis.timing import time_stats
+
+    gap = time_stats(run).median_record_gap_seconds
+    for idle in (1.0, STALL_FLOOR - 1, 5 * gap + 1, 10 * gap, 100 * gap):
+        now = 10_000.0
+        expected = health(run, live=True, now=now, last_growth_at=now - idle, median_record_gap=gap).status
+        got, reason = rv.live_status(s.status, s.status_reason, live=True, is_last_run=True, now=now,
+                                     last_update=now - idle, median_gap=gap)
+        assert got == expected, (idle, reason)
+    assert rv.live_status("stopped", "r", live=False, is_last_run=True, now=1e4, last_update=0, median_gap=gap) == (
+        "stopped", "r")
+    assert rv.live_status("stopped", "r", live=True, is_last_run=False, now=1e4, last_update=0, median_gap=gap)[0] == \
+        "stopped"
+    assert rv.live_status("finished", "r", live=True, is_last_run=True, now=1e4, last_update=0, median_gap=1)[0] == \
+        "finished"
+
+
+# ---------------------------------------------------------------------------------------------------- URL
+
+def test_run_query_reads_r_metrics_and_notices():
+    q = rv.read_run_query({"run": ["a/b.log"], "r": ["2"], "metric": ["loss", "acc"], "smoothing": ["0.8"],
+                           "x_axis": ["epoch"], "x_range": ["1,2.5"], "log_y": ["1"], "live": ["0"]})
+    assert q.run == "a/b.log" and q.notices == []
+    v = q.view
+    assert (v.run_index, v.metrics, v.smoothing, v.x_axis, v.x_range, v.log_y, v.live) == (
+        2, ["loss", "acc"], 0.8, "epoch", (1.0, 2.5), True, False)
+
+
+def test_run_query_round_trips():
+    view = ViewState(run="logs/x/1.log", run_index=3, metrics=["loss", "coco/AP (M)"], smoothing=0.95,
+                     x_axis="wall", x_range=(1.7e9, 1.7e9 + 60), log_y=True, live=False)
+    query = rv.run_page_query(view)
+    assert list(query)[:2] == ["run", "r"] and "page" not in query
+    back = rv.read_run_query({k: (v if isinstance(v, list) else [v]) for k, v in query.items()})
+    assert back.notices == []
+    assert (back.view.run, back.view.run_index, back.view.metrics, back.view.smoothing, back.view.x_axis,
+            back.view.x_range, back.view.log_y, back.view.live) == (
+        view.run, view.run_index, view.metrics, view.smoothing, view.x_axis, view.x_range, view.log_y, view.live)
+
+
+@pytest.mark.parametrize(("raw", "needle"), [
+    ({"smoothing": ["7"]}, "smoothing"), ({"x_axis": ["<script>"]}, "x_axis"), ({"r": ["-1"]}, "r="),
+    ({"x_range": ["5,1"]}, "x_range"), ({"live": ["maybe"]}, "live"), ({"compare": ["a/b"]}, "not used on this page"),
+    ({"bogus": ["1"]}, "not used on this page"),
+])
+def test_invalid_run_query_values_become_notices(raw, needle):
+    q = rv.read_run_query({"run": ["a/b.log"], **raw})
+    assert any(needle in n for n in q.notices), q.notices
+    assert q.view.smoothing == 0.6 and q.view.x_axis == "iter"
+
+
+def test_runs_query():
+    q = rv.read_runs_query({"filter": ["llm|det"], "twins": ["1"], "live": ["0"], "run": ["x"]})
+    assert (q.filter, q.twins, q.live) == ("llm|det", True, False)
+    assert any("not used" in n for n in q.notices)
+    assert rv.runs_page_query(q) == {"filter": "llm|det", "twins": "1", "live": "0"}
+    assert rv.runs_page_query(rv.read_runs_query({})) == {}
+
+
+def test_run_href_is_root_relative_and_parseable():
+    href = rv.run_href("logs/a b/#1.log", 2)
+    assert href.startswith("run?run=logs/a%20b/%231.log&r=2")
+    assert rv.link_query(href) == {"run": "logs/a b/#1.log", "r": "2"}
+
+
+def test_filter_regex():
+    regex, note = rv.compile_filter("LLM|det_.*resume")
+    names = ["a/llm/1.log", "a/det_crash_resume/x.log", "a/cls.log"]
+    rows = [{"name": n, "_sort": (i, 0)} for i, n in enumerate(names)]
+    for r in rows:
+        r.update({c: None for c in rv.RUN_TABLE_COLUMNS if c != "name"})
+    table = rv.runs_table(rows, regex)
+    assert list(table["name"]) == ["a/det_crash_resume/x.log", "a/llm/1.log"]  # newest first
+    assert note is None
+    bad, note = rv.compile_filter("(unclosed")
+    assert bad is None and "not a valid regular expression" in note
+
+
+# -------------------------------------------------------------------------------------------- runs table
+
+def test_run_row_of_a_finished_and_a_crashed_run():
+    runs = parse_path(str(TEE)).runs
+    s0, s1 = summarize(runs[0]), summarize(runs[1])
+    row = rv.run_row(source_id="s/console_tee.log", run_index=0, run_count=2, summary=s0, status=s0.status,
+                     reason=s0.status_reason, last_update=100.0, now=112.0)
+    assert row["name"] == "s/console_tee.log · run 1/2"
+    assert row["status"].endswith("crashed") and "OutOfMemoryError" in row["why"]
+    assert row["n/N"] == "450/600" and row["progress"] == 0.75 and row["last update"] == "12 s ago"
+    assert row["ETA"] == "—" and row["open"] == "run?run=s/console_tee.log&r=0"
+    row1 = rv.run_row(source_id="s/console_tee.log", run_index=1, run_count=2, summary=s1, status=s1.status,
+                      reason=s1.status_reason, last_update=100.0, now=112.0)
+    assert row1["status"].endswith("finished") and row1["n/N"] == "600/600" and row1["loss"] != "—"
+
+
+def test_a_scalars_json_twin_is_recognised():
+    from dashboard.discovery import layout_of
+
+    text = layout_of("w/20260101_000000/20260101_000000.log")
+    scal = layout_of("w/20260101_000000/vis_data/scalars.json")
+    assert rv.is_scalars_twin(scal, {(text.work_dir, text.timestamp)})
+    assert not rv.is_scalars_twin(scal, set()) and not rv.is_scalars_twin(text, {(text.work_dir, text.timestamp)})
+
+
+# ---------------------------------------------------------------------------------------------- run page
+
+def test_header_of_the_llm_sample():
+    s = summarize(run_of(LLM))
+    items = {i.label: i.value for i in rv.header_items(s, s.status)}
+    assert items["Iterations n/N"] == "3670/3672" and items["Epoch"] == "3/3"
+    assert items["Optimizer updates"] == "458/459" and items["Status"].endswith("finished")
+    assert items["MMEngine's eta"] == "24s" and items["Peak memory"] == "—"
+    assert "2026-03-14 21:30" in rv.finish_text(s)
+
+
+def test_banners_crash_nan_and_stall():
+    runs = parse_path(str(TEE)).runs
+    s = summarize(runs[0])
+    crash = rv.banners(s, "crashed", s.status_reason)
+    assert crash[0].level == "error" and crash[0].code and "Traceback" in crash[0].detail
+    assert "OutOfMemoryError" not in crash[0].title  # the title holds our words only
+    nan = summarize(run_of(NAN))
+    b = [x for x in rv.banners(nan, nan.status, nan.status_reason) if x.title.startswith("NaN")]
+    assert b and str(nan.first_nonfinite_iter) in b[0].title and "loss" in b[0].detail
+    stalled = rv.banners(s, "stalled", "no new record for 12m (threshold 10m)")
+    assert any(x.level == "warning" and x.title.startswith("Stalled") for x in stalled)
+
+
+def test_metric_choices_and_url_selection():
+    run = run_of(CLS)
+    frame, evals = train_frame(run), eval_frame(run)
+    c = rv.metric_choices(field_columns(frame), list(evals.attrs["metrics"]))
+    assert c.train_default == ["loss"] and c.eval_options == ["accuracy/top1", "accuracy/top5"]
+    train, ev, notes = rv.select_metrics(["accuracy/top5", "nope"], c)
+    assert train == ["loss"] and ev == ["accuracy/top5"] and len(notes) == 1 and "nope" in notes[0]
+    assert rv.metrics_param(train, ev, c) == ["accuracy/top5"]
+    assert rv.metrics_param(c.train_default, c.eval_default, c) == []
+    plan = rv.chart_plan(c, train, ev)
+    assert [p.key for p in plan] == ["losses", "lr", "time", "eval:accuracy/top5"]
+
+
+def test_many_losses_default_to_the_total():
+    names = ["loss", "loss_rpn_cls", "loss_rpn_bbox", "s0.loss_cls", "s0.loss_bbox", "s1.loss_cls", "s0.acc", "lr"]
+    c = rv.metric_choices(names, [])
+    assert c.train_default == ["loss"] and "s0.acc" in c.train_options and "lr" not in c.train_options
+
+
+def test_figures_are_downsampled_to_4000_points_and_zoom_is_full_detail():
+    run = big_run(50_000)
+    frame, evals = train_frame(run), eval_frame(run)
+    c = rv.metric_choices(field_columns(frame), [])
+    spec = rv.chart_plan(c, ["loss"], [])[0]
+    fig = rv.build_figure(spec, frame, evals, rv.ChartView(smoothing=0.6))
+    counts = trace_point_counts(fig)
+    assert max(counts) <= 4000 and min(counts) > 3000
+    # The spike in the middle survives the downsampling.
+    raw = [t for t in fig.data if t.name == "loss (raw)"][0]
+    assert np.nanmax(np.asarray(raw.y, dtype=float)) > 5.0  # the others are below 2
+    zoomed = rv.build_figure(spec, frame, evals, rv.ChartView(smoothing=0.6, x_range=(100_000.0, 120_000.0)))
+    z = [t for t in zoomed.data if t.name == "loss (raw)"][0]
+    assert 2000 <= len(z.x) <= 2003  # every logged point of the range (plus its neighbours)
+    size = len(pio.to_json(fig, validate=False))
+    assert size < 400_000, size
+
+
+def test_figure_names_from_the_log_are_literal():
+    import pandas as pd
+
+    frame = pd.DataFrame({"iter": [1, 2, 3], "epoch": [np.nan] * 3, "epoch_progress": [np.nan] * 3,
+                          "timestamp": [0.0, 1.0, 2.0], "relative_seconds": [0.0, 1.0, 2.0],
+                          "<b>loss</b>": [1.0, 0.5, 0.25]})
+    frame.attrs["fields"] = {"<b>loss</b>": "<b>loss</b>"}
+    spec = rv.ChartSpec("losses", "Losses", ("<b>loss</b>",), "train", True)
+    fig = rv.build_figure(spec, frame, pd.DataFrame(), rv.ChartView())
+    spec_json = json.loads(pio.to_json(fig, validate=False))
+    names = [t["name"] for t in spec_json["data"]]
+    assert all("<b>" not in n for n in names) and "&lt;b&gt;loss&lt;/b&gt;" in names
+
+
+def test_events_rows():
+    runs = parse_path(str(TEE)).runs
+    rows = rv.event_rows(runs[0])
+    kinds = [r["kind"] for r in rows]
+    assert "traceback" in kinds and "checkpoint" in kinds and "val" in kinds
+    assert [r["line"] for r in rows] == sorted(r["line"] for r in rows)
+    assert all("\n" not in r["text"] for r in rows)
+    resumed = rv.event_rows(runs[1])
+    assert any(r["kind"] == "resume" and r["iter"] == 400 for r in resumed)
+    frame = rv.events_frame(rows)
+    assert list(frame.columns) == ["line", "time (log clock)", "kind", "iter", "text"]
+    assert len(rv.event_rows(runs[0], limit=3)) == 3
+
+
+def test_audit_and_setup_rows_say_where_numbers_came_from():
+    from dashboard.analysis import setup_for
+
+    run = run_of(LLM)
+    s = summarize(run)
+    rows = {r["quantity"]: r["value"] for r in rv.audit_rows(s)}
+    assert rows["N in the log"] == "3,672" and rows["N the setup gives"] == "3,672" and rows["consistent"] == "yes"
+    assert rows["optimizer updates"] == "459" and "1 (length-grouped" in rows["world sizes that give the logged N"]
+    setup, sources = setup_for(run)
+    srows = {r["input"]: r for r in rv.setup_rows(setup, sources)}
+    assert srows["dataset size L"]["value"] == "1220" and "Num train samples" in srows["dataset size L"]["from"]
+    assert srows["gradient accumulation A"]["from"].startswith("config")
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("2026-03-14 09:04:45", 1773479085.0), ("2026-03-14T09:04", 1773479040.0), ("2026-03-14", 1773446400.0),
+    ("2026-02-30 00:00", None), ("yesterday", None), ("", None),
+])
+def test_clock_inputs(text, seconds):
+    assert rv.parse_clock(text) == seconds
+    if seconds is not None:
+        assert rv.parse_clock(rv.fmt_clock_input(seconds)) == seconds
+
+
+def test_x_range_inputs():
+    assert rv.x_range_from_inputs(None, None) == (None, None)
+    assert rv.x_range_from_inputs(1, 5) == ((1.0, 5.0), None)
+    assert rv.x_range_from_inputs(1, None)[0] is None and "both" in rv.x_range_from_inputs(1, None)[1]
+    assert rv.x_range_from_inputs(5, 1)[0] is None
+    assert rv.check_smoothing(0.35000000000000003) == 0.35 and rv.check_smoothing(5) == 0.99
+
+
+def test_view_state_metrics_survive_from_query():
+    view, notes = from_query({"metric": ["loss", "coco/AP (M)"]})
+    assert notes == [] and view.metrics == ["loss", "coco/AP (M)"]
+    assert math.isclose(view.smoothing, 0.6)
