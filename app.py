@@ -21,16 +21,8 @@ st.set_page_config(page_title="MMDash", layout="wide")
 pages = [
     st.Page(PAGES_DIR / "runs.py", title="Runs", icon=":material/list:", url_path="runs", default=True),
     st.Page(PAGES_DIR / "run.py", title="Run", icon=":material/monitoring:", url_path="run"),
+    st.Page(PAGES_DIR / "upload.py", title="Upload", icon=":material/upload:", url_path="upload"),
+    st.Page(PAGES_DIR / "compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
+    st.Page(PAGES_DIR / "calculator.py", title="Calculator", icon=":material/calculate:", url_path="calculator"),
 ]
-# Issue 6 pages (finished logs, comparison, iteration calculator): registered only when their file exists,
-# so this entry point works before they land; the check goes once issue 6 is merged.
-ISSUE6_PAGES = (
-    ("upload", "Upload", ":material/upload:"),
-    ("compare", "Compare", ":material/compare_arrows:"),
-    ("calculator", "Calculator", ":material/calculate:"),
-)
-for name, title, icon in ISSUE6_PAGES:
-    if (PAGES_DIR / f"{name}.py").exists():
-        pages.append(st.Page(PAGES_DIR / f"{name}.py", title=title, icon=icon, url_path=name))
-
 st.navigation(pages).run()
