@@ -93,7 +93,7 @@ def test_uploading_a_log_stores_it_and_shows_the_review_with_a_permalink(env):
     at = upload(page("upload"), (LLM.name, LLM.read_bytes()))
     (uid,) = stored_ids(env)
     assert at.query_params["upload"] == uid
-    assert f"upload?upload={uid}" in [c.value for c in at.code]  # relative when the browser URL is unknown
+    assert f"run?upload={uid}" in [c.value for c in at.code]  # relative when the browser URL is unknown
     m = metrics(at)
     assert (m["Status"], m["Iterations (n/N)"], m["Epoch"], m["Wall time"]) == ("finished", "3670/3672", "3/3",
                                                                                  "12:30:30")
@@ -111,6 +111,15 @@ def test_the_permalink_opens_the_same_review_in_a_new_session(env):
     second = page("upload", {"upload": uid})
     assert metrics(second) == metrics(first)
     assert chart_traces(second) == chart_traces(first)
+
+
+def test_the_permalink_opens_the_run_page_with_the_same_numbers(env):
+    first = upload(page("upload"), (LLM.name, LLM.read_bytes()))
+    uid = first.query_params["upload"]
+    on_run = page("run", {"upload": uid})
+    assert metrics(on_run) == metrics(first)
+    assert chart_traces(on_run) == chart_traces(first)
+    assert f"run?upload={uid}" in [c.value for c in on_run.code]
 
 
 def test_the_same_bytes_give_the_same_permalink(env):

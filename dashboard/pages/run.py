@@ -25,6 +25,22 @@ st.title("Run")
 
 state = common.app_state()
 raw = common.query_dict()
+
+if raw.get("upload") and not raw.get("run"):
+    # An upload's permalink (``/run?upload=<id>``): a finished log from the upload store, reviewed with the
+    # same renderer as the Upload page (it is not growing, so no live fragment).
+    from dashboard.pages import review_view
+    from dashboard.url_state import from_query
+
+    up_raw = dict(raw)
+    up_index, up_notice = review_view.pop_run_index(up_raw)
+    up_view, up_notices = from_query(up_raw)
+    review_view.show_notices(up_notices + ([up_notice] if up_notice else []))
+    review_view.write_query(
+        review_view.show_upload(up_view.upload, up_index, up_view, key="run_up", scope="run_upload", page="run"),
+        "run_upload")
+    st.stop()
+
 query = rv.read_run_query(raw)
 
 if not query.run:

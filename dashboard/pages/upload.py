@@ -89,4 +89,5 @@ if state.upload is None:
     st.stop()
 
 st.subheader("Review")
-view_.write_query(view_.show_upload(state.upload, index, state, key=KEY, scope=SCOPE), SCOPE)
+# The permalink opens the run page (``/run?upload=<id>``), which shows the same review.
+view_.write_query(view_.show_upload(state.upload, index, state, key=KEY, scope=SCOPE, page="run"), SCOPE)

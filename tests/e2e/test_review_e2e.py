@@ -109,7 +109,7 @@ def test_upload_gives_a_permalink_that_opens_the_same_run_in_a_new_browser_conte
     wait_app_ready(page, timeout_ms=SLOW_MS)
     permalink = code.inner_text().strip()
     upload_id = parse_qs(urlsplit(permalink).query)["upload"][0]
-    assert permalink == f"{review_server.url}/upload?upload={upload_id}"
+    assert permalink == f"{review_server.url}/run?upload={upload_id}"  # the permalink opens the run page
     assert f"upload={upload_id}" in page.url  # the page's own URL is the permalink too
     seen = metrics(page)
     assert seen["Iterations (n/N)"] == "3670/3672" and seen["Status"] == "finished"
