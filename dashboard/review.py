@@ -35,7 +35,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import numpy as np
 import pandas as pd
 
-from parsers import LogParser, ParsedLog, Run, reference_time_for
+from parsers import ParsedLog, Run, parse_path, reference_time_for
 from parsers.timestamps import stamp_in_name
 
 from . import discovery
@@ -214,18 +214,13 @@ def parse_files(files: Sequence[tuple[str, Path, _dt.datetime | None]], *, max_b
     done = 0
     out = []
     for name, path, reference in files:
-        parser = LogParser(reference=reference, max_bytes=max_bytes)
-        with open(path, "rb") as f:
-            while True:
-                chunk = f.read(PARSE_CHUNK)
-                if not chunk:
-                    break
-                parser.feed(chunk)
-                done += len(chunk)
-                if progress is not None:
-                    progress(min(1.0, done / total), f"Parsing {name}: {done / MB:,.1f} of {total / MB:,.1f} MB")
-        parser.close()
-        out.append(parser.result())
+        def advance(n: int, name: str = name) -> None:
+            nonlocal done
+            done += n
+            if progress is not None:
+                progress(min(1.0, done / total), f"Parsing {name}: {done / MB:,.1f} of {total / MB:,.1f} MB")
+
+        out.append(parse_path(path, max_bytes, reference=reference, on_chunk=advance, chunk_size=PARSE_CHUNK))
     if progress is not None:
         progress(1.0, f"Parsed {len(files)} file(s), {total / MB:,.1f} MB")
     return out

@@ -19,7 +19,7 @@ import math
 
 from .config_dump import apply_config_facts
 from .records import EvalRecord, Event, Run
-from .text_log import TextLogInterpreter
+from .text_log import apply_env_line
 
 NAN = math.nan
 _META_KEYS = ("env_info", "hook_msgs", "mmdet_version", "mmcv_version", "config", "seed", "exp_name")
@@ -104,13 +104,9 @@ class JsonLogInterpreter:
         run = self._new_run(no, "meta line (a new launch)")
         run.line_kinds["header"] += 1
         env = rec.get("env_info")
-        if isinstance(env, str):
-            # The same text as the text log's "Environment info" block.
-            text_side = TextLogInterpreter([run])
-            text_side.block = 2  # ENV
+        if isinstance(env, str):  # the same text as the text log's "Environment info" block
             for line in env.splitlines():
-                text_side._env_line(line)
-            run.line_kinds["header"] -= len(env.splitlines())
+                apply_env_line(run.header, line)
         cfg = rec.get("config")
         if isinstance(cfg, str):
             apply_config_facts(cfg, run.header)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from .json_log import JsonLogInterpreter
@@ -105,14 +106,27 @@ def parse_bytes(data: bytes, reference: _dt.datetime | None = None, max_bytes: i
     return parser.result()
 
 
-def parse_path(path: str | os.PathLike, max_bytes: int | None = None) -> ParsedLog:
-    """Parse a whole file (plain or gzip) in chunks; raises OSError for a missing/unreadable file."""
-    parser = LogParser(reference=reference_time_for(path), max_bytes=max_bytes)
+def parse_path(
+    path: str | os.PathLike,
+    max_bytes: int | None = None,
+    *,
+    reference: _dt.datetime | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+    chunk_size: int = READ_CHUNK,
+) -> ParsedLog:
+    """Parse a whole file (plain or gzip) in chunks; raises OSError for a missing/unreadable file.
+
+    ``reference`` overrides the date year-less lines are placed near (default: ``reference_time_for``);
+    ``on_chunk(n)`` is called with the size of every chunk read (a progress bar's hook).
+    """
+    parser = LogParser(reference=reference or reference_time_for(path), max_bytes=max_bytes)
     with open(path, "rb") as f:
         while True:
-            chunk = f.read(READ_CHUNK)
+            chunk = f.read(chunk_size)
             if not chunk:
                 break
             parser.feed(chunk)
+            if on_chunk is not None:
+                on_chunk(len(chunk))
     parser.close()
     return parser.result()

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from . import grammar as g
 from .config_dump import apply_config_facts
 from .fields import parse_eta, split_mmcv_fields, split_mmengine_fields
-from .records import EvalRecord, Event, Run
+from .records import EvalRecord, Event, HeaderFacts, Run
 from .timestamps import Clock
 
 NAN = math.nan
@@ -122,23 +122,22 @@ class TextLogInterpreter:
 
     def _feed_lines(self, first: int, lines: list[str]) -> None:
         fast = _FAST_TRAIN.match
-        if True:
-            no = first
-            for line in lines:
-                m = fast(line)
-                if m is not None:
-                    self._end_block()
-                    y = m.group("year")
-                    ts = (self.clock.full(int(y), int(m.group("month")), int(m.group("day")), m.group("hms")) if y
-                          else self.clock.yearless(int(m.group("month")), int(m.group("day")), m.group("hms")))
-                    self.last_ts = ts
-                    self._train(m.group("epoch"), m.group("i"), m.group("n"), m.group("fields"), ts, no, True)
-                    self._stamp(ts)
-                else:
-                    self._line(line, no)
-                no += 1
-            if self.runs:
-                self.runs[-1].end_line = no - 1
+        no = first
+        for line in lines:
+            m = fast(line)
+            if m is not None:
+                self._end_block()
+                y = m.group("year")
+                ts = (self.clock.full(int(y), int(m.group("month")), int(m.group("day")), m.group("hms")) if y
+                      else self.clock.yearless(int(m.group("month")), int(m.group("day")), m.group("hms")))
+                self.last_ts = ts
+                self._train(m.group("epoch"), m.group("i"), m.group("n"), m.group("fields"), ts, no, True)
+                self._stamp(ts)
+            else:
+                self._line(line, no)
+            no += 1
+        if self.runs:
+            self.runs[-1].end_line = no - 1
 
     def close(self) -> None:
         self._end_block()
@@ -426,32 +425,7 @@ class TextLogInterpreter:
     def _env_line(self, line: str) -> None:
         run = self.cur
         run.line_kinds["header"] += 1
-        m = _ENV_FIELD(line)
-        if m is None:
-            return
-        key, value = m.group("key").strip(), m.group("value").strip()
-        h = run.header
-        gm = _GPU_KEY(key)
-        if gm is not None:
-            ids = gm.group("ids").split(",")
-            h.gpu_names.extend([value] * len(ids))
-            h.gpus_listed = len(h.gpu_names)
-            h.sources["gpus_listed"] = "system env: GPU lines"
-        elif key == "CUDA available":
-            h.set("cuda_available", value == "True", "system env")
-        elif key == "PyTorch":
-            h.set("pytorch_version", value, "system env")
-        elif key in ("MMEngine", "MMCV"):
-            h.set("mmengine_version", value, "system env")
-        elif key == "Distributed launcher":
-            h.set("launcher", value, "runtime env: Distributed launcher")
-        elif key == "Distributed training":
-            h.set("distributed", value == "True", "runtime env: Distributed training")
-        elif key == "GPU number":
-            try:
-                h.set("world_size", int(value), "runtime env: GPU number (world size)")
-            except ValueError:
-                pass
+        apply_env_line(run.header, line)
 
     def _traceback_line(self, line: str, no: int) -> bool:
         """True when the line belongs to the open traceback."""
@@ -642,6 +616,35 @@ class TextLogInterpreter:
         if level == "WARNING" and kind != "epoch_wrap":
             run.events.append(Event("warning", no, ts, msg))
         self.block = MESSAGE
+
+
+def apply_env_line(h: HeaderFacts, line: str) -> None:
+    """One ``key: value`` line of a System/Runtime environment block (mmcv: ``Environment info``)."""
+    m = _ENV_FIELD(line)
+    if m is None:
+        return
+    key, value = m.group("key").strip(), m.group("value").strip()
+    gm = _GPU_KEY(key)
+    if gm is not None:
+        ids = gm.group("ids").split(",")
+        h.gpu_names.extend([value] * len(ids))
+        h.gpus_listed = len(h.gpu_names)
+        h.sources["gpus_listed"] = "system env: GPU lines"
+    elif key == "CUDA available":
+        h.set("cuda_available", value == "True", "system env")
+    elif key == "PyTorch":
+        h.set("pytorch_version", value, "system env")
+    elif key in ("MMEngine", "MMCV"):
+        h.set("mmengine_version", value, "system env")
+    elif key == "Distributed launcher":
+        h.set("launcher", value, "runtime env: Distributed launcher")
+    elif key == "Distributed training":
+        h.set("distributed", value == "True", "runtime env: Distributed training")
+    elif key == "GPU number":
+        try:
+            h.set("world_size", int(value), "runtime env: GPU number (world size)")
+        except ValueError:
+            pass
 
 
 def _reusable(run: Run, why: str) -> bool:

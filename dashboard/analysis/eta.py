@@ -42,13 +42,6 @@ class Eta:
     method: str
 
 
-def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
-    order = np.argsort(values)
-    v, w = values[order], weights[order]
-    c = np.cumsum(w)
-    return float(v[np.searchsorted(c, c[-1] / 2)])
-
-
 def estimate(run: Run, max_iters: int | None = None, upto: int | None = None) -> Eta:
     """ETA after the first ``upto`` records (all when None), towards ``max_iters`` (run's N by default)."""
     n_total = len(run.train)
