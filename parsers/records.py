@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 NAN = math.nan
 
 #: How many not-understood lines a run keeps verbatim; the count itself is always exact.
@@ -148,7 +150,7 @@ class TrainTable:
 
     __slots__ = (
         "iters", "max_iters", "epochs", "iters_in_epoch", "iters_per_epoch",
-        "timestamps", "_etas", "_eta_pending", "line_nos", "_fields", "logged_nan",
+        "timestamps", "_etas", "line_nos", "_fields", "logged_nan",
     )
 
     def __init__(self) -> None:
@@ -159,8 +161,6 @@ class TrainTable:
         self.iters_per_epoch = array("q")
         self.timestamps = array("d")  # NaN = no timestamp
         self._etas = array("d")
-        # Batched rows keep their eta text until someone reads ``etas``: (first row, raw strings).
-        self._eta_pending: list[tuple[int, list[str]]] = []
         self.line_nos = array("q")
         self._fields: dict[str, array] = {}
         # A logged ``nan`` and an absent field are both NaN in a column; this side set of
@@ -204,34 +204,31 @@ class TrainTable:
 
     def extend(
         self,
-        iters: array,
-        max_iters: array,
-        epochs: array,
-        iters_in_epoch: array,
-        iters_per_epoch: array,
-        timestamps: array,
-        etas: array | list[str],
-        line_nos: array,
-        columns: dict[str, array],
-        check_nan: bool = True,
+        iters: np.ndarray,
+        max_iters: np.ndarray,
+        epochs: np.ndarray,
+        iters_in_epoch: np.ndarray,
+        iters_per_epoch: np.ndarray,
+        timestamps: np.ndarray,
+        etas: np.ndarray,
+        line_nos: np.ndarray,
+        columns: dict[str, np.ndarray],
     ) -> None:
-        """Append many rows at once; every array has the same length, each column one value a row.
+        """Append many rows at once: contiguous int64 arrays for the integer columns, float64 for the
+        others, all of the same length.
 
-        Equivalent to calling ``append`` row by row with ``values`` = that row of each column.
+        Equivalent to calling ``append`` row by row with ``values`` = that row of each column
+        (a NaN value is recorded in ``logged_nan`` the same way).
         """
         row = len(self.iters)
-        self.iters.extend(iters)
-        self.max_iters.extend(max_iters)
-        self.epochs.extend(epochs)
-        self.iters_in_epoch.extend(iters_in_epoch)
-        self.iters_per_epoch.extend(iters_per_epoch)
-        self.timestamps.extend(timestamps)
-        if isinstance(etas, list):  # raw eta text, parsed when ``etas`` is read
-            self._eta_pending.append((row, etas))
-            self._etas.extend(array("d", [NAN]) * len(etas))
-        else:
-            self._etas.extend(etas)
-        self.line_nos.extend(line_nos)
+        self.iters.frombytes(_raw(iters, np.int64))
+        self.max_iters.frombytes(_raw(max_iters, np.int64))
+        self.epochs.frombytes(_raw(epochs, np.int64))
+        self.iters_in_epoch.frombytes(_raw(iters_in_epoch, np.int64))
+        self.iters_per_epoch.frombytes(_raw(iters_per_epoch, np.int64))
+        self.timestamps.frombytes(_raw(timestamps, np.float64))
+        self._etas.frombytes(_raw(etas, np.float64))
+        self.line_nos.frombytes(_raw(line_nos, np.int64))
         fields = self._fields
         for key, values in columns.items():
             col = fields.get(key)
@@ -239,25 +236,15 @@ class TrainTable:
                 col = fields[key] = array("d", [NAN]) * row if row else array("d")
             elif len(col) < row:
                 col.extend(array("d", [NAN]) * (row - len(col)))
-            col.extend(values)
-            # sum() runs in C and is NaN when any value is NaN (or inf and -inf meet): then look closer.
-            if check_nan and math.isnan(sum(values)):
-                for i, v in enumerate(values):
-                    if v != v:
-                        self.logged_nan.add((key, row + i))
+            col.frombytes(_raw(values, np.float64))
+            nans = np.isnan(values)
+            if nans.any():
+                for i in np.flatnonzero(nans).tolist():
+                    self.logged_nan.add((key, row + i))
 
     @property
     def etas(self) -> array:
         """MMEngine's logged eta in seconds per row (NaN where the line had none)."""
-        if self._eta_pending:
-            from parsers.fields import parse_eta
-
-            etas = self._etas
-            for start, raws in self._eta_pending:
-                for i, raw in enumerate(raws):
-                    v = parse_eta(raw)
-                    etas[start + i] = NAN if v is None else v
-            self._eta_pending = []
         return self._etas
 
     @property
@@ -399,3 +386,9 @@ class ParsedLog:
     @property
     def unparsed_count(self) -> int:
         return sum(r.unparsed.count for r in self.runs)
+
+
+def _raw(values: np.ndarray, dtype: type) -> memoryview:
+    """The bytes of ``values`` as a contiguous array of ``dtype``, as ``array.frombytes`` takes them
+    (no copy when it already is one)."""
+    return memoryview(np.ascontiguousarray(values, dtype=dtype)).cast("B")

@@ -17,12 +17,13 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import math
-import operator
 import re
-from array import array
 from dataclasses import dataclass
 
+import numpy as np
+
 from . import grammar as g
+from . import train_kernel
 from .config_dump import apply_config_facts
 from .fields import parse_eta, split_mmcv_fields, split_mmengine_fields
 from .records import EvalRecord, Event, HeaderFacts, Run
@@ -44,17 +45,17 @@ _ENV_FIELD = g.ENV_FIELD.compiled.match
 _GPU_KEY = g.GPU_KEY.compiled.match
 _EXCEPTION = g.EXCEPTION_LINE.compiled.match
 
-# The batched hot path (``_train_batch``): the same composition, over many lines at once.
-_FAST_TRAIN_ML = re.compile("^" + _FAST_TRAIN.pattern, re.M)
-_ETA_VALUE = "(" + g.ETA.regex.rstrip("$").replace("(?P<days>", "(?:").replace("(?P<h>", "(?:")\
-    .replace("(?P<m>", "(?:").replace("(?P<s>", "(?:") + ")"
 BATCH_MIN = 32  # shorter runs of train lines are not worth a batch
 
 
 @dataclass(frozen=True)
-class _Signature:
+class _Layout:
+    """The keys of a train line, in order, as the compiled scanner wants them."""
+
     keys: tuple[str, ...]
-    regex: re.Pattern
+    key_bytes: np.ndarray  # the keys' UTF-8 bytes back to back
+    key_offsets: np.ndarray  # key j is key_bytes[key_offsets[j]:key_offsets[j + 1]]
+    eta_col: int  # index of "eta" in keys, -1 when absent
 
 
 # Block states: what a bare (unprefixed) line continues.
@@ -72,8 +73,8 @@ class TextLogInterpreter:
         self.last_ts: float = NAN
         self.unparsed_before_runs = 0
         self.pending_eval_text: dict[str, str] = {}
-        self._sig = None  # the key layout of the last batch of train lines
-        self._sigs: dict[tuple, _Signature] = {}
+        self._layouts: dict[tuple[str, ...], _Layout] = {}
+        self._batched_lines = 0  # train lines seen in runs of BATCH_MIN or more
 
     # -- runs --------------------------------------------------------------------------------------
     @property
@@ -105,7 +106,7 @@ class TextLogInterpreter:
                 self._feed_lines(first, lines)
 
     def _feed_batched(self, first: int, lines: list[str]) -> None:
-        """Runs of consecutive train lines go through ``_train_batch``; everything else line by line."""
+        """Runs of consecutive train lines go through ``_train_run``; everything else line by line."""
         mask = ["(train)" in line for line in lines]
         n = len(lines)
         i = 0
@@ -114,8 +115,8 @@ class TextLogInterpreter:
                 j = mask.index(not mask[i], i)
             except ValueError:
                 j = n
-            if mask[i] and j - i >= BATCH_MIN and self._train_batch(first + i, lines[i:j]):
-                pass
+            if mask[i] and j - i >= BATCH_MIN:
+                self._train_run(first + i, lines[i:j])
             else:
                 self._feed_lines(first + i, lines[i:j])
             i = j
@@ -143,136 +144,130 @@ class TextLogInterpreter:
         self._end_block()
 
     # -- the batched hot path ----------------------------------------------------------------------
-    def _train_batch(self, first: int, lines: list[str]) -> bool:
-        """Parse consecutive MMEngine train lines in bulk; False (nothing changed) when any line
-        needs the general path. Produces exactly what ``_feed_lines`` would for these lines."""
-        rows = _FAST_TRAIN_ML.findall("\n".join(lines))
-        if len(rows) != len(lines):
-            return False
-        fields = [r[10] for r in rows]
-        groups = self._signature_groups(fields)
-        if groups is None:
-            return False
-        # Convert every value before changing any state, so a failure leaves nothing half done.
-        columns_by_group = []
-        for start, end, sig, values in groups:
-            cols = list(zip(*values)) if values else []
-            conv: dict[str, array] = {}
-            eta_raw = None
-            try:
-                for key, col in zip(sig.keys, cols):
-                    if key == "eta":
-                        eta_raw = list(col)
-                    else:
-                        conv[key] = array("d", map(float, col))
-            except ValueError:
-                return False
-            columns_by_group.append((start, end, conv, eta_raw))
+    def _train_run(self, first: int, lines: list[str]) -> None:
+        """Consecutive lines that all look like train lines: the compiled scanner reads the ones in
+        its subset, in bulk; every other line goes through the general path, in order."""
+        self._batched_lines += len(lines)
+        if not (train_kernel.loaded() or (self._batched_lines >= train_kernel.LOAD_AFTER_LINES
+                                          and train_kernel.available())):
+            self._feed_lines(first, lines)
+            return
+        data = ("\n".join(lines) + "\n").encode("utf-8", "replace")
+        buf = np.frombuffer(data, np.uint8)
+        n = len(lines)
+        head = np.empty((n, train_kernel.HEAD_COLUMNS), np.int64)
+        etas = np.empty(n)
+        idx = pos = 0
+        while idx < n:
+            layout = self._layout_of(lines[idx])
+            got = 0
+            if layout is not None:
+                values = np.empty((n - idx, len(layout.keys)))
+                got, end = train_kernel.scan(buf, pos, layout.key_bytes, layout.key_offsets, layout.eta_col,
+                                             head[idx:], values, etas[idx:])
+            if got:
+                if not self._store_train_rows(first + idx, head[idx:idx + got], values[:got],
+                                              etas[idx:idx + got], layout):
+                    self._feed_lines(first + idx, lines[idx:idx + got])
+                idx += got
+                pos = end
+            else:  # outside the scanner's subset: the general path reads this one line
+                self._feed_lines(first + idx, lines[idx:idx + 1])
+                idx += 1
+                pos = data.index(b"\n", pos) + 1
 
-        n_rows = len(rows)
-        y_col, mo_col, d_col, _hms, _lg, _lv, _loop, ep_col, i_col, n_col, _f = zip(*rows)
-        # Timestamps: one clock call per distinct minute. The batch must be in time order (a
-        # year-less log crossing New Year, or a clock going back, takes the general path).
-        if y_col[0]:
-            if y_col.count("") or mo_col.count(""):
-                return False
-            minute = [line[:16] for line in lines]
-            secs = array("q", map(int, [line[17:19] for line in lines]))
-        else:
-            if y_col.count("") != n_rows:
-                return False
-            minute = [line[:11] for line in lines]
-            secs = array("q", map(int, [line[12:14] for line in lines]))
-        if minute != sorted(minute):
+    def _layout_of(self, line: str) -> _Layout | None:
+        """The key layout of a train line, or None when the line is not a plain MMEngine train line."""
+        m = _FAST_TRAIN.match(line)
+        if m is None:
+            return None
+        keys = tuple(k for k, _ in split_mmengine_fields(m.group("fields")))
+        layout = self._layouts.get(keys)
+        if layout is None:
+            if not keys or len(set(keys)) != len(keys):
+                return None
+            encoded = [k.encode("utf-8") for k in keys]
+            layout = _Layout(
+                keys=keys,
+                key_bytes=np.frombuffer(b"".join(encoded), np.uint8),
+                key_offsets=np.cumsum([0] + [len(k) for k in encoded], dtype=np.int64),
+                eta_col=keys.index("eta") if "eta" in keys else -1,
+            )
+            if len(self._layouts) > 256:
+                self._layouts.clear()
+            self._layouts[keys] = layout
+        return layout
+
+    def _store_train_rows(self, first: int, head: np.ndarray, values: np.ndarray, etas: np.ndarray,
+                          layout: _Layout) -> bool:
+        """Append rows the scanner read, exactly as ``_feed_lines`` would have appended them.
+
+        Returns False, having changed nothing, when the rows need the line-by-line rules: a run
+        boundary inside them, a clock going back (a year-less log crossing New Year), an invalid
+        date, or a mix of time-stamp or loop styles.
+        """
+        self._end_block()  # what the line path does first for every train line
+        k = train_kernel
+        n_rows = len(head)
+        years = head[:, k.YEAR]
+        yearful = bool(years[0] >= 0)
+        if bool((years >= 0).any()) != yearful or bool((years < 0).any()) == yearful:
             return False
-        its_raw = array("q", map(int, i_col))
-        ns = array("q", map(int, n_col))
-        epoch_style = bool(ep_col[0])
-        if epoch_style != bool(ep_col[-1]) or (ep_col.count("") not in (0, n_rows)):
+        # "YYYY/MM/DD HH:MM" as a number with the same order as the text (hours and minutes may be
+        # anything from 00 to 99, as the line path's arithmetic allows).
+        minutes = (((np.maximum(years, 0) * 100 + head[:, k.MONTH]) * 100 + head[:, k.DAY]) * 100
+                   + head[:, k.HOUR]) * 100 + head[:, k.MINUTE]
+        steps = np.diff(minutes)
+        if (steps < 0).any():
             return False
+        epochs = head[:, k.EPOCH]
+        epoch_style = bool(epochs[0] >= 0)
+        if bool((epochs >= 0).all()) != epoch_style or bool((epochs < 0).all()) == epoch_style:
+            return False
+        iters_in, ns = head[:, k.ITER], head[:, k.N]
         run = self.cur
         h = run.header
         t = run.train
         if epoch_style:
-            eps = array("q", map(int, ep_col))
-            its = array("q", [(e - 1) * n + i for e, n, i in zip(eps, ns, its_raw)])
-            maxs = array("q", [h.max_epochs * n for n in ns]) if h.max_epochs else array("q", [-1]) * n_rows
-            iies, ipes = its_raw, ns
+            its = (epochs - 1) * ns + iters_in
+            maxs = h.max_epochs * ns if h.max_epochs else np.full(n_rows, -1, np.int64)
+            eps, iies, ipes = epochs, iters_in, ns
         else:
-            its, maxs = its_raw, ns
-            eps = iies = ipes = array("q", [-1]) * n_rows
-        # Run boundaries inside the batch (the iteration went back, N changed) are rare: the
-        # general path splits runs line by line.
-        if list(its) != sorted(its) or maxs.count(maxs[0]) != n_rows:
+            its, maxs = iters_in, ns
+            eps = iies = ipes = np.full(n_rows, -1, np.int64)
+        # Run boundaries inside the rows (the iteration went back, N changed) are rare: the general
+        # path splits runs line by line.
+        if (np.diff(its) < 0).any() or (maxs != maxs[0]).any():
             return False
         if len(t) and (its[0] < t.iters[-1] or (maxs[0] > 0 and t.max_iters[-1] > 0 and maxs[0] != t.max_iters[-1])):
             return False
-        self._end_block()
+        # Time stamps: one clock call per distinct day, in order (the clock's year logic only looks
+        # at the month and day), then the hours and minutes added, as timegm would.
         clock = self.clock
-        bases = {}
-        if y_col[0]:
-            for key in dict.fromkeys(minute):
-                bases[key] = clock.full(int(key[:4]), int(key[5:7]), int(key[8:10]), key[11:16] + ":00")
-        else:
-            for key in dict.fromkeys(minute):
-                bases[key] = clock.yearless(int(key[:2]), int(key[3:5]), key[6:11] + ":00")
-        tss = array("d", map(operator.add, map(bases.__getitem__, minute), secs))
-        line_nos = array("q", range(first, first + n_rows))
-        for start, end, conv, eta_raw in columns_by_group:
-            sl = slice(start, end)
-            t.extend(its[sl], maxs[sl], eps[sl], iies[sl], ipes[sl], tss[sl],
-                     eta_raw if eta_raw is not None else array("d", [NAN]) * (end - start),
-                     line_nos[sl], conv)
+        day_keys = minutes // 10000
+        starts = np.flatnonzero(np.concatenate(([True], day_keys[1:] != day_keys[:-1])))
+        bases = []
+        for r in starts.tolist():
+            y, mo, d = (int(v) for v in head[r, :3])
+            bases.append(clock.full(y, mo, d, "00:00:00") if yearful else clock.yearless(mo, d, "00:00:00"))
+        tss = (np.repeat(np.array(bases), np.diff(np.append(starts, n_rows)))
+               + head[:, k.HOUR] * 3600 + head[:, k.MINUTE] * 60 + head[:, k.SECOND])
+        if np.isnan(tss).any():
+            return False  # an impossible date: the line path keeps such stamps out of the run's times
+        columns = {}
+        for j, key in enumerate(layout.keys):
+            if j != layout.eta_col:
+                columns[key] = np.ascontiguousarray(values[:, j])
+        t.extend(_q(its), _q(maxs), _q(eps), _q(iies), _q(ipes), tss.astype(np.float64),
+                 np.ascontiguousarray(etas), np.arange(first, first + n_rows, dtype=np.int64), columns)
         run.line_kinds["train"] += n_rows
-        ts_last = tss[-1]
+        ts_last = float(tss[-1])
         self.last_ts = ts_last
         if run.first_timestamp is None:
-            run.first_timestamp = tss[0]
+            run.first_timestamp = float(tss[0])
         run.last_timestamp = ts_last
         run.end_line = first + n_rows - 1
         return True
-
-    def _signature_groups(self, fields: list[str]):
-        """Split rows into runs that share one key layout: [(start, end, signature, value tuples)]."""
-        sig = self._sig
-        if sig is not None:
-            values = sig.regex.findall("\n".join(fields))
-            if len(values) == len(fields):
-                return [(0, len(fields), sig, values)]
-        groups = []
-        start = 0
-        cur_vals: list = []
-        for k, f in enumerate(fields):
-            m = sig.regex.match(f) if sig is not None else None
-            if m is None:
-                if cur_vals:
-                    groups.append((start, k, sig, cur_vals))
-                sig = self._signature_for(f)
-                if sig is None:
-                    return None
-                m = sig.regex.match(f)
-                if m is None:
-                    return None
-                start, cur_vals = k, []
-            cur_vals.append(m.groups() if len(sig.keys) > 1 else (m.group(1),))
-        if cur_vals:
-            groups.append((start, len(fields), sig, cur_vals))
-        self._sig = sig
-        return groups
-
-    def _signature_for(self, fields: str):
-        pairs = split_mmengine_fields(fields)
-        keys = tuple(k for k, _ in pairs)
-        if not keys or len(set(keys)) != len(keys):
-            return None
-        sig = self._sigs.get(keys)
-        if sig is None:
-            parts = [re.escape(k) + ": " + (_ETA_VALUE if k == "eta" else r"(\S+)") for k in keys]
-            sig = _Signature(keys, re.compile("^" + "  ".join(parts) + "$", re.M))
-            if len(self._sigs) > 256:
-                self._sigs.clear()
-            self._sigs[keys] = sig
-        return sig
 
     # -- classification ----------------------------------------------------------------------------
     def _line(self, line: str, no: int) -> None:
@@ -662,3 +657,7 @@ def _num(s: str) -> float | None:
         return float(s)
     except ValueError:
         return None
+
+
+def _q(values: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(values, dtype=np.int64)

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from parsers import train_kernel
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_LOGS = ROOT.parent / "shared" / "real_logs"
 SAMPLE_LOGS = ROOT / "sample_logs"
@@ -17,6 +19,10 @@ ARTIFACTS = ROOT / "test-artifacts"
 settings.register_profile("ci", deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", deadline=None, max_examples=30, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+# Load the parser's compiled scanner now (compiling it the first time on a machine), so that every
+# test that feeds a run of train lines goes through it, not only those after the 50,000th line.
+train_kernel.warm_up()
 
 
 def corpus_files() -> list[Path]:
