@@ -35,6 +35,11 @@ NAN = math.nan
 _MSG_TAIL = r"(?: (?P<msg>.*))?$"
 assert g.PREFIX_PATTERNS[0].regex.endswith(_MSG_TAIL)
 _FAST_TRAIN = re.compile(g.PREFIX_PATTERNS[0].regex[: -len(_MSG_TAIL)] + " " + g.TRAIN_MMENGINE.regex)
+# The next most common line of a long log: a val/test progress line (its fields start with the eta).
+_FIELDS_TAIL = r"(?P<fields>.*)$"
+assert g.EVAL_MMENGINE.regex.endswith(_FIELDS_TAIL)
+_FAST_EVAL_PROGRESS = re.compile(g.PREFIX_PATTERNS[0].regex[: -len(_MSG_TAIL)] + " "
+                                 + g.EVAL_MMENGINE.regex[: -len(_FIELDS_TAIL)] + r"eta: ")
 _MMENGINE_PREFIX = g.PREFIX_PATTERNS[0].compiled.match
 _MMCV_PREFIX = g.PREFIX_PATTERNS[1].compiled.match
 _LOOKS_LIKE_RECORD = ("Epoch(", "Iter(", "Epoch [", "Iter [")
@@ -123,6 +128,7 @@ class TextLogInterpreter:
 
     def _feed_lines(self, first: int, lines: list[str]) -> None:
         fast = _FAST_TRAIN.match
+        fast_progress = _FAST_EVAL_PROGRESS.match
         no = first
         for line in lines:
             m = fast(line)
@@ -133,6 +139,19 @@ class TextLogInterpreter:
                       else self.clock.yearless(int(m.group("month")), int(m.group("day")), m.group("hms")))
                 self.last_ts = ts
                 self._train(m.group("epoch"), m.group("i"), m.group("n"), m.group("fields"), ts, no, True)
+                self._stamp(ts)
+            elif (m := fast_progress(line)) is not None and "\x1b" not in line:
+                # What _line -> _prefixed -> _eval does with a progress line, without the detours.
+                self._end_block()
+                y = m.group("year")
+                ts = (self.clock.full(int(y), int(m.group("month")), int(m.group("day")), m.group("hms")) if y
+                      else self.clock.yearless(int(m.group("month")), int(m.group("day")), m.group("hms")))
+                self.last_ts = ts
+                run = self.cur
+                epoch = m.group("epoch")
+                run.eval_progress = (m.group("mode"), int(epoch) if epoch else None, int(m.group("i")),
+                                     int(m.group("n")))
+                run.line_kinds["eval_progress"] += 1
                 self._stamp(ts)
             else:
                 self._line(line, no)

@@ -22,6 +22,7 @@ def snapshot(parsed: ParsedLog) -> list:
             "index": r.index, "format": r.format, "start": r.start_line, "end": r.end_line,
             "started_by": r.started_by,
             "iters": list(t.iters), "max": list(t.max_iters), "epochs": list(t.epochs),
+            "iters_in_epoch": list(t.iters_in_epoch), "iters_per_epoch": list(t.iters_per_epoch),
             "ts": [_f(x) for x in t.timestamps], "eta": [_f(x) for x in t.etas], "lines": list(t.line_nos),
             "cols": {k: [_f(x) for x in v] for k, v in t.columns().items()},
             "logged_nan": sorted(t.logged_nan),
@@ -32,6 +33,9 @@ def snapshot(parsed: ParsedLog) -> list:
             "header": r.header.as_dict(with_config=True),
             "unparsed": (r.unparsed.count, list(r.unparsed.examples)),
             "kinds": dict(r.line_kinds),
+            "eval_progress": r.eval_progress,
+            "first_last_ts": (_f(r.first_timestamp) if r.first_timestamp is not None else None,
+                              _f(r.last_timestamp) if r.last_timestamp is not None else None),
         })
     return out
 

@@ -1,16 +1,21 @@
-"""The batched hot path (runs of >= 32 train lines) gives exactly what line-by-line parsing gives.
+"""The shortcuts give exactly what the general rules give.
 
-Feeding one line per ``feed`` call never batches, so comparing it with a whole-file parse checks
-the batch path against the general one on every real log and on crafted edge cases.
+- The batched hot path (runs of >= 32 train lines, read by the compiled scanner): feeding one line
+  per ``feed`` call never batches, so comparing it with a whole-file parse checks the batch path
+  against the line path on every real log and on crafted edge cases.
+- The line path's own shortcuts (one composed regex for a train line, one for a val/test progress
+  line): a parse with both switched off goes through the grammar's prefix and message patterns only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
-from parsers import LogParser, parse_bytes
+from parsers import LogParser, parse_bytes, train_kernel
+from parsers import text_log as tl
 from parsers.text_log import BATCH_MIN
 
 from .conftest import corpus_params, sample_log_files
@@ -38,6 +43,54 @@ def test_batched_equals_line_by_line_on_real_logs(path):
 @pytest.mark.parametrize("path", sample_log_files(), ids=lambda p: p.name)
 def test_batched_equals_line_by_line_on_sample_logs(path):
     same(path.read_bytes())
+
+
+def general_rules_only(data: bytes, monkeypatch, reference=None):
+    never = re.compile(r"(?!)")
+    with monkeypatch.context() as m:
+        m.setattr(tl, "_FAST_TRAIN", never)
+        m.setattr(tl, "_FAST_EVAL_PROGRESS", never)
+        m.setattr(train_kernel, "loaded", lambda: False)
+        m.setattr(train_kernel, "LOAD_AFTER_LINES", 1 << 62)
+        return parse_bytes(data, reference=reference)
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("path", corpus_params())
+def test_shortcuts_equal_the_general_rules_on_real_logs(path, monkeypatch):
+    data = path.read_bytes()
+    ref = dt.datetime(2025, 7, 8)
+    assert snapshot(parse_bytes(data, reference=ref)) == snapshot(general_rules_only(data, monkeypatch, ref))
+
+
+PROGRESS_LINE = re.compile(rb"(Epoch|Iter)\((val|test)\).*\]\s+eta: ")
+
+
+def logs_with_progress_lines() -> list:
+    params = [p for p in corpus_params() if p.values[0] is None]  # the visible skip when ../shared is absent
+    for path in [*(p.values[0] for p in corpus_params() if p.values[0] is not None), *sample_log_files()]:
+        if PROGRESS_LINE.search(path.read_bytes()):
+            params.append(pytest.param(path, id=path.name))
+    return params
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("path", logs_with_progress_lines())
+def test_shortcuts_equal_the_general_rules_in_the_middle_of_a_validation(path, monkeypatch):
+    # A finished validation resets the progress, so cut the log right after a progress line.
+    lines = path.read_bytes().splitlines(keepends=True)
+    progress = [k for k, ln in enumerate(lines) if PROGRESS_LINE.search(ln)]
+    data = b"".join(lines[: progress[len(progress) // 2] + 1])
+    ref = dt.datetime(2025, 7, 8)
+    parsed = parse_bytes(data, reference=ref)
+    assert parsed.runs[-1].eval_progress is not None
+    assert snapshot(parsed) == snapshot(general_rules_only(data, monkeypatch, ref))
+
+
+@pytest.mark.parametrize("path", sample_log_files(), ids=lambda p: p.name)
+def test_shortcuts_equal_the_general_rules_on_sample_logs(path, monkeypatch):
+    data = path.read_bytes()
+    assert snapshot(parse_bytes(data)) == snapshot(general_rules_only(data, monkeypatch))
 
 
 def _lines(its, fmt="2026/01/01 00:{m:02d}:{s:02d}", extra=lambda i: "", start=0):
