@@ -247,24 +247,24 @@ def _line(buf, p, end, keys, key_offsets, eta_col, head, values, etas, row):
             x, p, ok = _number(buf, p, end)
             if not ok:
                 return -1
-            values[row, j] = x
+            values[j, row] = x
     if p < end and buf[p] != 10:
         return -1
-    head[row, 0] = year
-    head[row, 1] = month
-    head[row, 2] = day
-    head[row, 3] = hh
-    head[row, 4] = mi
-    head[row, 5] = ss
-    head[row, 6] = epoch
-    head[row, 7] = a
-    head[row, 8] = n
+    head[0, row] = year
+    head[1, row] = month
+    head[2, row] = day
+    head[3, row] = hh
+    head[4, row] = mi
+    head[5, row] = ss
+    head[6, row] = epoch
+    head[7, row] = a
+    head[8, row] = n
     return p + 1
 
 @njit(cache=True, nogil=True, boundscheck=False)
 def scan_lines(buf, pos, keys, key_offsets, eta_col, head, values, etas):
     end = buf.shape[0]
-    rows = head.shape[0]
+    rows = head.shape[1]
     row = 0
     while row < rows and pos < end:
         nxt = _line(buf, pos, end, keys, key_offsets, eta_col, head, values, etas, row)

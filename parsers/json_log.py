@@ -18,6 +18,7 @@ import json
 import math
 
 from .config_dump import apply_config_facts
+from .lines import as_lines
 from .records import EvalRecord, Event, Run
 from .text_log import apply_env_line
 
@@ -61,7 +62,7 @@ class JsonLogInterpreter:
     def feed(self, blocks) -> None:
         for first, lines in blocks:
             no = first
-            for line in lines:
+            for line in as_lines(lines):
                 self._line(line, no)
                 no += 1
             if self.runs:

@@ -19,6 +19,40 @@ from collections.abc import Iterator
 GZIP_MAGIC = b"\x1f\x8b"
 
 
+class RawLines:
+    """Complete lines, still as UTF-8 bytes, none holding a ``\\r``: the text interpreter's compiled
+    scanner reads train lines straight from ``data``; ``lines`` decodes them (once) for everyone else.
+
+    The lines are ``data[start:end]`` (a slice of a bigger read, left uncopied), joined by ``\\n`` and
+    ending with one unless the last is the file's last line.
+    """
+
+    __slots__ = ("data", "start", "end", "count", "_lines")
+
+    def __init__(self, data: bytes, start: int, end: int, count: int) -> None:
+        self.data = data
+        self.start = start
+        self.end = end
+        self.count = count
+        self._lines: list[str] | None = None
+
+    @property
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            lines = self.data[self.start:self.end].decode("utf-8", "replace").split("\n")
+            if self.data[self.end - 1] == 10:
+                lines.pop()
+            self._lines = lines
+        return self._lines
+
+    def __len__(self) -> int:
+        return self.count
+
+
+def as_lines(block: list[str] | RawLines) -> list[str]:
+    return block.lines if isinstance(block, RawLines) else block
+
+
 class SizeLimitExceeded(Exception):
     """The (decompressed) text is larger than the caller allowed."""
 
@@ -42,15 +76,16 @@ class LineSplitter:
     def pending_bytes(self) -> int:
         return len(self._pending)
 
-    def feed(self, data: bytes) -> list[tuple[int, list[str]]]:
-        """Bytes in; the complete lines they finish, as (first line number, [lines]) blocks."""
+    def feed(self, data: bytes) -> list[tuple[int, list[str] | RawLines]]:
+        """Bytes in; the complete lines they finish, as (first line number, lines) blocks, where lines
+        are a ``RawLines`` when the text holds no ``\\r`` (most logs), else a list of str."""
         self.input_bytes += len(data)
         text = self._decode_transport(data)
         if not text:
             return []
         return self._split(text, final=False)
 
-    def close(self) -> list[tuple[int, list[str]]]:
+    def close(self) -> list[tuple[int, list[str] | RawLines]]:
         """End of input: the held-back partial line (if any) is a line too."""
         text = b""
         if self._gzip is None and self._head:
@@ -107,25 +142,45 @@ class LineSplitter:
             raise SizeLimitExceeded(f"text is larger than the limit of {self.max_bytes} bytes")
 
     # -- lines -------------------------------------------------------------------------------------
-    def _split(self, text: bytes, *, final: bool) -> list[tuple[int, list[str]]]:
-        if self._pending:
-            text = self._pending + text
-            self._pending = b""
-        if not final:
-            cut = text.rfind(b"\n")
-            if cut < 0:
-                self._pending = text
+    def _split(self, text: bytes, *, final: bool) -> list[tuple[int, list[str] | RawLines]]:
+        pending, self._pending = self._pending, b""
+        blocks: list[tuple[int, list[str] | RawLines]] = []
+        start = 0
+        if pending:
+            # The held-back line, completed by this text's first newline, is a block of its own, so
+            # that the (big) text itself is never copied.
+            nl = text.find(b"\n")
+            if nl < 0 and not final:
+                self._pending = pending + text
                 return []
-            if cut + 1 < len(text):
-                self._pending = text[cut + 1:]
-            text = text[: cut + 1]
-        if not text:
-            return []
+            start = len(text) if nl < 0 else nl + 1
+            blocks += self._blocks(pending + text[:start], 0, len(pending) + start)
+        end = len(text)
+        if not final:
+            cut = text.rfind(b"\n", start)
+            if cut < 0:
+                self._pending, end = text[start:], start
+            else:
+                if cut + 1 < end:
+                    self._pending = text[cut + 1:]
+                end = cut + 1
+        if start < end:
+            blocks += self._blocks(text, start, end)
+        return blocks
+
+    def _blocks(self, text: bytes, start: int, end: int) -> list[tuple[int, list[str] | RawLines]]:
+        """Complete lines ``text[start:end]`` (the last one may lack its newline only at the end of
+        input) as blocks, numbering them."""
+        first = self.line_no + 1
+        if text.find(b"\r", start, end) < 0:
+            count = text.count(b"\n", start, end) + (text[end - 1] != 10)
+            self.line_no += count
+            return [(first, RawLines(text, start, end, count))]
+        text = text[start:end]
         decoded = text.decode("utf-8", "replace")
         lines = decoded.split("\n")
         if lines[-1] == "":
             lines.pop()  # the text ended with a newline
-        first = self.line_no + 1
         self.line_no += len(lines)
         if "\r" not in decoded:
             return [(first, lines)]
@@ -153,8 +208,8 @@ class LineSplitter:
         return blocks
 
 
-def iter_lines(blocks: list[tuple[int, list[str]]]) -> Iterator[tuple[int, str]]:
+def iter_lines(blocks: list[tuple[int, list[str] | RawLines]]) -> Iterator[tuple[int, str]]:
     """Flatten ``(first line number, lines)`` blocks into (line number, line) pairs."""
     for first, lines in blocks:
-        for i, line in enumerate(lines):
+        for i, line in enumerate(as_lines(lines)):
             yield first + i, line

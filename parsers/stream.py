@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .json_log import JsonLogInterpreter
-from .lines import LineSplitter
+from .lines import LineSplitter, as_lines
 from .records import ParsedLog, Run
 from .text_log import TextLogInterpreter
 from .timestamps import stamp_in_name
@@ -71,7 +71,7 @@ class LogParser:
         if not blocks:
             return
         if self._interp is None:
-            first = next((ln for _, lines in blocks for ln in lines if ln.strip()), None)
+            first = next((ln for _, lines in blocks for ln in as_lines(lines) if ln.strip()), None)
             if first is None:
                 # Only blank lines so far: count them, decide later.
                 self._blank_prefix = getattr(self, "_blank_prefix", 0) + sum(len(b[1]) for b in blocks)

@@ -26,6 +26,7 @@ from . import grammar as g
 from . import train_kernel
 from .config_dump import apply_config_facts
 from .fields import parse_eta, split_mmcv_fields, split_mmengine_fields
+from .lines import RawLines
 from .records import EvalRecord, Event, HeaderFacts, Run
 from .timestamps import Clock
 
@@ -105,6 +106,11 @@ class TextLogInterpreter:
     # -- entry point -------------------------------------------------------------------------------
     def feed(self, blocks) -> None:
         for first, lines in blocks:
+            if isinstance(lines, RawLines):
+                if train_kernel.loaded():
+                    self._feed_raw(first, lines.data, lines.start, lines.end, lines.count)
+                    continue
+                lines = lines.lines
             if len(lines) >= BATCH_MIN:
                 self._feed_batched(first, lines)
             else:
@@ -164,36 +170,57 @@ class TextLogInterpreter:
 
     # -- the batched hot path ----------------------------------------------------------------------
     def _train_run(self, first: int, lines: list[str]) -> None:
-        """Consecutive lines that all look like train lines: the compiled scanner reads the ones in
-        its subset, in bulk; every other line goes through the general path, in order."""
+        """Consecutive lines that all look like train lines: the compiled scanner reads them once it is
+        loaded (which it is after ``LOAD_AFTER_LINES`` such lines); until then the general path."""
         self._batched_lines += len(lines)
-        if not (train_kernel.loaded() or (self._batched_lines >= train_kernel.LOAD_AFTER_LINES
-                                          and train_kernel.available())):
+        if train_kernel.loaded() or (self._batched_lines >= train_kernel.LOAD_AFTER_LINES
+                                     and train_kernel.available()):
+            data = ("\n".join(lines) + "\n").encode("utf-8")
+            self._feed_raw(first, data, 0, len(data), len(lines))
+        else:
             self._feed_lines(first, lines)
-            return
-        data = ("\n".join(lines) + "\n").encode("utf-8", "replace")
-        buf = np.frombuffer(data, np.uint8)
-        n = len(lines)
-        head = np.empty((n, train_kernel.HEAD_COLUMNS), np.int64)
-        etas = np.empty(n)
-        idx = pos = 0
-        while idx < n:
-            layout = self._layout_of(lines[idx])
-            got = 0
-            if layout is not None:
-                values = np.empty((n - idx, len(layout.keys)))
-                got, end = train_kernel.scan(buf, pos, layout.key_bytes, layout.key_offsets, layout.eta_col,
-                                             head[idx:], values, etas[idx:])
-            if got:
-                if not self._store_train_rows(first + idx, head[idx:idx + got], values[:got],
-                                              etas[idx:idx + got], layout):
-                    self._feed_lines(first + idx, lines[idx:idx + got])
-                idx += got
-                pos = end
-            else:  # outside the scanner's subset: the general path reads this one line
-                self._feed_lines(first + idx, lines[idx:idx + 1])
-                idx += 1
-                pos = data.index(b"\n", pos) + 1
+
+    def _feed_raw(self, first: int, data: bytes, pos: int, size: int, count: int) -> None:
+        """Complete lines ``data[pos:size]`` as UTF-8 bytes (no ``\\r``): the compiled scanner reads the
+        train lines of its subset in bulk, straight from the bytes; every other line is decoded and
+        goes through the general path, in order. ``count`` is the number of lines."""
+        cap = count
+        head = np.empty((train_kernel.HEAD_COLUMNS, cap), np.int64)
+        etas = np.empty(cap)
+        buf = np.frombuffer(data, np.uint8)[:size]
+        no = first
+        while pos < size:
+            end = data.find(b"\n", pos, size)
+            if end < 0:
+                end = size
+            layout = self._layout_of(data[pos:end].decode("utf-8", "replace"))
+            if layout is None:
+                # Not a train line: decode up to the line holding the next "(train)" in one go.
+                hit = data.find(b"(train)", end, size)
+                stop = size if hit < 0 else data.rfind(b"\n", end, hit) + 1
+                no = self._feed_text(no, data[pos:stop])
+                pos = stop
+                continue
+            values = np.empty((len(layout.keys), cap))
+            got, after = train_kernel.scan(buf, pos, layout.key_bytes,
+                                           layout.key_offsets, layout.eta_col, head, values, etas)
+            if got == 0:  # outside the scanner's subset: the general path reads this one line
+                no = self._feed_text(no, data[pos:min(end + 1, size)])
+                pos = end + 1
+            elif self._store_train_rows(no, head[:, :got], values[:, :got], etas[:got], layout):
+                no += got
+                pos = after
+            else:
+                no = self._feed_text(no, data[pos:after])
+                pos = after
+
+    def _feed_text(self, first: int, data: bytes) -> int:
+        """Decode complete lines and read them on the general path; the next line number."""
+        lines = data.decode("utf-8", "replace").split("\n")
+        if data.endswith(b"\n"):
+            lines.pop()
+        self._feed_lines(first, lines)
+        return first + len(lines)
 
     def _layout_of(self, line: str) -> _Layout | None:
         """The key layout of a train line, or None when the line is not a plain MMEngine train line."""
@@ -227,23 +254,23 @@ class TextLogInterpreter:
         """
         self._end_block()  # what the line path does first for every train line
         k = train_kernel
-        n_rows = len(head)
-        years = head[:, k.YEAR]
+        n_rows = head.shape[1]
+        years = head[k.YEAR]
         yearful = bool(years[0] >= 0)
         if bool((years >= 0).any()) != yearful or bool((years < 0).any()) == yearful:
             return False
         # "YYYY/MM/DD HH:MM" as a number with the same order as the text (hours and minutes may be
         # anything from 00 to 99, as the line path's arithmetic allows).
-        minutes = (((np.maximum(years, 0) * 100 + head[:, k.MONTH]) * 100 + head[:, k.DAY]) * 100
-                   + head[:, k.HOUR]) * 100 + head[:, k.MINUTE]
+        minutes = (((np.maximum(years, 0) * 100 + head[k.MONTH]) * 100 + head[k.DAY]) * 100
+                   + head[k.HOUR]) * 100 + head[k.MINUTE]
         steps = np.diff(minutes)
         if (steps < 0).any():
             return False
-        epochs = head[:, k.EPOCH]
+        epochs = head[k.EPOCH]
         epoch_style = bool(epochs[0] >= 0)
         if bool((epochs >= 0).all()) != epoch_style or bool((epochs < 0).all()) == epoch_style:
             return False
-        iters_in, ns = head[:, k.ITER], head[:, k.N]
+        iters_in, ns = head[k.ITER], head[k.N]
         run = self.cur
         h = run.header
         t = run.train
@@ -267,16 +294,13 @@ class TextLogInterpreter:
         starts = np.flatnonzero(np.concatenate(([True], day_keys[1:] != day_keys[:-1])))
         bases = []
         for r in starts.tolist():
-            y, mo, d = (int(v) for v in head[r, :3])
+            y, mo, d = (int(v) for v in head[:3, r])
             bases.append(clock.full(y, mo, d, "00:00:00") if yearful else clock.yearless(mo, d, "00:00:00"))
         tss = (np.repeat(np.array(bases), np.diff(np.append(starts, n_rows)))
-               + head[:, k.HOUR] * 3600 + head[:, k.MINUTE] * 60 + head[:, k.SECOND])
+               + head[k.HOUR] * 3600 + head[k.MINUTE] * 60 + head[k.SECOND])
         if np.isnan(tss).any():
             return False  # an impossible date: the line path keeps such stamps out of the run's times
-        columns = {}
-        for j, key in enumerate(layout.keys):
-            if j != layout.eta_col:
-                columns[key] = np.ascontiguousarray(values[:, j])
+        columns = {key: values[j] for j, key in enumerate(layout.keys) if j != layout.eta_col}
         t.extend(_q(its), _q(maxs), _q(eps), _q(iies), _q(ipes), tss.astype(np.float64),
                  np.ascontiguousarray(etas), np.arange(first, first + n_rows, dtype=np.int64), columns)
         run.line_kinds["train"] += n_rows

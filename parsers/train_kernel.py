@@ -49,12 +49,13 @@ def scan(buf: np.ndarray, pos: int, keys: np.ndarray, key_offsets: np.ndarray, e
     """Read train lines of one key layout from byte ``pos`` of ``buf`` (uint8, lines ended by ``\\n``).
 
     ``keys`` holds the layout's key names back to back (``key_offsets[j]:key_offsets[j + 1]`` is key j);
-    ``eta_col`` is the index of ``eta`` among them or -1. Row r of ``head`` (int64, ``HEAD_COLUMNS`` wide),
-    ``values`` (float64, one column per key; the eta column is left alone) and ``etas`` (float64 seconds,
-    NaN without an eta key) receives line r. A year-less line has year -1, an ``Iter`` line epoch -1.
+    ``eta_col`` is the index of ``eta`` among them or -1. Line r goes to column r of ``head`` (int64,
+    ``HEAD_COLUMNS`` rows) and of ``values`` (float64, one row per key; the eta row is left alone), and
+    to ``etas[r]`` (float64 seconds, NaN without an eta key). Column-major, so that each field comes
+    out contiguous. A year-less line has year -1, an ``Iter`` line epoch -1.
 
     Returns (lines read, byte position after them). It stops at the first line outside the subset
-    (the position is that line's start), at the end of ``buf`` or when ``head`` is full.
+    (the position is that line's start), at the end of ``buf`` or when ``head`` has no column left.
     """
     fn = _load()
     if fn is None:
@@ -82,5 +83,5 @@ def warm_up() -> bool:
         return False
     line = b"2025/01/01 00:00:00 - mmengine - INFO - Iter(train) [1/2]  lr: 1.0\n"
     scan(np.frombuffer(line, np.uint8), 0, np.frombuffer(b"lr", np.uint8), np.array([0, 2], np.int64), -1,
-         np.empty((1, HEAD_COLUMNS), np.int64), np.empty((1, 1)), np.empty(1))
+         np.empty((HEAD_COLUMNS, 1), np.int64), np.empty((1, 1)), np.empty(1))
     return True

@@ -31,36 +31,31 @@ def line_by_line(data: bytes, reference=None):
 
 
 def same(data: bytes, reference=None) -> None:
-    assert snapshot(parse_bytes(data, reference=reference)) == snapshot(line_by_line(data, reference))
+    whole = snapshot(parse_bytes(data, reference=reference))
+    assert whole == snapshot(line_by_line(data, reference))
+    assert whole == snapshot(general_rules_only(data, reference))
 
 
 @pytest.mark.corpus
 @pytest.mark.parametrize("path", corpus_params())
-def test_batched_equals_line_by_line_on_real_logs(path):
+def test_whole_file_equals_line_by_line_and_general_rules_on_real_logs(path):
     same(path.read_bytes(), dt.datetime(2025, 7, 8))
 
 
 @pytest.mark.parametrize("path", sample_log_files(), ids=lambda p: p.name)
-def test_batched_equals_line_by_line_on_sample_logs(path):
+def test_whole_file_equals_line_by_line_and_general_rules_on_sample_logs(path):
     same(path.read_bytes())
 
 
-def general_rules_only(data: bytes, monkeypatch, reference=None):
+def general_rules_only(data: bytes, reference=None):
+    """Parse with every shortcut off: no compiled scanner, no composed train/progress regexes."""
     never = re.compile(r"(?!)")
-    with monkeypatch.context() as m:
+    with pytest.MonkeyPatch.context() as m:
         m.setattr(tl, "_FAST_TRAIN", never)
         m.setattr(tl, "_FAST_EVAL_PROGRESS", never)
         m.setattr(train_kernel, "loaded", lambda: False)
         m.setattr(train_kernel, "LOAD_AFTER_LINES", 1 << 62)
         return parse_bytes(data, reference=reference)
-
-
-@pytest.mark.corpus
-@pytest.mark.parametrize("path", corpus_params())
-def test_shortcuts_equal_the_general_rules_on_real_logs(path, monkeypatch):
-    data = path.read_bytes()
-    ref = dt.datetime(2025, 7, 8)
-    assert snapshot(parse_bytes(data, reference=ref)) == snapshot(general_rules_only(data, monkeypatch, ref))
 
 
 PROGRESS_LINE = re.compile(rb"(Epoch|Iter)\((val|test)\).*\]\s+eta: ")
@@ -76,7 +71,7 @@ def logs_with_progress_lines() -> list:
 
 @pytest.mark.corpus
 @pytest.mark.parametrize("path", logs_with_progress_lines())
-def test_shortcuts_equal_the_general_rules_in_the_middle_of_a_validation(path, monkeypatch):
+def test_shortcuts_equal_the_general_rules_in_the_middle_of_a_validation(path):
     # A finished validation resets the progress, so cut the log right after a progress line.
     lines = path.read_bytes().splitlines(keepends=True)
     progress = [k for k, ln in enumerate(lines) if PROGRESS_LINE.search(ln)]
@@ -84,13 +79,7 @@ def test_shortcuts_equal_the_general_rules_in_the_middle_of_a_validation(path, m
     ref = dt.datetime(2025, 7, 8)
     parsed = parse_bytes(data, reference=ref)
     assert parsed.runs[-1].eval_progress is not None
-    assert snapshot(parsed) == snapshot(general_rules_only(data, monkeypatch, ref))
-
-
-@pytest.mark.parametrize("path", sample_log_files(), ids=lambda p: p.name)
-def test_shortcuts_equal_the_general_rules_on_sample_logs(path, monkeypatch):
-    data = path.read_bytes()
-    assert snapshot(parse_bytes(data)) == snapshot(general_rules_only(data, monkeypatch))
+    assert snapshot(parsed) == snapshot(general_rules_only(data, ref))
 
 
 def _lines(its, fmt="2026/01/01 00:{m:02d}:{s:02d}", extra=lambda i: "", start=0):

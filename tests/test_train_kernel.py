@@ -28,13 +28,13 @@ def scan_one(line: str, keys: list[str]):
     """Scan one line; (lines read, head row, values row, eta)."""
     buf = np.frombuffer((line + "\n").encode(), np.uint8)
     encoded = [k.encode() for k in keys]
-    head = np.zeros((1, train_kernel.HEAD_COLUMNS), np.int64)
-    values = np.full((1, len(keys)), -12345.0)
+    head = np.zeros((train_kernel.HEAD_COLUMNS, 1), np.int64)
+    values = np.full((len(keys), 1), -12345.0)
     etas = np.zeros(1)
     got, _ = train_kernel.scan(buf, 0, np.frombuffer(b"".join(encoded), np.uint8),
                                np.cumsum([0] + [len(k) for k in encoded], dtype=np.int64),
                                keys.index("eta") if "eta" in keys else -1, head, values, etas)
-    return got, head[0], values[0], etas[0]
+    return got, head[:, 0], values[:, 0], etas[0]
 
 
 def bits(x: float) -> bytes:
