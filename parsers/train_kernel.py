@@ -18,6 +18,10 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
+import sys
+import threading
+
 import numpy as np
 
 # Columns of the ``head`` array the scanner fills, one row per line.
@@ -26,10 +30,11 @@ HEAD_COLUMNS = 9
 
 _scan = None
 _import_error: Exception | None = None
+_LOAD_LOCK = threading.Lock()
 
 
 #: Train lines a parser reads the general way before it loads the scanner: loading numba and the
-#: compiled code costs a process about 0.5 s once, which this many lines read the general way also
+#: compiled code costs a process about 0.4 s once, which this many lines read the general way also
 #: cost; a short log never pays it.
 LOAD_AFTER_LINES = 50_000
 
@@ -66,22 +71,44 @@ def scan(buf: np.ndarray, pos: int, keys: np.ndarray, key_offsets: np.ndarray, e
 def _load():
     global _scan, _import_error
     if _scan is None and _import_error is None:
-        try:
-            from ._train_kernel_numba import scan_lines
+        with _LOAD_LOCK:
+            if _scan is None and _import_error is None:
+                try:
+                    with _numba_without_scipy():
+                        from ._train_kernel_numba import scan_lines
 
-            _scan = scan_lines
-        except Exception as exc:  # no numba here: the general path does the work
-            _import_error = exc
+                        _first_call(scan_lines)  # loads the compiled code (or compiles it, once)
+                    _scan = scan_lines
+                except Exception as exc:  # no numba here, or it cannot compile: the general path reads
+                    _import_error = exc
     return _scan
+
+
+def _first_call(fn) -> None:
+    line = b"2025/01/01 00:00:00 - mmengine - INFO - Iter(train) [1/2]  lr: 1.0\n"
+    got, _ = fn(np.frombuffer(line, np.uint8), 0, np.frombuffer(b"lr", np.uint8), np.array([0, 2], np.int64), -1,
+                np.empty((HEAD_COLUMNS, 1), np.int64), np.empty((1, 1)), np.empty(1))
+    if got != 1:
+        raise RuntimeError("the compiled scanner does not read a plain train line")
+
+
+@contextlib.contextmanager
+def _numba_without_scipy():
+    """Loading numba's compiled code imports ``numba.np.arraymath``, which imports scipy (0.3 s here)
+    only to see whether BLAS exists for ``np.dot``. The scanner has no use for it, so while numba
+    loads, and only if scipy is not imported yet, ``import scipy`` fails fast instead."""
+    if "scipy" in sys.modules:
+        yield
+        return
+    sys.modules["scipy"] = None  # type: ignore[assignment]  # makes "import scipy..." raise ImportError
+    try:
+        yield
+    finally:
+        if sys.modules.get("scipy", 0) is None:
+            del sys.modules["scipy"]
 
 
 def warm_up() -> bool:
     """Import numba and load (or, the first time on a machine, compile) the scanner now rather than
     on the first long run of train lines; True when the scanner is available."""
-    fn = _load()
-    if fn is None:
-        return False
-    line = b"2025/01/01 00:00:00 - mmengine - INFO - Iter(train) [1/2]  lr: 1.0\n"
-    scan(np.frombuffer(line, np.uint8), 0, np.frombuffer(b"lr", np.uint8), np.array([0, 2], np.int64), -1,
-         np.empty((HEAD_COLUMNS, 1), np.int64), np.empty((1, 1)), np.empty(1))
-    return True
+    return _load() is not None

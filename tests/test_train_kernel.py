@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import struct
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -19,6 +21,7 @@ from hypothesis import strategies as st
 from parsers import parse_bytes, train_kernel
 from parsers.fields import parse_eta
 
+from .conftest import ROOT
 from .test_parser_batch_path import line_by_line, same
 
 PREFIX = "2026/01/02 03:04:05 - mmengine - INFO - Iter(train) [  10/1000]  "
@@ -152,3 +155,19 @@ def test_a_whole_parse_reads_every_line_of_a_long_batch_through_the_scanner(monk
     assert list(result.runs[0].train.column("loss")) == [float(f"{1 + k / 1000:.4f}") for k in range(500)]
     monkeypatch.setattr(train_kernel, "scan", real_scan)
     assert len(line_by_line(data).runs[0].train) == 500
+
+
+def test_loading_the_scanner_leaves_scipy_importable():
+    # The loader blocks "import scipy" while numba loads (see train_kernel._numba_without_scipy);
+    # afterwards nothing of that may remain. A fresh interpreter, so that the loading really happens.
+    code = (
+        "import sys, importlib.util\n"
+        "from parsers import train_kernel\n"
+        "assert train_kernel.warm_up()\n"
+        "assert sys.modules.get('scipy', 0) is not None\n"
+        "if importlib.util.find_spec('scipy') is not None:\n"
+        "    import scipy.linalg\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
