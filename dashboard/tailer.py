@@ -95,6 +95,7 @@ class Tailer:
         self.last_growth_at: float | None = None
         self.last_check_at: float | None = None
         self.skipped: str | None = None  # why this generation is not parsed (binary content)
+        self.behind = False  # the last look stopped at MAX_READ_PER_POLL with more left to read
         self.failed: str | None = None  # why following stopped for good (size limit, internal error)
         self._notes: list[str] = []
         self._head = b""
@@ -239,8 +240,10 @@ class Tailer:
 
     # -- reading ------------------------------------------------------------------------------------
     def _read(self, fd: int) -> bool:
-        """Feed bytes from ``offset`` to the end; True when the end was reached."""
+        """Feed bytes from ``offset`` to the end; True when the end was reached. ``behind`` says whether
+        it stopped at the per-look budget with more to read (the watcher then looks again at once)."""
         budget = MAX_READ_PER_POLL
+        self.behind = False
         while budget > 0:
             try:
                 data = os.pread(fd, min(self.read_chunk, budget), self.offset)
@@ -276,6 +279,7 @@ class Tailer:
                 if self.parser.lines != lines_before:
                     self.version += 1
             self.last_growth_at = self._clock()
+        self.behind = True
         return False
 
     def _new_parser(self) -> LogParser:

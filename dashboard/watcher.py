@@ -43,7 +43,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from parsers import Run
+from parsers import Run, train_kernel
 
 from . import discovery as disc
 from .roots import LogRoot, UnsafePath, configured_roots, make_roots, resolve_under_root, root_problem
@@ -344,6 +344,9 @@ class LogWatcher:
             return self
         if self.mode != "poll":
             self._start_observer()
+        # Load the parser's compiled scanner beside the first scan, so that a long log is read with it
+        # from its first lines rather than after the parser's own threshold.
+        threading.Thread(target=train_kernel.warm_up, name="mmdash-scanner-load", daemon=True).start()
         self._thread = threading.Thread(target=self._run, name="mmdash-log-watcher", daemon=True)
         self._thread.start()
         if wait:
@@ -466,6 +469,7 @@ class LogWatcher:
             self._guard(self._activate, rs)
         self._ready.set()
         self._bump()
+        self._read_on_behind()
         while not self._stop.is_set():
             now = time.monotonic()
             due = min((s.next_poll for s in self._states), default=now + 3600.0)
@@ -479,6 +483,16 @@ class LogWatcher:
                 if now >= rs.next_poll:
                     self._guard(self._poll_root, rs)
                     rs.next_poll = time.monotonic() + self._interval(rs)
+            self._read_on_behind()
+
+    def _read_on_behind(self) -> None:
+        """A big file read up to the per-look budget is read on at once (events first), not at the next
+        poll or safety look seconds later."""
+        with self._lock:
+            behind = {id(s.root) for s in self._sources.values() if s.tailer.behind}
+        for rs in self._states:
+            if id(rs.root) in behind:
+                rs.next_poll = time.monotonic()
 
     def _guard(self, fn: Callable, *args) -> None:
         try:
@@ -631,7 +645,8 @@ class LogWatcher:
                     self._scan(rs, d, shallow=True)
             found_by_poll.extend(p for p in self._by_path if p not in before)
         for src in self._sources_under(rs, rs.real):
-            if self._poll_source(src, force=False) and src.exists:
+            catching_up = src.tailer.behind  # reading on, not a change the events should have shown
+            if self._poll_source(src, force=False) and src.exists and not catching_up:
                 found_by_poll.append(src.path)
         for p, key in list(rs.pending.items()):
             try:

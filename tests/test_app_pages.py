@@ -247,7 +247,7 @@ def test_run_page_of_a_log_that_does_not_exist_says_not_found(log_root, run_id):
 
 def test_log_text_and_names_stay_text(log_root):
     at = run_page({"run": f"logs/{HOSTILE_NAME}"})
-    assert any(c.value == f"logs/{HOSTILE_NAME}" for c in at.code)
+    assert any(t.value == f"logs/{HOSTILE_NAME}" for t in at.text)
     events = at.dataframe[-1].value
     warning = [t for t in events["text"] if "<script>" in t]
     assert warning == ["<script>alert('xss')</script> and [x](javascript:alert(1)) **bold**"]

@@ -274,6 +274,30 @@ def test_auto_keeps_inotify_when_events_arrive(root):
         assert w.effective_mode == "inotify"
 
 
+def test_a_log_bigger_than_one_look_is_read_to_the_end_at_once(root, mode, monkeypatch):
+    """The tailer reads at most MAX_READ_PER_POLL bytes per look (other files get their turn); a file
+    left behind is looked at again right away, not at the next poll (here an hour away)."""
+    monkeypatch.setattr("dashboard.tailer.MAX_READ_PER_POLL", 4096)
+    data = b"".join(train_line(i) for i in range(1, 400))
+    append(root / "big.log", data)
+    with make_watcher([root], mode, poll_interval=3600.0, safety_interval=3600.0) as w:
+        assert wait_until(lambda: w.get("logs/big.log") is not None
+                          and w.get("logs/big.log").tailer.offset == len(data))
+        assert train_count(w.get("logs/big.log")) == 399
+        assert w.effective_mode == mode
+
+
+def test_catching_up_on_a_big_log_is_not_mistaken_for_missed_events(root, monkeypatch):
+    # Reading on through a file that did not change must not look like a change inotify failed to report.
+    monkeypatch.setattr("dashboard.tailer.MAX_READ_PER_POLL", 4096)
+    data = b"".join(train_line(i) for i in range(1, 400))
+    append(root / "big.log", data)
+    with LogWatcher([root], mode="auto", poll_interval=0.05, safety_interval=0.05) as w:
+        assert wait_until(lambda: w.get("logs/big.log").tailer.offset == len(data))
+        wait_until(lambda: False, timeout=0.5)  # several safety polls go by
+        assert w.effective_mode == "inotify", w.mode_note
+
+
 def test_bad_watcher_mode_in_the_environment_is_a_note(root):
     w = LogWatcher([root], environ={"MMDASH_WATCHER": "fanotify"})
     assert w.mode == "auto" and "fanotify" in w.mode_note

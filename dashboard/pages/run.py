@@ -70,7 +70,7 @@ if found.source is None:
 src = found.source
 assert src is not None
 
-st.code(plain(src.id, 1000), language=None)
+st.text(plain(src.id, 1000))
 
 model = state.run_model(src, query.view.run_index)
 if model is None:
@@ -275,7 +275,7 @@ def live_view() -> None:
     right.dataframe(m.setup_rows, hide_index=True, width="stretch", height=38 + 35 * max(len(m.setup_rows), 1))
     formula = (s.audit.get("arithmetic") or {}).get("formula")
     if formula:
-        st.code(plain(formula, 2000), language=None, wrap_lines=True)
+        st.text(plain(formula, 2000))
 
     st.subheader("Events")
     events = rv.events_frame(m.events)

@@ -67,7 +67,7 @@ def _assert_run_page(page, progress: str) -> None:
 def test_run_page_shows_progress_and_a_rendered_plotly_chart(page, app_server, page_errors):
     open_app(page, app_server, "/run?run=" + quote(SYNTHETIC_ID))
     _assert_run_page(page, SYNTHETIC_PROGRESS)
-    assert page.locator("[data-testid='stCode']", has_text=SYNTHETIC_ID).first.is_visible()
+    assert page.locator("[data-testid='stText']", has_text=SYNTHETIC_ID).first.is_visible()
     screenshot(page, "run_page_synthetic")
     assert page_errors == []
 
