@@ -140,18 +140,14 @@ class TextLogInterpreter:
             m = fast(line)
             if m is not None:
                 self._end_block()
-                y = m.group("year")
-                ts = (self.clock.full(int(y), int(m.group("month")), int(m.group("day")), m.group("hms")) if y
-                      else self.clock.yearless(int(m.group("month")), int(m.group("day")), m.group("hms")))
+                ts = self._prefix_time(m)
                 self.last_ts = ts
                 self._train(m.group("epoch"), m.group("i"), m.group("n"), m.group("fields"), ts, no, True)
                 self._stamp(ts)
             elif (m := fast_progress(line)) is not None and "\x1b" not in line:
                 # What _line -> _prefixed -> _eval does with a progress line, without the detours.
                 self._end_block()
-                y = m.group("year")
-                ts = (self.clock.full(int(y), int(m.group("month")), int(m.group("day")), m.group("hms")) if y
-                      else self.clock.yearless(int(m.group("month")), int(m.group("day")), m.group("hms")))
+                ts = self._prefix_time(m)
                 self.last_ts = ts
                 run = self.cur
                 epoch = m.group("epoch")
@@ -320,9 +316,7 @@ class TextLogInterpreter:
         if m is not None:
             if self.format is None:
                 self.format = "mmengine-text"
-            y = m.group("year")
-            ts = (self.clock.full(int(y), int(m.group("month")), int(m.group("day")), m.group("hms")) if y
-                  else self.clock.yearless(int(m.group("month")), int(m.group("day")), m.group("hms")))
+            ts = self._prefix_time(m)
             self._prefixed(m.group("level"), m.group("msg") or "", ts, no, True)
             self._stamp(ts)
             return
@@ -336,6 +330,12 @@ class TextLogInterpreter:
             self._stamp(ts)
             return
         self._bare(line, no)
+
+    def _prefix_time(self, m: re.Match) -> float:
+        """The time stamp of a line matched by a pattern built on the MMEngine prefix."""
+        y = m.group("year")
+        month, day, hms = int(m.group("month")), int(m.group("day")), m.group("hms")
+        return self.clock.full(int(y), month, day, hms) if y else self.clock.yearless(month, day, hms)
 
     def _stamp(self, ts: float) -> None:
         run = self.runs[-1]
