@@ -138,6 +138,20 @@ def _two(buf, p):
     return -1
 
 @njit(cache=True, nogil=True, boundscheck=False)
+def _bracket_number(buf, p, end):
+    """``[``, padding spaces, a number, with a byte after it: (value, its position), or (-1, p)."""
+    if p >= end or buf[p] != 91:
+        return -1, p
+    q = p + 1
+    while q < end and buf[q] == 32:
+        q += 1
+    a, q = _digits(buf, q, end, 18)
+    if a < 0 or q >= end:
+        return -1, p
+    return a, q
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
 def _line(buf, p, end, keys, key_offsets, eta_col, head, values, etas, row):
     """One line at p: the position after its newline, or -1 when it is outside the subset."""
     k = key_offsets.shape[0] - 1
@@ -192,25 +206,14 @@ def _line(buf, p, end, keys, key_offsets, eta_col, head, values, etas, row):
     while p < end and buf[p] == 32:
         p += 1
     # [ e][ i/n] or [ i/n]
-    if p >= end or buf[p] != 91:
-        return -1
-    p += 1
-    while p < end and buf[p] == 32:
-        p += 1
-    a, p = _digits(buf, p, end, 18)
-    if a < 0 or p >= end:
+    a, p = _bracket_number(buf, p, end)
+    if a < 0:
         return -1
     epoch = -1
     if buf[p] == 93:  # ] : that was the epoch
         epoch = a
-        p += 1
-        if p >= end or buf[p] != 91:
-            return -1
-        p += 1
-        while p < end and buf[p] == 32:
-            p += 1
-        a, p = _digits(buf, p, end, 18)
-        if a < 0 or p >= end:
+        a, p = _bracket_number(buf, p + 1, end)
+        if a < 0:
             return -1
     if buf[p] != 47:  # /
         return -1

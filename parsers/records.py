@@ -194,10 +194,8 @@ class TrainTable:
         fields = self._fields
         for key, value in values.items():
             col = fields.get(key)
-            if col is None:
-                col = fields[key] = array("d", [NAN]) * row if row else array("d")
-            elif len(col) < row:
-                col.extend(array("d", [NAN]) * (row - len(col)))
+            if col is None or len(col) < row:
+                col = self._column_to(key, row)
             col.append(value)
             if value != value:
                 self.logged_nan.add((key, row))
@@ -232,15 +230,22 @@ class TrainTable:
         fields = self._fields
         for key, values in columns.items():
             col = fields.get(key)
-            if col is None:
-                col = fields[key] = array("d", [NAN]) * row if row else array("d")
-            elif len(col) < row:
-                col.extend(array("d", [NAN]) * (row - len(col)))
+            if col is None or len(col) < row:
+                col = self._column_to(key, row)
             col.frombytes(_raw(values, np.float64))
             nans = np.isnan(values)
             if nans.any():
                 for i in np.flatnonzero(nans).tolist():
                     self.logged_nan.add((key, row + i))
+
+    def _column_to(self, key: str, rows: int) -> array:
+        """Field ``key``'s column, created or NaN-padded (rows without the field) to ``rows`` values."""
+        col = self._fields.get(key)
+        if col is None:
+            col = self._fields[key] = array("d", [NAN]) * rows if rows else array("d")
+        elif len(col) < rows:
+            col.extend(array("d", [NAN]) * (rows - len(col)))
+        return col
 
     @property
     def etas(self) -> array:
@@ -254,11 +259,8 @@ class TrainTable:
 
     def column(self, name: str) -> array:
         """The values of one field, NaN where a row lacks it (length == len(self))."""
-        col = self._fields[name]
-        missing = len(self.iters) - len(col)
-        if missing:
-            col.extend(array("d", [NAN]) * missing)
-        return col
+        self._fields[name]  # KeyError for a field the run never logged
+        return self._column_to(name, len(self.iters))
 
     def columns(self) -> dict[str, array]:
         return {name: self.column(name) for name in self._fields}
