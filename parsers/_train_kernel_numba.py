@@ -25,6 +25,21 @@ def _digits(buf, p, end, max_digits):
     return v, q
 
 @njit(cache=True, nogil=True, boundscheck=False)
+def _mantissa_digits(buf, q, end, mant, sig):
+    """Digits at q appended to ``mant``: (mant, significant digits so far, digits read, position after).
+    Stops early once more than 18 significant digits (no longer exact in an int64) were seen."""
+    n = 0
+    while q < end and 48 <= buf[q] <= 57 and sig <= 18:
+        d = buf[q] - 48
+        if mant or d:
+            sig += 1
+        mant = mant * 10 + d
+        n += 1
+        q += 1
+    return mant, sig, n, q
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
 def _number(buf, p, end):
     """A value ending at a space or a newline: (float, position after it, ok)."""
     neg = False
@@ -41,33 +56,11 @@ def _number(buf, p, end):
         if q < end and buf[q] != 32 and buf[q] != 10:
             return 0.0, p, False
         return (-np.inf if neg else np.inf), q, True
-    mant = 0
-    sig = 0  # significant digits taken into mant
+    mant, sig, whole, q = _mantissa_digits(buf, p, end, 0, 0)
     frac = 0  # digits after the point
-    seen = 0
-    q = p
-    while q < end and 48 <= buf[q] <= 57:
-        d = buf[q] - 48
-        if mant or d:
-            sig += 1
-        mant = mant * 10 + d
-        seen += 1
-        q += 1
-        if sig > 18:
-            return 0.0, p, False
     if q < end and buf[q] == 46:  # .
-        q += 1
-        while q < end and 48 <= buf[q] <= 57:
-            d = buf[q] - 48
-            if mant or d:
-                sig += 1
-            mant = mant * 10 + d
-            frac += 1
-            seen += 1
-            q += 1
-            if sig > 18:
-                return 0.0, p, False
-    if seen == 0:
+        mant, sig, frac, q = _mantissa_digits(buf, q + 1, end, mant, sig)
+    if sig > 18 or whole + frac == 0:
         return 0.0, p, False
     exp = 0
     if q < end and (buf[q] == 101 or buf[q] == 69):  # e E
