@@ -185,9 +185,9 @@ def charts_in_process(path: Path) -> dict:
     """JSON bytes and points of every chart of the big log's last run (what ``st.plotly_chart`` serialises)."""
     import plotly.io as pio
 
-    from dashboard import run_view as rv
     from dashboard.analysis import summarize
-    from dashboard.series import eval_frame, train_frame
+    from dashboard.charts.series import eval_frame, train_frame
+    from dashboard.views import run_view as rv
     from parsers import parse_path
 
     t = time.perf_counter()
@@ -219,7 +219,7 @@ def charts_in_process(path: Path) -> dict:
 
 
 def bench_sessions(browser) -> dict:
-    from dashboard.replay import ReplayThread
+    from dashboard.live.replay import ReplayThread
 
     src = ROOT / "sample_logs" / "llm_sft_len_grouped" / "20260314_090000" / "20260314_090000.log"
     root = OUT / "dash_sessions"
@@ -288,7 +288,7 @@ def bench_many(browser) -> dict:
     make_many(root)
     result: dict = {"runs": 500}
     # In-process: the same steps as the page.
-    from dashboard.app_state import AppConfig, AppState
+    from dashboard.live.app_state import AppConfig, AppState
 
     t = time.perf_counter()
     state = AppState(AppConfig((str(root),), "MMDASH_ROOTS", False))

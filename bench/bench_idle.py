@@ -46,7 +46,7 @@ def build(root: Path, runs: int, lines: int) -> None:
 
 def child(mode: str, root: str, seconds: float) -> None:
     sys.path.insert(0, str(REPO))
-    from dashboard.watcher import LogWatcher
+    from dashboard.live.watcher import LogWatcher
 
     w = LogWatcher([root], mode=mode)
     t_start = time.monotonic()

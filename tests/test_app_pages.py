@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.pages import common
+from dashboard.ui import common
 from tests.conftest import ROOT, SAMPLE_LOGS
 
 APP = str(ROOT / "app.py")
-RUN_PAGE = "dashboard/pages/run.py"
+RUN_PAGE = "dashboard/ui/pages/run.py"
 TIMEOUT = 60
 LLM = "llm/20260314_090000/20260314_090000.log"
 CLS = "cls/20260315_140000/20260315_140000.log"
@@ -336,7 +336,7 @@ def test_coming_back_to_a_run_page_restores_its_view_from_the_url(log_root):
     at = run_page({"run": f"logs/{CLS}"})
     at.slider(key="run_smoothing").set_value(0.9).run()
     titles = chart_titles(at)
-    at.switch_page("dashboard/pages/runs.py").run()
+    at.switch_page("dashboard/ui/pages/runs.py").run()
     assert not at.exception and at.dataframe
     at.switch_page(RUN_PAGE)
     at.query_params["run"] = f"logs/{CLS}"

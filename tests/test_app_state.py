@@ -1,4 +1,4 @@
-"""dashboard.app_state: configuration, run lookups (the security gate of the run page), shared caches, demo."""
+"""dashboard.live.app_state: configuration, run lookups (the security gate of the run page), shared caches, demo."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from dashboard import app_state as aps
-from dashboard.app_state import AppConfig, AppState, DemoReplay, config_from, parse_logs_args
-from dashboard.roots import DEFAULT_ROOT
+from dashboard.live import app_state as aps
+from dashboard.live.app_state import AppConfig, AppState, DemoReplay, config_from, parse_logs_args
+from dashboard.live.roots import DEFAULT_ROOT
 from tests.conftest import SAMPLE_LOGS
 from tests.helpers import append
 
@@ -191,7 +191,7 @@ def test_the_demo_replays_a_live_run_that_the_watcher_follows():
         first = wait_until(lambda: (m := state.run_model(src, None)) is not None and m.summary.last_iter)
         assert first
         assert wait_until(lambda: (state.run_model(src, None).summary.last_iter or 0) > first)
-        import dashboard.run_view as rv
+        import dashboard.views.run_view as rv
 
         lv = rv.liveness(discovered_at=src.discovered_at, last_growth_at=src.last_growth_at,
                          mtime=os.stat(src.path).st_mtime)

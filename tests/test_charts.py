@@ -1,4 +1,4 @@
-"""dashboard.charts: figures stay within the point budget, show epochs/resumes/checkpoints, log axes."""
+"""dashboard.charts.figures: figures stay within the point budget, show epochs/resumes/checkpoints, log axes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.charts import (
+from dashboard.charts.figures import (
     MAX_EPOCH_LABELS,
     classify_key,
     compare_figure,
@@ -17,7 +17,7 @@ from dashboard.charts import (
     metric_figure,
     trace_point_counts,
 )
-from dashboard.series import eval_frame, train_frame
+from dashboard.charts.series import eval_frame, train_frame
 from parsers import parse_bytes
 from tests.test_series import TEXT_LOG
 

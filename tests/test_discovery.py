@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from dashboard import discovery as disc
+from dashboard.live import discovery as disc
 from tests.conftest import corpus_params
 
 MMENGINE_LINE = (b"2024/08/27 06:33:10 - mmengine - INFO - Iter(train) [  10/2000]  lr: 1.5255e-06  eta: 2:04:46  "

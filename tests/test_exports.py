@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from dashboard.analysis import combine, summarize
-from dashboard.exports import (
+from dashboard.reports.exports import (
     BASE_COLUMNS,
     download_name,
     record_table,

@@ -40,7 +40,7 @@ def test_json_report_has_the_documented_keys_and_the_worked_example():
 @pytest.mark.parametrize("path", corpus_params())
 def test_every_real_log_reports_in_all_three_formats(path, capsys):
     # In-process through the same entry point as the subprocess tests (120 interpreter starts are slow).
-    from dashboard.cli import main
+    from dashboard.cli.main import main
 
     for fmt in ((), ("--json",), ("--markdown",)):
         assert main(["report", str(path), *fmt]) == 0

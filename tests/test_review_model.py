@@ -1,4 +1,4 @@
-"""Page models of Upload / Compare / Calculator (``dashboard.review``), without Streamlit."""
+"""Page models of Upload / Compare / Calculator (``dashboard.views.review``), without Streamlit."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from dashboard import review as rv
 from dashboard.analysis import summarize
-from dashboard.roots import make_roots
-from dashboard.upload_store import UploadStore
-from dashboard.url_state import CalculatorInputs, RunRef
+from dashboard.live.roots import make_roots
+from dashboard.uploads.store import UploadStore
+from dashboard.views import review as rv
+from dashboard.views.url_state import CalculatorInputs, RunRef
 from parsers import SizeLimitExceeded, parse_path
 
 from .conftest import SAMPLE_LOGS
@@ -274,7 +274,7 @@ def test_metric_options_put_losses_first_then_validation_metrics():
 
 
 def test_metric_frame_of_a_validation_metric_is_drawable_by_compare_figure():
-    from dashboard.charts import compare_figure
+    from dashboard.charts.figures import compare_figure
 
     run = parse_path(CLS).runs[0]
     frame = rv.metric_frame(run, "accuracy/top1")

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.upload_store import UploadStore
+from dashboard.uploads.store import UploadStore
 
 from .conftest import ROOT, SAMPLE_LOGS
 
-PAGES = ROOT / "dashboard" / "pages"
+PAGES = ROOT / "dashboard" / "ui" / "pages"
 TIMEOUT = 90
 LLM = SAMPLE_LOGS / "llm_sft_len_grouped" / "20260314_090000" / "20260314_090000.log"
 LLM_SCALARS = LLM.parent / "vis_data" / "scalars.json"

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from dashboard.roots import (
+from dashboard.live.roots import (
     DEFAULT_ROOT,
     ENV_ROOTS,
     LogRoot,

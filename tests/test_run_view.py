@@ -1,4 +1,4 @@
-"""dashboard.run_view: the page models of the Runs and Run pages, without Streamlit."""
+"""dashboard.views.run_view: the page models of the Runs and Run pages, without Streamlit."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import numpy as np
 import plotly.io as pio
 import pytest
 
-from dashboard import run_view as rv
 from dashboard.analysis import summarize
 from dashboard.analysis.health import STALL_FLOOR, health
-from dashboard.charts import trace_point_counts
-from dashboard.series import eval_frame, field_columns, train_frame
-from dashboard.url_state import ViewState, from_query
+from dashboard.charts.figures import trace_point_counts
+from dashboard.charts.series import eval_frame, field_columns, train_frame
+from dashboard.views import run_view as rv
+from dashboard.views.url_state import ViewState, from_query
 from parsers import parse_bytes, parse_path
 from tests.conftest import SAMPLE_LOGS
 
@@ -198,7 +198,7 @@ def test_run_row_of_a_finished_and_a_crashed_run():
 
 
 def test_a_scalars_json_twin_is_recognised():
-    from dashboard.discovery import layout_of
+    from dashboard.live.discovery import layout_of
 
     text = layout_of("w/20260101_000000/20260101_000000.log")
     scal = layout_of("w/20260101_000000/vis_data/scalars.json")

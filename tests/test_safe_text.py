@@ -1,4 +1,4 @@
-"""dashboard.safe_text: log text stays literal (no HTML/Markdown meaning is added or removed) and printable."""
+"""dashboard.views.text: log text stays literal (no HTML/Markdown meaning is added or removed) and printable."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dashboard.safe_text import FORBIDDEN, one_line, plain
+from dashboard.views.text import FORBIDDEN, one_line, plain
 
 HOSTILE = [
     "<script>alert(1)</script>",

@@ -1,4 +1,4 @@
-"""dashboard.series: TensorBoard smoothing, spike-keeping NaN-safe downsampling, zoom windows, run frames."""
+"""dashboard.charts.series: TensorBoard smoothing, spike-keeping NaN-safe downsampling, zoom windows, run frames."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from dashboard.series import (
+from dashboard.charts.series import (
     EVAL_BASE_COLUMNS,
     TRAIN_BASE_COLUMNS,
     downsample,

@@ -12,8 +12,8 @@ import os
 
 import pytest
 
-from dashboard import tailer as tailer_mod
-from dashboard.tailer import Tailer
+from dashboard.live import tailer as tailer_mod
+from dashboard.live.tailer import Tailer
 from tests.helpers import append, copytruncate, rotate
 
 

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from dashboard.upload_store import UploadRejected, UploadStore, safe_name
+from dashboard.uploads.store import UploadRejected, UploadStore, safe_name
 
 from .conftest import SAMPLE_LOGS
 

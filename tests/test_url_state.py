@@ -1,4 +1,4 @@
-"""dashboard.url_state: the URL round-trips the view state; bad input falls back to defaults with notices."""
+"""dashboard.views.url_state: the URL round-trips the view state; bad input falls back to defaults with notices."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dashboard.url_state import (
+from dashboard.views.url_state import (
     MAX_SMOOTHING,
     PAGES,
     QUERY_KEYS,

@@ -18,9 +18,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from dashboard import watcher as watcher_mod
-from dashboard.roots import make_roots
-from dashboard.watcher import LogWatcher
+from dashboard.live import watcher as watcher_mod
+from dashboard.live.roots import make_roots
+from dashboard.live.watcher import LogWatcher
 from parsers import parse_bytes
 from tests.conftest import SAMPLE_LOGS, SHARED_LOGS
 from tests.helpers import append, copytruncate, rotate
@@ -277,7 +277,7 @@ def test_auto_keeps_inotify_when_events_arrive(root):
 def test_a_log_bigger_than_one_look_is_read_to_the_end_at_once(root, mode, monkeypatch):
     """The tailer reads at most MAX_READ_PER_POLL bytes per look (other files get their turn); a file
     left behind is looked at again right away, not at the next poll (here an hour away)."""
-    monkeypatch.setattr("dashboard.tailer.MAX_READ_PER_POLL", 4096)
+    monkeypatch.setattr("dashboard.live.tailer.MAX_READ_PER_POLL", 4096)
     data = b"".join(train_line(i) for i in range(1, 400))
     append(root / "big.log", data)
     with make_watcher([root], mode, poll_interval=3600.0, safety_interval=3600.0) as w:
@@ -289,7 +289,7 @@ def test_a_log_bigger_than_one_look_is_read_to_the_end_at_once(root, mode, monke
 
 def test_catching_up_on_a_big_log_is_not_mistaken_for_missed_events(root, monkeypatch):
     # Reading on through a file that did not change must not look like a change inotify failed to report.
-    monkeypatch.setattr("dashboard.tailer.MAX_READ_PER_POLL", 4096)
+    monkeypatch.setattr("dashboard.live.tailer.MAX_READ_PER_POLL", 4096)
     data = b"".join(train_line(i) for i in range(1, 400))
     append(root / "big.log", data)
     with LogWatcher([root], mode="auto", poll_interval=0.05, safety_interval=0.05) as w:

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from dashboard.replay import ReplayThread
+from dashboard.live.replay import ReplayThread
 from tests.conftest import ARTIFACTS, SAMPLE_LOGS
 from tests.e2e.conftest import SECRET_MARKER, start_streamlit, synthetic_log, wait_app_ready
 from tests.e2e.page_helpers import (

@@ -10,9 +10,9 @@ import argparse
 import importlib
 
 COMMANDS = {
-    "report": ("dashboard.report_cli", "analyse logs: progress, ETA, throughput, epochs, iteration audit, health"),
-    "tail": ("dashboard.tail_cli", "follow a log or a log root like tail -f, one line per new record"),
-    "replay": ("dashboard.replay", "write a real log into a file at its own pace, to demo or test live views"),
+    "report": ("dashboard.cli.report", "analyse logs: progress, ETA, throughput, epochs, iteration audit, health"),
+    "tail": ("dashboard.cli.tail", "follow a log or a log root like tail -f, one line per new record"),
+    "replay": ("dashboard.live.replay", "write a real log into a file at its own pace, to demo or test live views"),
 }
 
 

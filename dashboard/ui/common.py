@@ -1,6 +1,6 @@
 """Streamlit glue shared by the Runs and Run pages: the process-wide ``AppState``, the URL, notices, refusals.
 
-- ``app_state()``: one ``dashboard.app_state.AppState`` per process and configuration, created by
+- ``app_state()``: one ``dashboard.live.app_state.AppState`` per process and configuration, created by
   ``st.cache_resource`` (so one ``LogWatcher`` and one live demo per process, whatever the number of browser
   sessions), released (watcher and demo stopped) when Streamlit clears the cache.
 - ``query_dict()`` / ``set_query()``: read the URL; write it only when it changed.
@@ -16,8 +16,8 @@ from typing import NoReturn
 
 import streamlit as st
 
-from dashboard.app_state import AppConfig, AppState, config_from, create
-from dashboard.safe_text import plain
+from dashboard.live.app_state import AppConfig, AppState, config_from, create
+from dashboard.views.text import plain
 
 
 def _release(state: AppState) -> None:
@@ -66,5 +66,5 @@ def refuse(requested: str, reason: str) -> NoReturn:
     st.text("Requested id:")
     st.code(plain(requested, 500) or "(empty)", language=None)
     st.text("Reason: " + plain(reason, 500))
-    st.page_link("dashboard/pages/runs.py", label="All runs", icon=":material/list:")
+    st.page_link("dashboard/ui/pages/runs.py", label="All runs", icon=":material/list:")
     st.stop()

@@ -31,11 +31,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
+from dashboard.live.discovery import GZIP_MAGIC
 from parsers import reference_time_for
 from parsers.grammar import PREFIX_PATTERNS
 from parsers.timestamps import Clock
-
-from .discovery import GZIP_MAGIC
 
 UNTIMED_GAP = 0.2
 DEFAULT_MAX_GAP = 5.0

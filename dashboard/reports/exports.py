@@ -25,10 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dashboard.analysis import RunSummary
+from dashboard.reports.markdown import markdown_report
 from parsers import Run
-
-from .analysis import RunSummary
-from .report_markdown import markdown_report
 
 BASE_COLUMNS: tuple[str, ...] = ("run", "kind", "iter", "max_iters", "epoch", "timestamp", "eta_seconds", "line")
 _INT_BASE = ("run", "iter", "max_iters", "epoch", "line")
@@ -196,7 +195,7 @@ def records_parquet(runs: Sequence[Run]) -> bytes:
 
 
 def report_markdown_bytes(label: str, runs: Sequence[Run], summaries: Sequence[RunSummary]) -> bytes:
-    """The Markdown run report (``dashboard.report_markdown``) as UTF-8 bytes."""
+    """The Markdown run report (``dashboard.reports.markdown``) as UTF-8 bytes."""
     return markdown_report(label, list(runs), list(summaries)).encode("utf-8")
 
 

@@ -16,10 +16,10 @@ import time
 
 import streamlit as st
 
-from dashboard import run_view as rv
-from dashboard.pages import common
-from dashboard.safe_text import plain
-from dashboard.url_state import MAX_SMOOTHING, X_AXES, ViewState
+from dashboard.ui import common
+from dashboard.views import run_view as rv
+from dashboard.views.text import plain
+from dashboard.views.url_state import MAX_SMOOTHING, X_AXES, ViewState
 
 st.title("Run")
 
@@ -29,8 +29,8 @@ raw = common.query_dict()
 if raw.get("upload") and not raw.get("run"):
     # An upload's permalink (``/run?upload=<id>``): a finished log from the upload store, reviewed with the
     # same renderer as the Upload page (it is not growing, so no live fragment).
-    from dashboard.pages import review_view
-    from dashboard.url_state import from_query
+    from dashboard.ui import review_view
+    from dashboard.views.url_state import from_query
 
     up_raw = dict(raw)
     up_index, up_notice = review_view.pop_run_index(up_raw)
@@ -46,7 +46,7 @@ query = rv.read_run_query(raw)
 if not query.run:
     common.show_notices(query.notices)
     st.info("No run selected: open one from the Runs page.")
-    st.page_link("dashboard/pages/runs.py", label="All runs", icon=":material/list:")
+    st.page_link("dashboard/ui/pages/runs.py", label="All runs", icon=":material/list:")
     st.stop()
 
 found = state.lookup(query.run)
@@ -57,7 +57,7 @@ if found.source is None:
                "it by itself when it appears.")
     st.code(plain(query.run, 1000), language=None)
     st.text(plain(found.missing or "", 500))
-    st.page_link("dashboard/pages/runs.py", label="All runs", icon=":material/list:")
+    st.page_link("dashboard/ui/pages/runs.py", label="All runs", icon=":material/list:")
     state.watcher.refresh()
 
     @st.fragment(run_every=rv.LIVE_INTERVAL)

@@ -12,11 +12,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import review as rv
 from dashboard.analysis.audit import SAMPLERS
-from dashboard.pages import review_view as view_
-from dashboard.safe_text import one_line
-from dashboard.url_state import CalculatorInputs, ViewState, check_source_id, from_query, to_query
+from dashboard.ui import review_view as view_
+from dashboard.views import review as rv
+from dashboard.views.text import one_line
+from dashboard.views.url_state import CalculatorInputs, ViewState, check_source_id, from_query, to_query
 
 SCOPE = "calculator"
 NONE = ""

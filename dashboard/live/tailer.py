@@ -46,9 +46,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from dashboard.live.discovery import GZIP_MAGIC, looks_binary
 from parsers import LogParser, Run, SizeLimitExceeded, reference_time_for
-
-from .discovery import GZIP_MAGIC, looks_binary
 
 FINGERPRINT_BYTES = 1024
 READ_CHUNK = 4 << 20

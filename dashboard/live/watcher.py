@@ -43,11 +43,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from dashboard.live import discovery as disc
+from dashboard.live.roots import LogRoot, UnsafePath, configured_roots, make_roots, resolve_under_root, root_problem
+from dashboard.live.tailer import Restart, Tailer
 from parsers import Run, train_kernel
-
-from . import discovery as disc
-from .roots import LogRoot, UnsafePath, configured_roots, make_roots, resolve_under_root, root_problem
-from .tailer import Restart, Tailer
 
 ENV_WATCHER = "MMDASH_WATCHER"
 MODES = ("auto", "inotify", "poll")

@@ -17,12 +17,11 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from dashboard.views.formatting import hms
 from parsers import parse_path
 
-from .formatting import hms
-
 if TYPE_CHECKING:
-    from .analysis import RunSummary
+    from dashboard.analysis import RunSummary
 
 # The analysis pulls in numpy and pandas: imported in run(), so `tail` and `replay` start fast.
 SAMPLERS = ("default", "length-grouped", "infinite")
@@ -44,7 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _overrides(args: argparse.Namespace):
-    from .analysis import Overrides
+    from dashboard.analysis import Overrides
 
     for name in ("samples", "gpus", "batch_size", "accumulate", "epochs"):
         v = getattr(args, name)
@@ -89,8 +88,8 @@ def terminal_summary(path: str, s: RunSummary) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .analysis import combine, summarize
-    from .report_markdown import markdown_report
+    from dashboard.analysis import combine, summarize
+    from dashboard.reports.markdown import markdown_report
 
     try:
         overrides = _overrides(args)

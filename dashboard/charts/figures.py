@@ -1,6 +1,6 @@
 """Plotly figure builders for the dashboard pages (pure functions: frames in, ``go.Figure`` out).
 
-No Streamlit here. Inputs are the frames of ``dashboard.series`` (``train_frame`` / ``eval_frame``).
+No Streamlit here. Inputs are the frames of ``dashboard.charts.series`` (``train_frame`` / ``eval_frame``).
 
 Invariants:
 - Every trace holds numpy arrays (plotly serialises them as typed arrays) of at most
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .series import downsample, ema_smooth, present_rows, window
+from dashboard.charts.series import downsample, ema_smooth, present_rows, window
 
 XAxis = Literal["iter", "epoch", "wall", "relative"]
 X_AXES: tuple[str, ...] = ("iter", "epoch", "wall", "relative")

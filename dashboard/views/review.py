@@ -11,7 +11,7 @@
   ``dashboard.analysis.audit``; nothing here adds a formula).
 
 Invariants:
-- A reference from a URL is only ever opened through ``resolve_root_file`` (``dashboard.roots``:
+- A reference from a URL is only ever opened through ``resolve_root_file`` (``dashboard.live.roots``:
   realpath + ``os.path.commonpath`` inside a configured root) or ``UploadStore.get`` (24 hex digits).
 - Everything here that takes log text returns it unchanged; pages show it with ``st.text`` /
   ``st.code`` / ``st.dataframe`` only (``plot_label`` is for plotly legends, which interpret a few tags).
@@ -35,19 +35,18 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import numpy as np
 import pandas as pd
 
+from dashboard.analysis import RunSummary, combine, setup_for
+from dashboard.analysis.audit import SAMPLERS, Audit, Setup, WhatIf, audit, what_if
+from dashboard.analysis.summary import LOWER_IS_BETTER
+from dashboard.charts.figures import classify_key, group_keys
+from dashboard.charts.series import train_frame
+from dashboard.live import discovery
+from dashboard.live.roots import LogRoot, UnsafePath, resolve_source_id
+from dashboard.uploads.store import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_TOTAL_BYTES, UploadStore, default_store_dir
+from dashboard.views.formatting import hms
+from dashboard.views.url_state import CalculatorInputs, RunRef
 from parsers import ParsedLog, Run, parse_path, reference_time_for
 from parsers.timestamps import stamp_in_name
-
-from . import discovery
-from .analysis import RunSummary, combine, setup_for
-from .analysis.audit import SAMPLERS, Audit, Setup, WhatIf, audit, what_if
-from .analysis.summary import LOWER_IS_BETTER
-from .charts import classify_key, group_keys
-from .formatting import hms
-from .roots import LogRoot, UnsafePath, resolve_source_id
-from .series import train_frame
-from .upload_store import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_TOTAL_BYTES, UploadStore, default_store_dir
-from .url_state import CalculatorInputs, RunRef
 
 MB = 1024 * 1024
 ENV_MAX_UPLOAD_MB = "MMDASH_MAX_UPLOAD_MB"
@@ -514,7 +513,7 @@ def metric_frame(run: Run, key: str) -> pd.DataFrame:
     ``epoch_progress`` = their epoch and ``relative_seconds`` from the run's start."""
     if key in run.train.field_names:
         return train_frame(run)
-    from .series import eval_frame
+    from dashboard.charts.series import eval_frame
 
     ev = eval_frame(run)
     col = ev.attrs.get("metrics", {}).get(key)

@@ -13,9 +13,9 @@ import time
 
 import streamlit as st
 
-from dashboard import run_view as rv
-from dashboard.pages import common
-from dashboard.safe_text import one_line
+from dashboard.ui import common
+from dashboard.views import run_view as rv
+from dashboard.views.text import one_line
 
 st.title("Runs")
 
@@ -110,7 +110,7 @@ def runs_table() -> None:
                             key="runs_open")
         if pick is not None:
             query_params = rv.link_query(links[pick])
-            st.page_link("dashboard/pages/run.py", label="Open the selected run", icon=":material/monitoring:",
+            st.page_link("dashboard/ui/pages/run.py", label="Open the selected run", icon=":material/monitoring:",
                          query_params=query_params)
 
 

@@ -1,6 +1,6 @@
 """Page models of the Runs and Run pages: what to show, computed without Streamlit (tested in isolation).
 
-The pages (``dashboard/pages/runs.py``, ``run.py``) read the URL and the shared ``AppState``, call these
+The pages (``dashboard/ui/pages/runs.py``, ``run.py``) read the URL and the shared ``AppState``, call these
 functions and draw the result. Everything that decides *what* is shown lives here: URL parameters of each
 page, liveness and the running/stalled overlay, table rows, header numbers, banners, which metrics exist and
 which are shown by default, the chart plan and figures, the events list and the audit panel.
@@ -26,13 +26,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from parsers import Run
-
-from .analysis.health import STALL_FACTOR, STALL_FLOOR
-from .analysis.summary import RunSummary, iso
-from .charts import TRAIN_X_COLUMN, X_AXES, eval_figure, group_keys, metric_figure
-from .safe_text import one_line
-from .url_state import (
+from dashboard.analysis.health import STALL_FACTOR, STALL_FLOOR
+from dashboard.analysis.summary import RunSummary, iso
+from dashboard.charts.figures import TRAIN_X_COLUMN, X_AXES, eval_figure, group_keys, metric_figure
+from dashboard.views.text import one_line
+from dashboard.views.url_state import (
     MAX_RUN_INDEX,
     MAX_SMOOTHING,
     STREAMLIT_KEYS,
@@ -40,6 +38,7 @@ from .url_state import (
     from_query,
     to_query,
 )
+from parsers import Run
 
 #: A source whose file was last written at most this long before the watcher found it counts as live.
 RECENT_BEFORE_START = 600.0

@@ -1,18 +1,18 @@
 """The dashboard's process-wide state: where the logs are, the one ``LogWatcher``, the live demo, and the
-caches every browser session shares. No Streamlit here (``dashboard/pages/common.py`` holds the one
+caches every browser session shares. No Streamlit here (``dashboard/ui/common.py`` holds the one
 ``st.cache_resource`` that creates an ``AppState`` per process and configuration).
 
 Configuration, first match wins (``config_from``):
 
 1. ``streamlit run app.py -- --logs DIR [DIR...]`` (``sys.argv`` after Streamlit's ``--``);
 2. ``MMDASH_ROOTS`` (``os.pathsep``-separated);
-3. the bundled ``sample_logs`` plus a *live demo* root: ``DEMO_SOURCE`` is replayed (``dashboard.replay``)
+3. the bundled ``sample_logs`` plus a *live demo* root: ``DEMO_SOURCE`` is replayed (``dashboard.live.replay``)
    into a temporary folder at a pace where a new train line arrives every ~0.6 s, looping, so a newcomer sees
    the live view at once. ``MMDASH_DEMO=0`` turns the demo off; it is never on with 1. or 2.
 
 Threads: the watcher's own threads and the demo's replay thread never call Streamlit. Page scripts (one
 thread per browser session) call ``AppState`` methods; everything shared is guarded by locks, and a run's
-records are only read while holding its source's ``lock`` (see ``dashboard.watcher``).
+records are only read while holding its source's ``lock`` (see ``dashboard.live.watcher``).
 
 Caches (bounded, keyed on the watcher's versions, never on a growing DataFrame):
 
@@ -46,15 +46,21 @@ from urllib.parse import unquote
 
 import pandas as pd
 
+from dashboard.analysis import RunSummary, setup_for, summarize
+from dashboard.analysis.timing import time_stats
+from dashboard.charts.series import eval_frame, train_frame
+from dashboard.live.replay import ReplayThread
+from dashboard.live.roots import (
+    DEFAULT_ROOT,
+    UnsafePath,
+    configured_roots,
+    resolve_under_root,
+    roots_from_env,
+    split_source_id,
+)
+from dashboard.live.watcher import LogWatcher, Source
+from dashboard.views.url_state import check_source_id
 from parsers import Run
-
-from .analysis import RunSummary, setup_for, summarize
-from .analysis.timing import time_stats
-from .replay import ReplayThread
-from .roots import DEFAULT_ROOT, UnsafePath, configured_roots, resolve_under_root, roots_from_env, split_source_id
-from .series import eval_frame, train_frame
-from .url_state import check_source_id
-from .watcher import LogWatcher, Source
 
 T = TypeVar("T")
 ENV_DEMO = "MMDASH_DEMO"
@@ -426,7 +432,7 @@ class AppState:
                 self._models.move_to_end(key)
 
     def _build_model(self, src: Source, run_index: int | None) -> RunModel | None:
-        from .run_view import event_rows, run_label, setup_rows
+        from dashboard.views.run_view import event_rows, run_label, setup_rows
 
         t0 = time.perf_counter()
         with src.lock:  # the parser appends under this lock; frames and summaries read its arrays

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ENV_ROOTS = "MMDASH_ROOTS"
-DEFAULT_ROOT = Path(__file__).resolve().parents[1] / "sample_logs"
+DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "sample_logs"
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 

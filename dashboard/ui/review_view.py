@@ -23,18 +23,18 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from dashboard import exports
-from dashboard import review as rv
 from dashboard.analysis import RunSummary, summarize
-from dashboard.charts import eval_figure, group_keys, metric_figure
-from dashboard.roots import LogRoot, configured_roots
-from dashboard.safe_text import one_line, plain
-from dashboard.series import eval_frame, field_columns, train_frame
-from dashboard.upload_store import UploadStore
-from dashboard.url_state import MAX_SMOOTHING, X_AXES, ViewState, to_query
+from dashboard.charts.figures import eval_figure, group_keys, metric_figure
+from dashboard.charts.series import eval_frame, field_columns, train_frame
+from dashboard.live.roots import LogRoot, configured_roots
+from dashboard.reports import exports
+from dashboard.uploads.store import UploadStore
+from dashboard.views import review as rv
+from dashboard.views.text import one_line, plain
+from dashboard.views.url_state import MAX_SMOOTHING, X_AXES, ViewState, to_query
 from parsers import SizeLimitExceeded
 
-PAGES_DIR = Path(__file__).resolve().parent
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
 SESSION_UPLOADS = "mmdash_session_uploads"
 MAX_EVENT_ROWS = 500
 MAX_TRACEBACKS = 5
@@ -70,9 +70,9 @@ def parse_cache() -> rv.ParseCache:
 
 def log_roots() -> list[LogRoot]:
     """The log roots the Runs page shows: the process-wide ``AppState``'s (``--logs``, ``MMDASH_ROOTS``, or
-    sample_logs plus the live demo), else, without it, ``dashboard.roots.configured_roots()``."""
+    sample_logs plus the live demo), else, without it, ``dashboard.live.roots.configured_roots()``."""
     try:
-        from dashboard.pages import common
+        from dashboard.ui import common
 
         return list(common.app_state().roots)
     except (ImportError, AttributeError):

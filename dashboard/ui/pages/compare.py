@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import review as rv
-from dashboard.charts import compare_figure
-from dashboard.pages import review_view as view_
-from dashboard.safe_text import one_line
-from dashboard.url_state import MAX_COMPARE, MAX_SMOOTHING, RunRef, ViewState, from_query, to_query
+from dashboard.charts.figures import compare_figure
+from dashboard.ui import review_view as view_
+from dashboard.views import review as rv
+from dashboard.views.text import one_line
+from dashboard.views.url_state import MAX_COMPARE, MAX_SMOOTHING, RunRef, ViewState, from_query, to_query
 
 SCOPE = "compare"
 ALIGN = ("iter", "epoch", "relative")

@@ -10,11 +10,11 @@ import logging
 
 import streamlit as st
 
-from dashboard import review as rv
-from dashboard.pages import review_view as view_
-from dashboard.safe_text import one_line, plain
-from dashboard.upload_store import UploadRejected
-from dashboard.url_state import from_query
+from dashboard.ui import review_view as view_
+from dashboard.uploads.store import UploadRejected
+from dashboard.views import review as rv
+from dashboard.views.text import one_line, plain
+from dashboard.views.url_state import from_query
 
 SCOPE = "upload"
 KEY = "up"

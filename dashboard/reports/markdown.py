@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import re
 
+from dashboard.analysis import RunSummary
+from dashboard.analysis.audit import Setup, compute
+from dashboard.analysis.timing import iters, timestamps
+from dashboard.views.formatting import hms
 from parsers import Run
-
-from .analysis import RunSummary
-from .analysis.audit import Setup, compute
-from .analysis.timing import iters, timestamps
-from .formatting import hms
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
 
@@ -28,7 +27,7 @@ def _v(x, fmt: str = "{}") -> str:
 
 def epoch_timeline(run: Run, s: RunSummary) -> list[tuple[int, int, int, str | None, str | None]]:
     """(epoch, first iter, last iter, start time, end time) for every epoch the log reached."""
-    from .analysis.summary import iso
+    from dashboard.analysis.summary import iso
 
     if not s.iters_per_epoch or s.last_iter is None:
         return []

@@ -30,7 +30,7 @@ truncated, replaced or deleted, a note goes to stderr and its records are printe
 new content. Notes (mode, skipped files, restarts) go to stderr, records to stdout.
 
 Watching: ``--mode auto|inotify|poll`` (default: ``$MMDASH_WATCHER``, else auto), see
-``dashboard.watcher``. Runs until interrupted (exit status 130) or stdout closes; exit status 2
+``dashboard.live.watcher``. Runs until interrupted (exit status 130) or stdout closes; exit status 2
 with ``error: ...`` on stderr when PATH cannot be followed.
 """
 
@@ -44,10 +44,9 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from dashboard.live.discovery import has_log_suffix
+from dashboard.live.watcher import MODES, POLL_INTERVAL, LogWatcher, Source
 from parsers import Run
-
-from .discovery import has_log_suffix
-from .watcher import MODES, POLL_INTERVAL, LogWatcher, Source
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,0 +1,1 @@
+"""Chart data and figures: train/eval frames, smoothing and downsampling (``series``), plotly figures (``figures``)."""

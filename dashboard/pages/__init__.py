@@ -1,1 +1,0 @@
-"""Streamlit pages (the only Streamlit code besides ``app.py``): thin views over Streamlit-free modules."""

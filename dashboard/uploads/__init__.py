@@ -1,0 +1,1 @@
+"""Uploaded logs: the content-addressed store (``store``)."""
