@@ -47,15 +47,15 @@ def test_llm_sample_run_epochs_and_status():
     assert s.status == "finished" and s.max_iters == 3672
     assert s.iters_per_epoch == 1224 and s.epoch_ends == [1224, 2448, 3672]
     assert s.optimizer_updates == 459 and s.accumulative_counts == 8 and s.dataset_size == 1220
-    assert s.audit["consistent"] is True  # one process, as the header says
+    assert s.audit.consistent is True  # one process, as the header says
 
 
 def test_llm_sample_run_believed_four_gpus_is_flagged():
     from dashboard.analysis import Overrides
 
     s = summarize(parse_path(LLM).runs[0], overrides=Overrides(world_size=4))
-    assert s.audit["consistent"] is False and s.audit["expected_max_iters"] == 936
-    assert s.audit["fitting_world_sizes"] == [1]
+    assert s.audit.consistent is False and s.audit.expected_max_iters == 936
+    assert s.audit.fitting_world_sizes == [1]
 
 
 def test_crashed_then_resumed_tee_file():

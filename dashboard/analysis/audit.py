@@ -15,7 +15,6 @@ An infinite sampler has no epochs: N is max_iters as configured.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 
 SAMPLERS = ("default", "length-grouped", "infinite")
@@ -224,6 +223,3 @@ def what_if(setup: Setup, seconds_per_iter: float | None) -> WhatIf:
     dur = a.max_iters * seconds_per_iter if (a.max_iters and seconds_per_iter) else None
     return WhatIf(a, seconds_per_iter, dur)
 
-
-def is_finite_number(x) -> bool:
-    return isinstance(x, (int, float)) and math.isfinite(x)

@@ -15,7 +15,7 @@ import numpy as np
 
 from parsers import Run
 
-from .audit import Audit, Setup, audit, compute, sampler_kind
+from .audit import Audit, Setup, audit, sampler_kind
 from .epochs import epoch_info
 from .eta import estimate
 from .health import health
@@ -96,7 +96,7 @@ class RunSummary:
     latest: dict[str, float]
     final_metrics: dict[str, float]
     best_metrics: dict[str, dict[str, Any]]
-    audit: dict[str, Any]
+    audit: Audit
     sources: dict[str, str] = field(default_factory=dict)
     # raw times for callers that compute with them (not in the JSON report)
     last_timestamp: float | None = None
@@ -257,13 +257,10 @@ def summarize(run: Run, *, path: str | None = None, overrides: Overrides | None 
         tokens_per_second=tok, tflops=tfl,
         eta_seconds=eta_seconds, finish_at=iso(finish_ts), eta_method=eta.method,
         logged_eta_seconds=eta.logged_eta_seconds, logged_finish_at=iso(eta.logged_finish_at),
-        latest=latest, final_metrics=final, best_metrics=best, audit=aud.as_dict(), sources=sources,
+        latest=latest, final_metrics=final, best_metrics=best, audit=aud, sources=sources,
         last_timestamp=float(fin_ts[-1]) if len(fin_ts) else None, finish_timestamp=finish_ts,
     )
 
 
 _SETUP_FIELD = {"epochs": "epochs"}
 
-
-def expected_updates(setup: Setup) -> int | None:
-    return compute(setup).optimizer_updates

@@ -74,7 +74,7 @@ def terminal_summary(path: str, s: RunSummary) -> str:
         f"  setup      world size {s.world_size or '?'}, batch {s.batch_size or '?'}, "
         f"accumulation {s.accumulative_counts or '?'}, dataset {s.dataset_size or '?'}, "
         f"optimizer updates {s.optimizer_updates or '?'}",
-        f"  audit      {s.audit['explanation']}",
+        f"  audit      {s.audit.explanation}",
     ]
     if s.data_bound:
         lines.append(f"  warning    waiting for data is {s.data_time_share:.0%} of an iteration")

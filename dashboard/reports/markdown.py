@@ -59,17 +59,16 @@ def markdown_report(path: str, runs: list[Run], summaries: list[RunSummary]) -> 
             out.append(f"| {name} | {_v(value)} | {md_escape(s.sources.get(key, '-'))} |")
         a = s.audit
         out += ["", "### Iteration arithmetic", ""]
-        arith = a.get("arithmetic") or {}
-        if arith.get("formula"):
-            out.append(f"- Formula: {md_escape(arith['formula'])}")
+        if a.arithmetic is not None and a.arithmetic.formula:
+            out.append(f"- Formula: {md_escape(a.arithmetic.formula)}")
         out += [
-            f"- Logged N: {_v(s.max_iters)}; expected N: {_v(a.get('expected_max_iters'))}; "
-            f"consistent: {_v(a.get('consistent'))}",
+            f"- Logged N: {_v(s.max_iters)}; expected N: {_v(a.expected_max_iters)}; "
+            f"consistent: {_v(a.consistent)}",
             f"- Optimizer updates: {_v(s.optimizer_updates)} "
             f"(done so far: {_v(s.updates_done)})",
             "- World sizes that reproduce the logged N: "
-            + (", ".join(map(str, a.get("fitting_world_sizes") or [])) or "none found"),
-            f"- Audit: {md_escape(a.get('explanation') or '')}",
+            + (", ".join(map(str, a.fitting_world_sizes)) or "none found"),
+            f"- Audit: {md_escape(a.explanation)}",
         ]
         timeline = epoch_timeline(run, s)
         if timeline:

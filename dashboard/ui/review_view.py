@@ -347,14 +347,13 @@ def render_setup(s: RunSummary) -> None:
         rows.append({"input": label, "value": "?" if value is None else str(value),
                      "source": one_line(s.sources.get(name, "not in the log"))})
     st.dataframe(pd.DataFrame(rows), hide_index=True)
-    a = s.audit or {}
-    arith = a.get("arithmetic") or {}
-    if arith.get("formula"):
-        st.code(arith["formula"], language=None, wrap_lines=True)
-    verdict = {True: "consistent", False: "does NOT match the setup", None: "no verdict"}[a.get("consistent")]
+    a = s.audit
+    if a.arithmetic is not None and a.arithmetic.formula:
+        st.code(a.arithmetic.formula, language=None, wrap_lines=True)
+    verdict = {True: "consistent", False: "does NOT match the setup", None: "no verdict"}[a.consistent]
     with st.container(border=True):
-        st.text(f"Logged N {rv.fmt_num(s.max_iters)} vs expected {rv.fmt_num(a.get('expected_max_iters'))}: {verdict}.")
-        st.text(a.get("explanation") or "")
+        st.text(f"Logged N {rv.fmt_num(s.max_iters)} vs expected {rv.fmt_num(a.expected_max_iters)}: {verdict}.")
+        st.text(a.explanation)
 
 
 def render_events(run) -> None:

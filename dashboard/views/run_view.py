@@ -503,10 +503,9 @@ def banners(summary: RunSummary, status: str, reason: str) -> list[Banner]:
         fields = ", ".join(summary.nonfinite_fields) or "a loss"
         out.append(Banner("error", f"NaN/inf: the first non-finite value is at iteration "
                                    f"{summary.first_nonfinite_iter}.", f"fields: {fields}"))
-    aud = summary.audit or {}
-    if aud.get("consistent") is False:
+    if summary.audit.consistent is False:
         out.append(Banner("info", "The iteration count N does not match the setup in the log: see the iteration "
-                                  "audit below.", aud.get("explanation")))
+                                  "audit below.", summary.audit.explanation))
     return out
 
 
@@ -809,8 +808,8 @@ def setup_rows(setup, sources: Mapping[str, str]) -> list[dict[str, str]]:
 
 def audit_rows(summary: RunSummary) -> list[dict[str, str]]:
     """The audit's numbers (analysis ``Audit`` / ``Arithmetic``) as rows: quantity, value."""
-    a = summary.audit or {}
-    ar = a.get("arithmetic") or {}
+    a = summary.audit
+    ar = a.arithmetic
 
     def v(x: object) -> str:
         if x is None:
@@ -819,19 +818,18 @@ def audit_rows(summary: RunSummary) -> list[dict[str, str]]:
             return "yes" if x else "no"
         return fmt_num(x) if isinstance(x, (int, float)) else one_line(str(x))
 
-    fits = a.get("fits") or []
-    fit_text = ", ".join(f"{f['world_size']} ({f['sampler']}, {f['iters_per_epoch']}/epoch)" for f in fits[:8])
+    fit_text = ", ".join(f"{f.world_size} ({f.sampler}, {f.iters_per_epoch}/epoch)" for f in a.fits[:8])
     rows = [
-        ("N in the log", v(a.get("logged_max_iters"))),
-        ("N the setup gives", v(a.get("expected_max_iters"))),
-        ("consistent", v(a.get("consistent"))),
-        ("per-rank samples per epoch", v(ar.get("per_rank_samples"))),
-        ("iterations per epoch", v(ar.get("iters_per_epoch"))),
-        ("optimizer updates", v(ar.get("optimizer_updates"))),
-        ("samples seen (N x B x W)", v(ar.get("samples_seen"))),
-        ("samples repeated by the sampler's round-up", v(ar.get("samples_repeated"))),
+        ("N in the log", v(a.logged_max_iters)),
+        ("N the setup gives", v(a.expected_max_iters)),
+        ("consistent", v(a.consistent)),
+        ("per-rank samples per epoch", v(ar and ar.per_rank_samples)),
+        ("iterations per epoch", v(ar and ar.iters_per_epoch)),
+        ("optimizer updates", v(ar and ar.optimizer_updates)),
+        ("samples seen (N x B x W)", v(ar and ar.samples_seen)),
+        ("samples repeated by the sampler's round-up", v(ar and ar.samples_repeated)),
         ("world sizes that give the logged N", fit_text or ("none found (1 to 64 processes)"
-                                                            if a.get("expected_max_iters") is not None else "unknown")),
+                                                            if a.expected_max_iters is not None else "unknown")),
     ]
     for key in ("samples_per_second", "updates_per_second"):
         if summary.sources.get(key):

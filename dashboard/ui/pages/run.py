@@ -268,12 +268,12 @@ def live_view() -> None:
             "time, grad_norm and throughput.")
 
     st.subheader("Iteration audit: why N is what it is")
-    st.text(plain(s.audit.get("explanation") or "", 5000))
+    st.text(plain(s.audit.explanation, 5000))
     left, right = st.columns(2)
     audit_rows = rv.audit_rows(s)
     left.dataframe(audit_rows, hide_index=True, width="stretch", height=38 + 35 * len(audit_rows))
     right.dataframe(m.setup_rows, hide_index=True, width="stretch", height=38 + 35 * max(len(m.setup_rows), 1))
-    formula = (s.audit.get("arithmetic") or {}).get("formula")
+    formula = s.audit.arithmetic.formula if s.audit.arithmetic is not None else None
     if formula:
         st.text(plain(formula, 2000))
 
