@@ -18,7 +18,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from dashboard.live import watcher as watcher_mod
+from dashboard.live import fsmode
+from dashboard.live.inbox import EventInbox
 from dashboard.live.roots import make_roots
 from dashboard.live.watcher import LogWatcher
 from parsers import parse_bytes
@@ -228,7 +229,7 @@ def test_wait_for_change_wakes_on_growth(root, mode):
 
 
 def test_auto_polls_a_root_on_a_network_file_system(root, monkeypatch):
-    monkeypatch.setattr(watcher_mod, "filesystem_type", lambda path: "nfs4")
+    monkeypatch.setattr(fsmode, "filesystem_type", lambda path: "nfs4")
     with LogWatcher([root], mode="auto", poll_interval=0.05) as w:
         assert w.effective_mode == "poll"
         assert "nfs4" in w.mode_note
@@ -253,7 +254,7 @@ def test_auto_falls_back_to_polling_when_the_inotify_limit_is_hit(root, monkeypa
 def test_auto_falls_back_to_polling_when_events_do_not_arrive(root, monkeypatch):
     """A mount that delivers no events (NFS written elsewhere, some bind mounts): the safety poll
     finds the change, no event confirms it, the root is polled from then on and the note says so."""
-    monkeypatch.setattr(LogWatcher, "_on_event", lambda self, index, event: None)
+    monkeypatch.setattr(EventInbox, "record", lambda self, index, event: None)
     append(root / "a.log", train_line(1))
     with LogWatcher([root], mode="auto", poll_interval=0.05, safety_interval=0.1) as w:
         assert w.effective_mode == "inotify"
