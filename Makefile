@@ -3,7 +3,7 @@
 #   make test   install test requirements (and Debian's Chromium for browser tests), then run every test
 PYTHON ?= python3
 
-.PHONY: demo test lint bench install-test
+.PHONY: demo test lint install-test
 
 demo:
 	$(PYTHON) -m pip install -q -r requirements.txt
@@ -23,6 +23,3 @@ test: install-test
 
 lint:
 	$(PYTHON) -m ruff check .
-
-bench:
-	$(PYTHON) bench/run_all.py

@@ -6,7 +6,7 @@
 Each section starts its own ``streamlit run app.py`` (``MMDASH_ROOTS`` = a folder under ``bench/out/``,
 ``MMDASH_DEMO=0``) and drives Debian's Chromium through Playwright:
 
-- ``big``: a 1,000,000-line log (``gen_big_log.py``; its last run has ~390,000 train records). After the watcher
+- ``big``: a 1,000,000-line log (``tools/gen_logs``; its last run has ~390,000 train records). After the watcher
   has read and parsed the whole file (the Runs page's diagnostics say ``bytes fed to parsers`` = file size), the
   time from opening the run's URL in a fresh browser context to the first plotly trace drawn, with the run's
   model cold (summary, frames and figures built for that request) and warm (another session built it), plus the
@@ -126,7 +126,7 @@ def first_trace(page, url: str, timeout_ms: int = 300_000) -> dict[str, float]:
 # ------------------------------------------------------------------------------------------------ sections
 
 def bench_big(browser) -> dict:
-    from bench.gen_big_log import write_log
+    from tools.gen_logs import write_log
 
     big = OUT / f"big_{BIG_LINES}_s0.log"
     if not big.exists():

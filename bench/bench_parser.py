@@ -2,7 +2,7 @@
 
     python bench/bench_parser.py [--lines 1000000] [--seed 0] [--keep]
 
-Generates ``bench/out/big_<lines>_s<seed>.log`` (see gen_big_log.py; reused when ``--keep`` left one
+Generates ``bench/out/big_<lines>_s<seed>.log`` (with ``tools/gen_logs``; reused when ``--keep`` left one
 behind), then measures, each in a fresh Python subprocess so that the peak RSS (the child's own
 ``VmHWM``) belongs to one measurement only:
 
@@ -114,8 +114,6 @@ def child(mode: str, path: str, lines: int, seed: int) -> dict:
         out["events"] = sum(len(r.events) for r in result.runs)
         out["unparsed"] = result.unparsed_count
     elif mode == "incremental":
-        import gen_big_log
-
         import parsers
         from parsers.stream import READ_CHUNK
 
@@ -129,7 +127,9 @@ def child(mode: str, path: str, lines: int, seed: int) -> dict:
         out["full_feed_seconds"] = time.perf_counter() - t
         out["cpu_seconds"] = time.process_time() - c
         out["train_records"] = sum(len(r.train) for r in parser.runs)
-        extra = gen_big_log.extra_lines(lines, seed, APPEND_LINES * APPEND_ROUNDS)
+        from tools.gen_logs import extra_lines
+
+        extra = extra_lines(lines, seed, APPEND_LINES * APPEND_ROUNDS)
         rounds = []
         for k in range(APPEND_ROUNDS):
             block = extra[k * APPEND_LINES:(k + 1) * APPEND_LINES]
@@ -243,13 +243,14 @@ def _parsers_digest() -> str:
 
 def ensure_log(lines: int, seed: int) -> tuple[Path, float, bool]:
     """The generated log; reused when a kept one with the same lines/seed/generator exists."""
-    sys.path.insert(0, str(HERE))
-    import gen_big_log
+    sys.path.insert(0, str(ROOT))
+    from tools.gen_logs import write_log
 
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"big_{lines}_s{seed}.log"
     meta_path = path.with_suffix(".meta.json")
-    meta = {"lines": lines, "seed": seed, "generator_mtime": (HERE / "gen_big_log.py").stat().st_mtime}
+    generator_mtime = max(p.stat().st_mtime for p in (ROOT / "tools" / "gen_logs").glob("*.py"))
+    meta = {"lines": lines, "seed": seed, "generator_mtime": generator_mtime}
     if path.exists() and meta_path.exists():
         try:
             old = json.loads(meta_path.read_text())
@@ -258,7 +259,7 @@ def ensure_log(lines: int, seed: int) -> tuple[Path, float, bool]:
         if old.get("meta") == meta and old.get("size") == path.stat().st_size:
             return path, 0.0, True
     t = time.perf_counter()
-    size = gen_big_log.write_log(path, lines, seed)
+    size = write_log(path, lines, seed)
     seconds = time.perf_counter() - t
     meta_path.write_text(json.dumps({"meta": meta, "size": size}))
     return path, seconds, False
