@@ -40,7 +40,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import unquote
 
@@ -242,7 +242,6 @@ class Counters:
     figures_built: int = 0
     figures_reused: int = 0
     model_build_seconds: float = 0.0
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 class AppState:
