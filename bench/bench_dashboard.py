@@ -187,7 +187,7 @@ def charts_in_process(path: Path) -> dict:
 
     from dashboard.analysis import summarize
     from dashboard.charts.series import eval_frame, train_frame
-    from dashboard.views import run_view as rv
+    from dashboard.views import run_model as rv
     from parsers import parse_path
 
     t = time.perf_counter()

@@ -174,7 +174,7 @@ def test_run_page_header_and_charts(log_root):
     at = run_page({"run": f"logs/{LLM}"})
     m = metrics(at)
     assert m["Iterations n/N"] == "3670/3672" and m["Epoch"] == "3/3" and m["Status"].endswith("finished")
-    assert m["Optimizer updates"] == "458/459" and m["MMEngine's eta"] == "24s" and m["ETA"] == "0s"
+    assert m["Optimizer updates"] == "458/459" and m["MMEngine's eta"] == "—" and m["ETA"] == "—"
     assert {"Elapsed", "s/iter", "samples/s", "Peak memory"} <= set(m)
     assert chart_titles(at) == ["Losses", "Learning rate", "Time per iteration (s): time and data_time",
                                 "Gradient norm"]
@@ -184,7 +184,8 @@ def test_run_page_header_and_charts(log_root):
     ticks = [t for t in loss["data"] if t["name"] == "checkpoint"]  # one marker trace, not a shape per save
     assert len(ticks) == 1 and ticks[0]["mode"] == "markers"
     text = all_text(at)
-    assert "Finish (log clock): 2026-03-14 21:30" in text and "N = 3 x 1224 = 3672" in text
+    assert "Finish: none (finished: only a running run has an ETA)" in text and "N = 3 x 1224 = 3672" in text
+    assert "Log clock: 2026-03-14 09:04 → 2026-03-14 21:30 · compute 12h 29m · pauses 1m 24s" in text
     events = at.dataframe[-1].value
     assert "checkpoint" in set(events["kind"])
 

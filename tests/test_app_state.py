@@ -171,8 +171,9 @@ def test_a_slow_model_is_reused_for_a_while_even_when_its_run_grew(state, tree, 
     src = state.lookup("logs/w/20250101_000000/20250101_000000.log").source
     m = state.run_model(src, None)
     m.build_seconds = 1000.0  # pretend it took long
+    version = src.version
     append(log, train_line(110))
-    assert wait_until(lambda: src.version != m.version)
+    assert wait_until(lambda: src.version != version)
     assert state.run_model(src, None) is m and state.counters.models_throttled == 1
     monkeypatch.setattr(aps, "MODEL_THROTTLE", 0.0)
     monkeypatch.setattr(aps, "MIN_AGE", 0.0)
@@ -191,7 +192,7 @@ def test_the_demo_replays_a_live_run_that_the_watcher_follows():
         first = wait_until(lambda: (m := state.run_model(src, None)) is not None and m.summary.last_iter)
         assert first
         assert wait_until(lambda: (state.run_model(src, None).summary.last_iter or 0) > first)
-        import dashboard.views.run_view as rv
+        import dashboard.views.run_model as rv
 
         lv = rv.liveness(discovered_at=src.discovered_at, last_growth_at=src.last_growth_at,
                          mtime=os.stat(src.path).st_mtime)

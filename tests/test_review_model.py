@@ -13,7 +13,8 @@ from dashboard.analysis import summarize
 from dashboard.live.roots import make_roots
 from dashboard.uploads.store import UploadStore
 from dashboard.views import review as rv
-from dashboard.views.url_state import CalculatorInputs, RunRef
+from dashboard.views.text import plotly_text
+from dashboard.views.url_state import CalculatorInputs, RunRef, app_url
 from parsers import SizeLimitExceeded, parse_path
 
 from .conftest import SAMPLE_LOGS
@@ -140,7 +141,7 @@ def test_review_of_a_tee_file_offers_the_joined_run_and_each_run(store):
     review = rv.review_upload(stored)
     labels = [label for _, label in review.choices()]
     assert labels[0] == "all 2 runs joined into one"
-    assert labels[1].startswith("run 1: console_tee.log, lines 1–267 (run header), iter 10–450 of 600")
+    assert labels[1] == "run 1 of 2 · run header · iterations 10–450 of 600"
     assert summarize(review.run(0)).status == "crashed"
     assert summarize(review.run(None)).status == "finished"
 
@@ -258,8 +259,9 @@ def test_labels_are_short_unique_and_plot_safe():
     assert rv.short_label(rv.Target("upload", "0123456789abcdef01234567"), ["x.log", "y.json"]) == \
         "upload x.log + 1 more"
     assert rv.unique_labels(["a", "a", "b", "a"]) == ["a", "a (2)", "b", "a (3)"]
-    label = rv.plot_label("<a href='javascript:alert(1)'>x</a>\x1b[31m" + "y" * 200)
-    assert "<" not in label and ">" not in label and "\x1b" not in label and len(label) == 80
+    label = plotly_text("<a href='javascript:alert(1)'>x</a>\x1b[31m" + "y" * 200, 80)
+    assert "<" not in label and ">" not in label and "\x1b" not in label
+    assert label == "&lt;a href='javascript:alert(1)'&gt;x&lt;/a&gt;" + "y" * 45 + "…"
 
 
 # ----------------------------------------------------------------------------------------------- compare
@@ -302,17 +304,8 @@ def test_compare_table_has_a_row_per_run_and_two_columns_per_metric():
     table = rv.compare_table([(f"r{i}", r, summarize(r)) for i, r in enumerate(runs)], ["loss", "accuracy/top1"])
     assert list(table.columns) == ["run", "status", "N", "last iter", "s/iter", "samples/s", "final loss",
                                    "best loss", "final accuracy/top1", "best accuracy/top1", "wall time"]
-    assert list(table["N"]) == [300, 400] and list(table["wall time"]) == ["0:32:30", "0:13:19"]
+    assert list(table["N"]) == [300, 400] and list(table["wall time"]) == ["32m 30s", "13m 19s"]
     assert table["final accuracy/top1"].isna().tolist() == [False, True]
-
-
-@pytest.mark.parametrize(("seconds", "text"), [(None, "?"), (-1, "?"), (59.6, "0:01:00"), (45030, "12:30:30"),
-                                               (90061, "1 day, 1:01:01"), (float("inf"), "?")])
-def test_fmt_duration(seconds, text):
-    assert rv.fmt_duration(seconds) == text
-
-
-# ---------------------------------------------------------------------------------------------- calculator
 
 
 def test_the_worked_example_without_a_run():
@@ -321,7 +314,7 @@ def test_the_worked_example_without_a_run():
     assert (a.iters_per_epoch, a.max_iters, a.optimizer_updates) == (312, 936, 117)
     assert c.result.duration_seconds == 936 * 12.0 and c.audit is None
     rows = dict(rv.calculation_rows(c))
-    assert rows["N (total iterations)"] == "936" and rows["estimated duration at 12 s/iter"] == "3:07:12"
+    assert rows["N (total iterations)"] == "936" and rows["estimated duration at 12 s/iter"] == "3h 07m"
     one = rv.calculate(CalculatorInputs(1220, 1, 1, 8, 3, "length-grouped"))
     assert (one.result.arithmetic.max_iters, one.result.arithmetic.optimizer_updates) == (3672, 459)
 
@@ -329,7 +322,7 @@ def test_the_worked_example_without_a_run():
 def test_missing_inputs_give_unknowns_not_guesses():
     c = rv.calculate(CalculatorInputs(None, 4, 1, 8, 3, "default"))
     assert c.result.arithmetic.max_iters is None
-    assert dict(rv.calculation_rows(c))["N (total iterations)"] == "?"
+    assert dict(rv.calculation_rows(c))["N (total iterations)"] == "—"
 
 
 def test_prefill_reads_the_runs_setup_and_speed():
@@ -384,7 +377,7 @@ def test_merge_inputs_without_a_run_is_the_url():
     ("", "upload", {}, "upload"),
 ])
 def test_app_url(context, page, params, expected):
-    assert rv.app_url(context, page, params) == expected
+    assert app_url(context, page, params) == expected
 
 
 def test_build_review_needs_a_parse_per_used_file():

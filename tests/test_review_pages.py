@@ -40,9 +40,11 @@ def env(tmp_path, monkeypatch) -> Path:
 
 
 def page(name: str, query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=TIMEOUT)
+    """A page of the app (through ``app.py``, so pages can switch to each other), opened at ``query``."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
     for k, v in (query or {}).items():
         at.query_params[k] = v
+    at.switch_page(str(PAGES / f"{name}.py"))
     at.run()
     assert not at.exception, at.exception
     return at
@@ -92,14 +94,17 @@ def test_upload_page_without_an_upload_shows_the_uploader(env):
 def test_uploading_a_log_stores_it_and_shows_the_review_with_a_permalink(env):
     at = upload(page("upload"), (LLM.name, LLM.read_bytes()))
     (uid,) = stored_ids(env)
-    assert at.query_params["upload"] == uid
-    assert f"run?upload={uid}" in [c.value for c in at.code]  # relative when the browser URL is unknown
+    assert dict(at.query_params) == {"upload": uid}  # the address bar holds the permalink
+    assert [t.value for t in at.title] == ["Run"]  # shown by the one run view
+    assert f"permalink: run?upload={uid}" in texts(at)  # relative when the browser URL is unknown
     m = metrics(at)
-    assert (m["Status"], m["Iterations (n/N)"], m["Epoch"], m["Wall time"]) == ("finished", "3670/3672", "3/3",
-                                                                                 "12:30:30")
-    assert m["Optimizer updates"] == "458/459" and m["s/iter (median)"] == "11.83"
+    assert (m["Status"], m["Iterations n/N"], m["Epoch"], m["Elapsed"]) == ("✔ finished", "3670/3672", "3/3",
+                                                                            "12h 30m")
+    assert m["Optimizer updates"] == "458/459" and m["s/iter"] == "11.2" and m["ETA"] == "—"
     traces = chart_traces(at)
-    assert ["loss (raw)", "loss"] in traces and any("lr" in t for t in traces)
+    assert traces == [["loss (raw)", "loss", "checkpoint"], ["lr", "checkpoint"],  # checkpoint ticks as one trace
+                      ["time (raw)", "time", "data_time (raw)", "data_time", "checkpoint"],
+                      ["grad_norm (raw)", "grad_norm", "checkpoint"]]
     assert [b.label for b in at.get("download_button")] == ["Records (CSV)", "Records (Parquet)",
                                                             "Run report (Markdown)"]
     assert "Consistent" in texts(at)
@@ -108,7 +113,8 @@ def test_uploading_a_log_stores_it_and_shows_the_review_with_a_permalink(env):
 def test_the_permalink_opens_the_same_review_in_a_new_session(env):
     first = upload(page("upload"), (LLM.name, LLM.read_bytes()))
     uid = first.query_params["upload"]
-    second = page("upload", {"upload": uid})
+    second = page("upload", {"upload": uid})  # an old permalink goes to the run page
+    assert dict(second.query_params) == {"upload": uid} and [t.value for t in second.title] == ["Run"]
     assert metrics(second) == metrics(first)
     assert chart_traces(second) == chart_traces(first)
 
@@ -119,7 +125,7 @@ def test_the_permalink_opens_the_run_page_with_the_same_numbers(env):
     on_run = page("run", {"upload": uid})
     assert metrics(on_run) == metrics(first)
     assert chart_traces(on_run) == chart_traces(first)
-    assert f"run?upload={uid}" in [c.value for c in on_run.code]
+    assert f"permalink: run?upload={uid}" in texts(on_run)
 
 
 def test_the_same_bytes_give_the_same_permalink(env):
@@ -154,7 +160,7 @@ def test_a_gzip_that_expands_past_the_limit_is_refused(env, monkeypatch):
 
 def test_a_gzip_log_is_accepted(env):
     at = upload(page("upload"), (LLM.name + ".gz", gzip.compress(LLM.read_bytes())))
-    assert metrics(at)["Iterations (n/N)"] == "3670/3672"
+    assert metrics(at)["Iterations n/N"] == "3670/3672"
 
 
 def test_a_log_and_its_scalars_json_are_one_upload_reviewed_from_the_text_log(env):
@@ -163,52 +169,55 @@ def test_a_log_and_its_scalars_json_are_one_upload_reviewed_from_the_text_log(en
     files = at.dataframe[0].value
     assert list(files["file"]) == [LLM.name, "scalars.json"] and list(files["kind"]) == ["text", "json"]
     assert "were stored but not reviewed" in texts(at)
-    assert metrics(at)["Iterations (n/N)"] == "3670/3672" and not at.selectbox
+    assert metrics(at)["Iterations n/N"] == "3670/3672" and not at.selectbox
 
 
 def test_the_logs_of_a_resumed_run_are_reviewed_as_one_run(env):
     at = upload(page("upload"), *[(p.name, p.read_bytes()) for p in DET])
     m = metrics(at)
-    assert (m["Status"], m["Iterations (n/N)"]) == ("finished", "600/600")
+    assert (m["Status"], m["Iterations n/N"]) == ("✔ finished", "600/600")
     assert "treated as one experiment" in texts(at)
-    chooser = at.selectbox(key="up_run")
+    at = page("run", dict(at.query_params))  # AppTest stays on the upload script after st.switch_page
+    chooser = at.selectbox(key="run_r")
     assert chooser.value == -1 and len(chooser.options) == 3
     chooser.set_value(0)
     at = run(at)
-    assert metrics(at)["Status"] == "crashed" and at.query_params["r"] == "0"
+    assert metrics(at)["Status"] == "✖ crashed" and at.query_params["r"] == "0"
     assert "OutOfMemoryError" in "\n".join(c.value for c in at.code)  # the traceback, as code
 
 
 def test_r_in_the_permalink_opens_one_run(env):
     uid = upload(page("upload"), (TEE.name, TEE.read_bytes())).query_params["upload"]
-    at = page("upload", {"upload": uid, "r": "1"})
-    assert at.selectbox(key="up_run").value == 1
-    assert metrics(at)["Iterations (n/N)"] == "600/600" and metrics(at)["Status"] == "finished"
-    assert page("upload", {"upload": uid}).selectbox(key="up_run").value == -1
-    missing = page("upload", {"upload": uid, "r": "9"})
-    assert "has no run 9" in texts(missing)
+    at = page("run", {"upload": uid, "r": "1"})
+    assert at.selectbox(key="run_r").value == 1
+    assert metrics(at)["Iterations n/N"] == "600/600" and metrics(at)["Status"] == "✔ finished"
+    assert page("run", {"upload": uid}).selectbox(key="run_r").value == -1
+    assert page("upload", {"upload": uid, "r": "1"}).selectbox(key="run_r").value == 1  # the old permalink form
+    missing = page("run", {"upload": uid, "r": "9"})
+    assert "run r=9 does not exist in this upload (2 runs): showing all runs joined into one" in texts(missing)
 
 
 def test_chart_settings_go_to_the_url(env):
-    at = upload(page("upload"), (LLM.name, LLM.read_bytes()))
-    at.slider(key="up_smoothing").set_value(0.9)
-    at.radio(key="up_x_axis").set_value("epoch")
-    at.checkbox(key="up_log_y").check()
+    uid = upload(page("upload"), (LLM.name, LLM.read_bytes())).query_params["upload"]
+    at = page("run", {"upload": uid})
+    at.slider(key="run_smoothing").set_value(0.9)
+    at.radio(key="run_x_axis").set_value("epoch")
+    at.toggle(key="run_log_y").set_value(True)
     at = run(at)
     q = dict(at.query_params)
     assert (q["smoothing"], q["x_axis"], q["log_y"]) == ("0.9", "epoch", "1")
-    again = page("upload", q)
-    assert again.slider(key="up_smoothing").value == 0.9 and again.radio(key="up_x_axis").value == "epoch"
+    again = page("run", q)
+    assert again.slider(key="run_smoothing").value == 0.9 and again.radio(key="run_x_axis").value == "epoch"
 
 
 @pytest.mark.parametrize(("query", "message"), [
     ({"upload": "0123456789abcdef01234567"}, "there is no upload with this id"),
     ({"upload": "not/an-id"}, "URL parameter upload='not/an-id' ignored"),
     ({"upload": "../../etc/passwd"}, "ignored"),
-    ({"upload": "abc", "r": "x"}, "URL parameter r='x' ignored"),
+    ({"upload": "0123456789abcdef01234567", "r": "x"}, "URL parameter r='x' ignored"),
 ])
 def test_unknown_or_malformed_upload_ids_say_so(env, query, message):
-    at = page("upload", query)
+    at = page("run", query)
     assert message in texts(at) and not at.metric and not at.get("plotly_chart")
 
 
@@ -310,7 +319,7 @@ def test_calculator_from_the_url_alone(env):
                              "epochs": "3", "sampler": "length-grouped", "s_per_iter": "12"})
     m = metrics(at)
     assert (m["Iterations per epoch"], m["N (total iterations)"], m["Optimizer updates"]) == ("312", "936", "117")
-    assert m["Estimated duration"] == "3:07:12"
+    assert m["Estimated duration"] == "3h 07m"
     assert "ceil(1220 / (8 x 4)) x 8 = 312" in "\n".join(c.value for c in at.code)
     assert "Check against the run" not in texts(at)
 

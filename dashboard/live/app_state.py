@@ -44,11 +44,8 @@ from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import unquote
 
-import pandas as pd
-
-from dashboard.analysis import RunSummary, setup_for, summarize
+from dashboard.analysis import RunSummary, summarize
 from dashboard.analysis.timing import time_stats
-from dashboard.charts.series import eval_frame, train_frame
 from dashboard.live.replay import ReplayThread
 from dashboard.live.roots import (
     DEFAULT_ROOT,
@@ -59,6 +56,7 @@ from dashboard.live.roots import (
     split_source_id,
 )
 from dashboard.live.watcher import LogWatcher, Source
+from dashboard.views.run_model import FileRestart, RunModel, RunSource, build_run_model, run_label
 from dashboard.views.url_state import check_source_id
 from parsers import Run
 
@@ -185,29 +183,6 @@ class Lookup:
     source: Source | None
     refusal: str | None = None
     missing: str | None = None
-
-
-@dataclass
-class RunModel:
-    """What the run page draws for one run at one source version (frames are private copies)."""
-
-    source_id: str
-    run_index: int
-    run_count: int
-    version: int  # the source's version when built
-    fingerprint: tuple  # (run fingerprint, runs in the file): what the page keys its figure cache on
-    built_at: float  # time.monotonic()
-    build_seconds: float
-    summary: RunSummary
-    frame: pd.DataFrame
-    evals: pd.DataFrame
-    events: list[dict]
-    setup_rows: list[dict]
-    resume_iters: list[int]
-    checkpoint_iters: list[int]
-    median_record_gap: float | None
-    run_starts: list[str]  # one label per run of the file, for the run chooser
-    is_last_run: bool
 
 
 def fingerprint(run: Run, generation: int) -> tuple[int, ...]:
@@ -431,36 +406,17 @@ class AppState:
                 self._models.move_to_end(key)
 
     def _build_model(self, src: Source, run_index: int | None) -> RunModel | None:
-        from dashboard.views.run_view import event_rows, run_label, setup_rows
-
-        t0 = time.perf_counter()
         with src.lock:  # the parser appends under this lock; frames and summaries read its arrays
-            version = src.version
             runs = src.runs
             index = _pick(len(runs), run_index)
             if index is None:
                 return None
             run = runs[index]
-            fp = (fingerprint(run, src.generation), len(runs))
-            summary = summarize(run, path=src.id, live=False)
-            gap = time_stats(run).median_record_gap_seconds
-            frame = train_frame(run)
-            evals = eval_frame(run)
-            events = event_rows(run)
-            setup, sources = setup_for(run)
-            rows = setup_rows(setup, {**run.header.sources, **sources})
-            resumes = sorted({int(e.data["iter"]) for e in run.events_of("resume") if e.data.get("iter") is not None})
-            ckpts = sorted({int(e.data["iter"]) for e in run.events_of("checkpoint")
-                            if e.data.get("iter") is not None})
-            labels = [run_label(r, len(runs)) for r in runs]
-            count = len(runs)
-        for r in src.restarts:
-            events.append({"line": None, "time (log clock)": None, "kind": "file restart", "iter": None,
-                           "text": f"{r.reason}: {r.detail} (read again from the start at "
-                                   f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(r.at))}, server clock)"})
-        dt = time.perf_counter() - t0
-        return RunModel(src.id, index, count, version, fp, time.monotonic(), dt, summary, frame, evals, events,
-                        rows, resumes, ckpts, gap, labels, index == count - 1)
+            choices = [(i, run_label(r, i, len(runs))) for i, r in enumerate(runs)]
+            return build_run_model(
+                run, RunSource("root", src.id, src.id, src.kind), run_index=index, choices=choices,
+                fingerprint=(fingerprint(run, src.generation), len(runs)), is_last_run=index == len(runs) - 1,
+                restarts=[FileRestart(r.reason, r.detail, r.at) for r in src.restarts], lock=src.lock)
 
     # -- diagnostics ------------------------------------------------------------------------------------
     def stats(self) -> dict[str, object]:

@@ -1,9 +1,12 @@
-"""Streamlit glue shared by the Runs and Run pages: the process-wide ``AppState``, the URL, notices, refusals.
+"""Streamlit glue every page shares: the process-wide state, the URL, notices and refusals, links between pages,
+the upload store and the parse cache, and opening a run reference (a log under a root, or an upload).
 
 - ``app_state()``: one ``dashboard.live.app_state.AppState`` per process and configuration, created by
   ``st.cache_resource`` (so one ``LogWatcher`` and one live demo per process, whatever the number of browser
   sessions), released (watcher and demo stopped) when Streamlit clears the cache.
-- ``query_dict()`` / ``set_query()``: read the URL; write it only when it changed.
+- ``query_dict()`` / ``set_query()`` / ``write_query()``: read the URL; write it only when it changed. ``seed``
+  puts URL values into widgets when the URL is not the one the page wrote last (a pasted link, the back button).
+- The upload store and the parse cache are process-wide (``st.cache_resource``).
 - Notices and refusals quote user input: they are drawn with ``st.text`` / ``st.code``, never Markdown.
 """
 
@@ -12,12 +15,23 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import NoReturn
+from pathlib import Path
+from typing import Any, NoReturn
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
+from dashboard.analysis import RunSummary, summarize
 from dashboard.live.app_state import AppConfig, AppState, config_from, create
+from dashboard.live.roots import LogRoot, configured_roots
+from dashboard.uploads.store import UploadStore
+from dashboard.views import review, url_state
+from dashboard.views.run_model import RunSource
 from dashboard.views.text import plain
+from parsers import SizeLimitExceeded
+
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
+SESSION_UPLOADS = "mmdash_session_uploads"
 
 
 def _release(state: AppState) -> None:
@@ -68,3 +82,196 @@ def refuse(requested: str, reason: str) -> NoReturn:
     st.text("Reason: " + plain(reason, 500))
     st.page_link("dashboard/ui/pages/runs.py", label="All runs", icon=":material/list:")
     st.stop()
+
+
+# ------------------------------------------------------------------------------------------ resources
+
+
+def settings() -> review.UploadSettings:
+    return review.upload_settings(server_max_mb=st.get_option("server.maxUploadSize"))
+
+
+@st.cache_resource(show_spinner=False)
+def _store_for(root: str, max_bytes: int, max_total_mb: int, max_age_days: float) -> UploadStore:
+    s = review.UploadSettings(Path(root), max_bytes // review.MB, max_total_mb, max_age_days).store()
+    s.enforce_retention()  # also when nobody uploads (the store applies it at every upload too)
+    return s
+
+
+def store(s: review.UploadSettings | None = None) -> UploadStore:
+    """The process-wide upload store for the current settings."""
+    s = s or settings()
+    return _store_for(str(s.root), s.max_bytes, s.max_total_mb, s.max_age_days)
+
+
+@st.cache_resource(show_spinner=False)
+def parse_cache() -> review.ParseCache:
+    return review.ParseCache(max_entries=8)
+
+
+def log_roots() -> list[LogRoot]:
+    """The log roots the Runs page shows: the process-wide ``AppState``'s (``--logs``, ``MMDASH_ROOTS``, or
+    sample_logs plus the live demo), else, without it, ``dashboard.live.roots.configured_roots()``."""
+    try:
+        return list(app_state().roots)
+    except (ImportError, AttributeError):
+        return configured_roots()
+
+
+@st.cache_data(ttl=15, show_spinner=False, max_entries=8)
+def _root_logs(key: tuple[tuple[str, str], ...]) -> list[review.RootFile]:
+    return review.list_root_logs([LogRoot(label, path) for label, path in key])
+
+
+def root_logs(roots: Sequence[LogRoot] | None = None) -> list[review.RootFile]:
+    roots = list(roots if roots is not None else log_roots())
+    return _root_logs(tuple((r.label, r.path) for r in roots))
+
+
+# ---------------------------------------------------------------------------------------------- URL
+
+
+
+
+def canonical(params: Mapping[str, str | Sequence[str]]) -> tuple:
+    return tuple(sorted((k, (v,) if isinstance(v, str) else tuple(v)) for k, v in params.items()))
+
+
+def write_query(params: Mapping[str, str | Sequence[str]], scope: str) -> None:
+    """Make the URL say ``params`` (only when it differs) and remember it as this page's own URL."""
+    if canonical(params) != canonical(query_dict()):
+        st.query_params.from_dict({k: (v if isinstance(v, str) else list(v)) for k, v in params.items()})
+    st.session_state[f"_url_{scope}"] = canonical(params)
+
+
+def seed(scope: str, values: Mapping[str, Any]) -> bool:
+    """Put URL-derived ``values`` into the widgets' session state when the URL is not the one this page
+    wrote last (first visit, pasted link, back button) or a widget has no state yet. True if seeded."""
+    own = st.session_state.get(f"_url_{scope}")
+    if own == canonical(query_dict()) and all(k in st.session_state for k in values):
+        return False
+    for k, v in values.items():
+        st.session_state[k] = v
+    return True
+
+
+
+
+
+
+def page_link(page: str, label: str, query: Mapping[str, str | Sequence[str]] | None = None,
+              icon: str | None = None) -> None:
+    """``st.page_link`` to one of the app's pages; nothing when that page is not registered."""
+    try:
+        st.page_link(str(PAGES_DIR / f"{page}.py"), label=label, icon=icon,
+                     query_params={k: (v if isinstance(v, str) else list(v)) for k, v in (query or {}).items()})
+    except StreamlitAPIException:
+        pass
+
+
+# ------------------------------------------------------------------------------------------- opening
+
+
+def remember_upload(upload_id: str, title: str) -> None:
+    """Uploads this browser session has made or opened (offered on Compare and Calculator)."""
+    known: dict[str, str] = st.session_state.setdefault(SESSION_UPLOADS, {})
+    known[upload_id] = title
+
+
+def session_uploads() -> dict[str, str]:
+    return dict(st.session_state.get(SESSION_UPLOADS, {}))
+
+
+def _progress_bar(text: str):
+    bar = st.progress(0.0, text=text)
+
+    def update(fraction: float, message: str) -> None:
+        bar.progress(max(0.0, min(1.0, fraction)), text=message)
+
+    return bar, update
+
+
+def open_upload(upload_id: str, *, show_progress: bool = True) -> tuple[review.Review | None, str | None]:
+    """The review of a stored upload (parsed once per process), or ``(None, reason)``."""
+    try:
+        s = store()
+    except OSError as e:
+        return None, f"the upload store cannot be used ({type(e).__name__}: {e.strerror or e})"
+    stored = s.get(upload_id)
+    if stored is None:
+        return None, ("there is no upload with this id on this server (a wrong link, or it was removed "
+                      "by the retention limits)")
+    s.pin(upload_id)
+    try:
+        try:
+            s.touch(upload_id)  # best effort: it only dates the last opening for retention
+        except OSError:  # UploadStore.touch races with itself (fixed temp name); see the report
+            pass
+        cache = parse_cache()
+        key = ("upload", str(s.root), upload_id)
+        found = cache.get(key)
+        if found is not None:
+            return found, None
+        bar, update = _progress_bar("Parsing the upload…") if show_progress else (None, None)
+        try:
+            rev = cache.get_or_compute(key, lambda: review.review_upload(
+                stored, max_bytes=s.max_bytes, progress=update))
+        except SizeLimitExceeded:
+            return None, f"a file of this upload expands to more than {s.max_bytes:,} bytes"
+        except OSError as e:
+            return None, f"the upload's files cannot be read ({type(e).__name__})"
+        finally:
+            if bar is not None:
+                bar.empty()
+        return rev, None
+    finally:
+        s.unpin(upload_id)
+
+
+def open_root_file(source_id: str, *, show_progress: bool = True) -> tuple[review.Review | None, str | None]:
+    """The review of a log under a configured root (parsed again when its size or mtime changes)."""
+    rf, reason = review.resolve_root_file(source_id, log_roots())
+    if rf is None:
+        return None, reason
+    bar, update = _progress_bar("Parsing the log…") if show_progress else (None, None)
+    try:
+        return parse_cache().get_or_compute(("root", rf.path, rf.size, rf.mtime_ns),
+                                            lambda: review.review_root_file(rf, progress=update)), None
+    except OSError as e:
+        return None, f"the log cannot be read ({type(e).__name__})"
+    finally:
+        if bar is not None:
+            bar.empty()
+
+
+def open_target(target: review.Target, *, show_progress: bool = True) -> tuple[review.Review | None, str | None]:
+    if target.kind == "upload":
+        return open_upload(target.id, show_progress=show_progress)
+    return open_root_file(target.id, show_progress=show_progress)
+
+
+def summary_of(rev: review.Review, index: int | None) -> RunSummary | None:
+    return rev.summary(index, lambda run: summarize(run, path=rev.title, live=False))
+
+
+def model_of(rev: review.Review, index: int | None, source: RunSource):
+    """The run model of one view of a review (built once per view; summaries shared with ``summary_of``)."""
+    return rev.model(index, source, lambda run: summarize(run, path=rev.title, live=False))
+
+
+def compare_ref(source: RunSource, index: int | None) -> str:
+    """The Compare page's reference to a run: ``<source id>[::k]`` or ``upload:<id>[::k]``."""
+    return str(review.Target("upload" if source.kind == "upload" else "root", source.id, index))
+
+
+def upload_source(upload_id: str, rev: review.Review) -> RunSource:
+    return RunSource("upload", upload_id, rev.title, rev.format)
+
+
+def app_url(page: str, params: Mapping[str, str | Sequence[str]] | None = None) -> str:
+    """The full URL of ``page`` with ``params`` on this server, as the browser reached it (``st.context.url``)."""
+    try:
+        context_url = st.context.url
+    except AttributeError:  # an older Streamlit, or no browser (AppTest)
+        context_url = None
+    return url_state.app_url(context_url, page, params)

@@ -14,7 +14,7 @@ Invariants:
 - A reference from a URL is only ever opened through ``resolve_root_file`` (``dashboard.live.roots``:
   realpath + ``os.path.commonpath`` inside a configured root) or ``UploadStore.get`` (24 hex digits).
 - Everything here that takes log text returns it unchanged; pages show it with ``st.text`` /
-  ``st.code`` / ``st.dataframe`` only (``plot_label`` is for plotly legends, which interpret a few tags).
+  ``st.code`` / ``st.dataframe`` only (plotly text goes through ``text.plotly_text``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import numpy as np
 import pandas as pd
@@ -43,7 +42,8 @@ from dashboard.charts.series import train_frame
 from dashboard.live import discovery
 from dashboard.live.roots import LogRoot, UnsafePath, resolve_source_id
 from dashboard.uploads.store import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_TOTAL_BYTES, UploadStore, default_store_dir
-from dashboard.views.formatting import hms
+from dashboard.views.formatting import fmt_duration, fmt_num
+from dashboard.views.run_model import FileRow, RunModel, RunSource, build_run_model, run_label
 from dashboard.views.url_state import CalculatorInputs, RunRef
 from parsers import ParsedLog, Run, parse_path, reference_time_for
 from parsers.timestamps import stamp_in_name
@@ -56,7 +56,6 @@ DEFAULT_MAX_UPLOAD_MB = 500
 UPLOAD_TYPES = ("log", "txt", "json", "gz")
 PARSE_CHUNK = 4 * MB
 #: The url_path of every page of the app (to build links from ``st.context.url``).
-APP_PAGES = ("runs", "run", "upload", "compare", "calculator")
 UPLOAD_PREFIX = "upload:"
 _UPLOAD_ID = re.compile(r"[0-9a-f]{24}")
 _UPLOAD_IN_TEXT = re.compile(r"(?:^|[?&]upload=|upload:)([0-9a-f]{24})(?![0-9a-f])")
@@ -292,6 +291,7 @@ class Review:
     run_files: list[str]  # the file each run comes from
     joined: Run | None = None
     summaries: dict[int | None, RunSummary] = field(default_factory=dict)  # filled lazily by pages
+    models: dict[tuple[int | None, RunSource], RunModel] = field(default_factory=dict)  # filled lazily by pages
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -311,12 +311,33 @@ class Review:
 
     def choices(self) -> list[tuple[int | None, str]]:
         """(index, label) of every view: None first (joined) when there are several runs."""
+        several_files = len(set(self.run_files)) > 1
+        labels = [run_label(r, i, len(self.runs), f if several_files else None)
+                  for i, (r, f) in enumerate(zip(self.runs, self.run_files))]
         if len(self.runs) <= 1:
-            return [(None, run_label(self.runs[0], self.run_files[0]))] if self.runs else []
-        out: list[tuple[int | None, str]] = [(None, f"all {len(self.runs)} runs joined into one")]
-        for i, (r, f) in enumerate(zip(self.runs, self.run_files)):
-            out.append((i, f"run {i + 1}: " + run_label(r, f)))
-        return out
+            return [(None, labels[0])] if self.runs else []
+        return [(None, f"all {len(self.runs)} runs joined into one"), *enumerate(labels)]
+
+    def model(self, index: int | None, source: RunSource,
+              summarize_fn: Callable[[Run], RunSummary]) -> RunModel | None:
+        """The run model of one view (``index`` None: the default view), built once per view and source."""
+        run = self.run(index)
+        if run is None:
+            return None
+        key = (index if (index is not None and 0 <= index < len(self.runs)) else None, source)
+        with self._lock:
+            if key not in self.models:
+                files = [FileRow(f.name, f.size, f.kind, f.note) for f in self.files] if len(self.files) > 1 else []
+                self.models[key] = build_run_model(
+                    run, source, run_index=key[0], choices=self.choices(),
+                    summarize_fn=lambda r: self._summary_locked(key[0], r, summarize_fn),
+                    files=files, files_note=self.note)
+            return self.models[key]
+
+    def _summary_locked(self, key: int | None, run: Run, summarize_fn: Callable[[Run], RunSummary]) -> RunSummary:
+        if key not in self.summaries:
+            self.summaries[key] = summarize_fn(run)
+        return self.summaries[key]
 
     def summary(self, index: int | None, summarize_fn: Callable[[Run], RunSummary]) -> RunSummary | None:
         """The run's summary, computed once per view."""
@@ -328,12 +349,6 @@ class Review:
             if key not in self.summaries:
                 self.summaries[key] = summarize_fn(run)
             return self.summaries[key]
-
-
-def run_label(run: Run, file_name: str) -> str:
-    it = "no train records" if run.first_iter is None else f"iter {run.first_iter}–{run.last_iter}"
-    n = f" of {run.max_iters}" if run.max_iters else ""
-    return f"{file_name}, lines {run.start_line}–{run.end_line} ({run.started_by}), {it}{n}"
 
 
 def build_review(title: str, plan: Sequence[PlannedFile], note: str | None, parsed: Sequence[ParsedLog]) -> Review:
@@ -475,12 +490,6 @@ def unique_labels(labels: Sequence[str]) -> list[str]:
     return out
 
 
-def plot_label(text: str, max_chars: int = 80) -> str:
-    """Text for a plotly trace name or annotation: plotly reads ``<br>``, ``<a href>``... in them, so
-    angle brackets become look-alike characters; control characters are dropped."""
-    t = re.sub(r"[\x00-\x1f\x7f-\x9f]", "", text).replace("<", "‹").replace(">", "›")
-    return t if len(t) <= max_chars else t[: max_chars - 1] + "…"
-
 
 # --------------------------------------------------------------------------------------------- compare
 
@@ -542,10 +551,7 @@ def final_and_best(run: Run, summary: RunSummary | None, key: str) -> tuple[floa
     if key in run.train.field_names:
         t = run.train
         col = np.frombuffer(t.column(key), dtype=np.float64, count=len(t))
-        present = ~np.isnan(col)
-        for name, row in t.logged_nan:
-            if name == key and row < len(t):
-                present[row] = True
+        present = t.present(key)
         idx = np.flatnonzero(present)
         if not idx.size:
             return None, None
@@ -558,21 +564,6 @@ def final_and_best(run: Run, summary: RunSummary | None, key: str) -> tuple[floa
         best = summary.best_metrics.get(key, {}).get("value")
         return summary.final_metrics.get(key), best
     return None, None
-
-
-def fmt_duration(seconds: float | None) -> str:
-    """``H:MM:SS`` (with days in front past a day); ``?`` when unknown."""
-    return hms(seconds, unknown="?")
-
-
-def fmt_num(x: float | int | None, digits: int = 4) -> str:
-    if x is None:
-        return "?"
-    if isinstance(x, int):
-        return f"{x:,}"
-    if not math.isfinite(x):
-        return str(x)
-    return f"{x:.{digits}g}"
 
 
 def compare_table(items: Sequence[tuple[str, Run, RunSummary]], metrics: Sequence[str]) -> pd.DataFrame:
@@ -695,14 +686,14 @@ def calculation_rows(c: Calculation) -> list[tuple[str, str]]:
     a = c.result.arithmetic
     dur = c.result.duration_seconds
     return [
-        ("samples per GPU (process) per epoch", fmt_num(a.per_rank_samples)),
-        ("iterations per epoch", fmt_num(a.iters_per_epoch)),
-        ("N (total iterations)", fmt_num(a.max_iters)),
-        ("optimizer updates", fmt_num(a.optimizer_updates)),
-        ("samples seen (all GPUs)", fmt_num(a.samples_seen)),
-        ("samples repeated by the sampler's round-up", fmt_num(a.samples_repeated)),
-        ("estimated duration" + (f" at {fmt_num(c.result.seconds_per_iter)} s/iter"
-                                 if c.result.seconds_per_iter else ""), fmt_duration(dur) if dur else "?"),
+        ("samples per GPU (process) per epoch", fmt_num(a.per_rank_samples, 4)),
+        ("iterations per epoch", fmt_num(a.iters_per_epoch, 4)),
+        ("N (total iterations)", fmt_num(a.max_iters, 4)),
+        ("optimizer updates", fmt_num(a.optimizer_updates, 4)),
+        ("samples seen (all GPUs)", fmt_num(a.samples_seen, 4)),
+        ("samples repeated by the sampler's round-up", fmt_num(a.samples_repeated, 4)),
+        ("estimated duration" + (f" at {fmt_num(c.result.seconds_per_iter, 4)} s/iter"
+                                 if c.result.seconds_per_iter else ""), fmt_duration(dur)),
     ]
 
 
@@ -710,22 +701,3 @@ def fits_rows(aud: Audit) -> pd.DataFrame:
     return pd.DataFrame([{"world size (processes)": f.world_size, "sampler": f.sampler,
                           "iterations per epoch": f.iters_per_epoch} for f in aud.fits],
                         columns=["world size (processes)", "sampler", "iterations per epoch"])
-
-
-# ----------------------------------------------------------------------------------------------- links
-
-
-def app_url(context_url: str | None, page: str, params: Mapping[str, str | Sequence[str]] | None = None) -> str:
-    """The URL of ``page`` with ``params``, next to the page ``context_url`` (``st.context.url``) shows.
-
-    Without a context URL (tests, old browsers) the link is relative: ``<page>?<query>``.
-    """
-    query = urlencode([(k, v) for k, vs in (params or {}).items() for v in ([vs] if isinstance(vs, str) else vs)])
-    if not context_url:
-        return page + (f"?{query}" if query else "")
-    parts = urlsplit(context_url)
-    path = parts.path.rstrip("/")
-    head, _, last = path.rpartition("/")
-    base = head if last in APP_PAGES else path
-    return urlunsplit((parts.scheme, parts.netloc, f"{base}/{page}", query, ""))
-

@@ -75,3 +75,10 @@ def one_line(text: str | bytes, max_chars: int = MAX_LINE_CHARS) -> str:
     if len(t) <= max_chars:
         return t
     return t[:max_chars] + "…"
+
+
+def plotly_text(text: str, max_chars: int = MAX_LINE_CHARS) -> str:
+    """Text plotly shows literally (trace names, titles, axis titles, hover, annotations): ``one_line``, then its
+    pseudo-HTML (``<b>``, ``<a href>``, ``<br>``) made into entities, which plotly displays as the characters.
+    The one escaper for everything a figure renders."""
+    return one_line(str(text), max_chars).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -21,10 +21,36 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
-PAGES: tuple[str, ...] = ("runs", "run", "compare", "calculator", "upload")
+from dashboard.analysis.audit import SAMPLERS
+from dashboard.views.text import one_line
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """A page of the app: its URL path, title, icon and script (in ``dashboard/ui/pages/``)."""
+
+    path: str
+    title: str
+    icon: str
+    default: bool = False
+
+    @property
+    def script(self) -> str:
+        return f"{self.path}.py"
+
+
+#: The app's pages, in navigation order: ``app.py`` registers exactly these; links are built from them.
+PAGE_SPECS: tuple[PageSpec, ...] = (
+    PageSpec("runs", "Runs", ":material/list:", default=True),
+    PageSpec("run", "Run", ":material/monitoring:"),
+    PageSpec("upload", "Upload", ":material/upload:"),
+    PageSpec("compare", "Compare", ":material/compare_arrows:"),
+    PageSpec("calculator", "Calculator", ":material/calculate:"),
+)
+PAGES: tuple[str, ...] = tuple(p.path for p in PAGE_SPECS)
 X_AXES: tuple[str, ...] = ("iter", "epoch", "wall", "relative")
-SAMPLERS: tuple[str, ...] = ("default", "length-grouped", "infinite")
 
 DEFAULT_SMOOTHING = 0.6
 MAX_SMOOTHING = 0.99
@@ -35,6 +61,7 @@ MAX_COMPARE = 12
 MAX_NOTICE_VALUE = 80
 MAX_RUN_INDEX = 10**6
 MAX_S_PER_ITER = 10**7
+MAX_FILTER_CHARS = 200
 
 #: Parameters Streamlit itself puts in URLs; ignored without a notice.
 STREAMLIT_KEYS = frozenset({"embed", "embed_options"})
@@ -44,8 +71,9 @@ _FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
 _UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _DRIVE = re.compile(r"[A-Za-z]:")
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
+#: The words a URL (or a form) may use for yes and no.
+YES_WORDS = frozenset({"1", "true", "yes", "on"})
+NO_WORDS = frozenset({"0", "false", "no", "off"})
 #: Separator between a source id and a run index in a run reference (``compare``).
 RUN_REF_SEP = "::"
 _AMBIGUOUS_REF = re.compile(r"::[0-9]+\Z")
@@ -192,11 +220,12 @@ def _parse_float(text: str) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _parse_bool(text: str) -> bool | None:
+def parse_yes_no(text: str) -> bool | None:
+    """True for one of ``YES_WORDS``, False for one of ``NO_WORDS`` (any case, spaces around), else None."""
     low = text.strip().lower()
-    if low in _TRUE:
+    if low in YES_WORDS:
         return True
-    if low in _FALSE:
+    if low in NO_WORDS:
         return False
     return None
 
@@ -279,7 +308,7 @@ def from_query(params: Mapping[str, str | Sequence[str]]) -> tuple[ViewState, li
             state.x_range = (nums[0], nums[1])
     for key in ("log_y", "live"):
         if (v := single(key)) is not None:
-            b = _parse_bool(v)
+            b = parse_yes_no(v)
             if b is None:
                 bad(key, v, "not a yes/no value (1/0, true/false)")
             else:
@@ -311,7 +340,7 @@ def from_query(params: Mapping[str, str | Sequence[str]]) -> tuple[ViewState, li
         else:
             bad("sampler", v, f"not one of {', '.join(SAMPLERS)}")
     if (v := single("drop_last")) is not None:
-        b = _parse_bool(v)
+        b = parse_yes_no(v)
         if b is None:
             bad("drop_last", v, "not a yes/no value (1/0, true/false)")
         else:
@@ -379,3 +408,140 @@ def with_changes(state: ViewState, **changes: object) -> ViewState:
     base = replace(state, metrics=list(state.metrics), compare=list(state.compare), calc=replace(state.calc))
     return replace(base, **changes)  # type: ignore[arg-type]
 
+
+
+# ---------------------------------------------------------------------------------------------- pages' URLs
+
+#: Query keys each page reads; anything else gets a "not used on this page" notice.
+RUN_PAGE_KEYS = frozenset({"run", "upload", "r", "run_index", "metric", "smoothing", "x_axis", "x_range", "log_y",
+                           "live", "page"})
+RUNS_PAGE_KEYS = frozenset({"filter", "twins", "live", "page"})
+
+def _single(values: Sequence[str]) -> str | None:
+    return values[-1] if values else None
+
+
+def _other_page_notices(raw: Mapping[str, Sequence[str]], allowed: frozenset[str]) -> list[str]:
+    out = []
+    for key in raw:
+        if key not in allowed and key not in STREAMLIT_KEYS:
+            out.append(f"URL parameter {one_line(str(key), 40)!r} is not used on this page: ignored")
+    return out
+
+
+def parse_run_index(values: Sequence[str] | None) -> tuple[int | None, str | None]:
+    """``r`` (the run inside a file or upload): a whole number from 0 to ``MAX_RUN_INDEX``, or a notice. The one
+    reader of a run index in a URL."""
+    v = _single(values or [])
+    if v is None:
+        return None, None
+    if re.fullmatch(r"[0-9]{1,9}", v, re.ASCII) and int(v) <= MAX_RUN_INDEX:
+        return int(v), None
+    return None, f"URL parameter r={one_line(v, 40)!r} ignored: not a run number (0, 1, 2...)"
+
+
+@dataclass
+class RunPageQuery:
+    run: str | None  # the requested source id, unchecked (the page refuses it with a reason)
+    view: ViewState
+    notices: list[str]
+
+
+def read_run_query(raw: Mapping[str, Sequence[str]]) -> RunPageQuery:
+    """The run page's URL: ``run`` (source id) or ``upload`` (upload id), ``r`` (run index; ``run_index`` is
+    accepted too), ``metric``
+    (repeated), ``smoothing``, ``x_axis``, ``x_range``, ``log_y``, ``live``. Invalid values fall back to
+    defaults with a notice each (``url_state.from_query``); parameters of other pages get a notice too."""
+    raw = {k: list(v) for k, v in raw.items()}
+    notices = _other_page_notices(raw, RUN_PAGE_KEYS)
+    raw = {k: v for k, v in raw.items() if k in RUN_PAGE_KEYS or k in STREAMLIT_KEYS}
+    run = _single(raw.pop("run", []))
+    raw.pop("page", None)  # the page is the URL path
+    r, note = parse_run_index(raw.pop("r", None))
+    if note:
+        notices.append(note)
+    view, more = from_query(raw)
+    notices.extend(more)
+    if r is not None:
+        view.run_index = r
+    view.page = "run"
+    view.run = run
+    return RunPageQuery(run, view, notices)
+
+
+def run_page_query(view: ViewState) -> dict[str, str | list[str]]:
+    """Query parameters for the run page (``r`` for the run index; no ``page``: the path says it)."""
+    q = to_query(ViewState(run=view.run, upload=None if view.run else view.upload, metrics=list(view.metrics),
+                           smoothing=view.smoothing, x_axis=view.x_axis, x_range=view.x_range, log_y=view.log_y,
+                           live=view.live))
+    out: dict[str, str | list[str]] = {k: q.pop(k) for k in ("run", "upload") if k in q}
+    if view.run_index is not None:
+        out["r"] = str(view.run_index)
+    out.update(q)
+    return out
+
+
+def run_href(source_id: str, run_index: int | None = None) -> str:
+    """Relative URL of the run page (from any page of the app)."""
+    q: dict[str, str] = {"run": source_id}
+    if run_index is not None:
+        q["r"] = str(run_index)
+    return "run?" + urlencode(q, quote_via=quote, safe="/")
+
+
+@dataclass
+class RunsPageQuery:
+    filter: str
+    twins: bool
+    live: bool
+    notices: list[str]
+
+
+def _bool(key: str, values: Sequence[str] | None, default: bool, notices: list[str]) -> bool:
+    v = _single(values or [])
+    if v is None:
+        return default
+    parsed = parse_yes_no(v)
+    if parsed is not None:
+        return parsed
+    notices.append(f"URL parameter {key}={one_line(v, 40)!r} ignored: not a yes/no value (1/0, true/false)")
+    return default
+
+
+def read_runs_query(raw: Mapping[str, Sequence[str]]) -> RunsPageQuery:
+    """The runs page's URL: ``filter`` (regex on the name), ``twins`` (show ``vis_data/scalars.json`` copies),
+    ``live`` (auto refresh)."""
+    notices = _other_page_notices(raw, RUNS_PAGE_KEYS)
+    pattern = _single(list(raw.get("filter", []))) or ""
+    if len(pattern) > MAX_FILTER_CHARS:
+        notices.append(f"URL parameter filter ignored: longer than {MAX_FILTER_CHARS} characters")
+        pattern = ""
+    twins = _bool("twins", raw.get("twins"), False, notices)
+    live = _bool("live", raw.get("live"), True, notices)
+    return RunsPageQuery(pattern, twins, live, notices)
+
+
+def runs_page_query(q: RunsPageQuery) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if q.filter:
+        out["filter"] = q.filter
+    if q.twins:
+        out["twins"] = "1"
+    if not q.live:
+        out["live"] = "0"
+    return out
+
+
+def app_url(context_url: str | None, page: str, params: Mapping[str, str | Sequence[str]] | None = None) -> str:
+    """The URL of ``page`` with ``params``, next to the page ``context_url`` (``st.context.url``) shows.
+
+    Without a context URL (tests, old browsers) the link is relative: ``<page>?<query>``.
+    """
+    query = urlencode([(k, v) for k, vs in (params or {}).items() for v in ([vs] if isinstance(vs, str) else vs)])
+    if not context_url:
+        return page + (f"?{query}" if query else "")
+    parts = urlsplit(context_url)
+    path = parts.path.rstrip("/")
+    head, _, last = path.rpartition("/")
+    base = head if last in PAGES else path
+    return urlunsplit((parts.scheme, parts.netloc, f"{base}/{page}", query, ""))

@@ -13,10 +13,20 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.analysis.audit import SAMPLERS
-from dashboard.ui import review_view as view_
-from dashboard.views import review as rv
+from dashboard.ui import common
+from dashboard.views import review
+from dashboard.views.formatting import fmt_duration, fmt_num
 from dashboard.views.text import one_line
-from dashboard.views.url_state import CalculatorInputs, ViewState, check_source_id, from_query, to_query
+from dashboard.views.url_state import (
+    CalculatorInputs,
+    RunRef,
+    ViewState,
+    check_source_id,
+    from_query,
+    parse_run_index,
+    parse_yes_no,
+    to_query,
+)
 
 SCOPE = "calculator"
 NONE = ""
@@ -29,7 +39,6 @@ INT_INPUTS = (  # (field, label, help)
 )
 SAMPLER_LABELS = {"default": "DefaultSampler", "length-grouped": "LengthGroupedSampler (xtuner)",
                   "infinite": "InfiniteSampler (iteration-based)"}
-_BOOL_TEXT = frozenset({"1", "true", "yes", "on", "0", "false", "no", "off"})
 
 st.title("Calculator")
 st.markdown(
@@ -37,10 +46,10 @@ st.markdown(
     "how many samples are seen, and how long it takes. Pick a run to prefill its setup and to check its N."
 )
 
-raw = view_.query_dict()
-index, r_notice = view_.pop_run_index(raw)
+raw = common.query_dict()
+index, r_notice = parse_run_index(raw.pop("r", None))
 state, notices = from_query(raw)
-view_.show_notices(notices + ([r_notice] if r_notice else []))
+common.show_notices(notices + ([r_notice] if r_notice else []))
 
 
 def given_in_url(key: str) -> bool:
@@ -50,51 +59,51 @@ def given_in_url(key: str) -> bool:
     if key == "sampler":
         return raw[key][-1] in SAMPLERS
     if key == "drop_last":
-        return raw[key][-1].strip().lower() in _BOOL_TEXT
+        return parse_yes_no(raw[key][-1]) is not None
     return getattr(state.calc, key) is not None
 
 
 url_ref = NONE
-if state.upload and rv.upload_id_in(state.upload) == state.upload:
-    url_ref = str(rv.Target("upload", state.upload, index))
+if state.upload and review.upload_id_in(state.upload) == state.upload:
+    url_ref = str(review.Target("upload", state.upload, index))
 elif state.run and not check_source_id(state.run):
-    url_ref = str(rv.Target("root", state.run, index))
+    url_ref = str(review.Target("root", state.run, index))
 
 # Run choices: logs under the roots, this session's uploads, and the URL's run.
 labels: dict[str, str] = {NONE: "none: I type the numbers"}
-for f in view_.root_logs():
+for f in common.root_logs():
     labels[f.id] = f.id
-for uid, title in view_.session_uploads().items():
-    labels[str(rv.Target("upload", uid))] = f"upload: {title} ({uid[:8]})"
+for uid, title in common.session_uploads().items():
+    labels[str(review.Target("upload", uid))] = f"upload: {title} ({uid[:8]})"
 if url_ref and url_ref not in labels:
     labels[url_ref] = url_ref
 
-input_keys = [f"calc_{k}" for k in rv.CALC_FIELDS]
-fresh = view_.seed(SCOPE, {"calc_run": url_ref}) or any(k not in st.session_state for k in input_keys)
+input_keys = [f"calc_{k}" for k in review.CALC_FIELDS]
+fresh = common.seed(SCOPE, {"calc_run": url_ref}) or any(k not in st.session_state for k in input_keys)
 chosen = st.selectbox("Prefill from a run", list(labels), key="calc_run",
                       format_func=lambda r: one_line(labels[r], 200))
 
 run = None
-prefill: rv.Prefill | None = None
-target = rv.target_of(rv.RunRef.parse(chosen)) if chosen else None
+prefill: review.Prefill | None = None
+target = review.target_of(RunRef.parse(chosen)) if chosen else None
 if target is not None:
-    review, reason = view_.open_target(target)
-    if review is None or review.run(target.index) is None:
+    rev, reason = common.open_target(target)
+    if rev is None or rev.run(target.index) is None:
         st.warning("This run cannot be used:")
         st.text(f"{one_line(chosen, 200)}: {reason or 'no training run in it'}")
     else:
-        run = review.run(target.index)
-        prefill = rv.prefill_from(run, view_.summary_of(review, target.index))
+        run = rev.run(target.index)
+        prefill = review.prefill_from(run, common.summary_of(rev, target.index))
 
 if fresh:
-    given = {k for k in rv.CALC_FIELDS if given_in_url(k)}
-    values = rv.merge_inputs(state.calc, prefill.inputs if prefill else None, given)
+    given = {k for k in review.CALC_FIELDS if given_in_url(k)}
+    values = review.merge_inputs(state.calc, prefill.inputs if prefill else None, given)
 elif chosen != st.session_state.get("_calc_prefilled_for"):
     values = prefill.inputs if prefill else None  # another run was picked: its values replace the inputs
 else:
     values = None
 if values is not None:
-    for k in rv.CALC_FIELDS:
+    for k in review.CALC_FIELDS:
         st.session_state[f"calc_{k}"] = getattr(values, k)
 st.session_state["_calc_prefilled_for"] = chosen
 
@@ -112,7 +121,7 @@ inputs["s_per_iter"] = cols[0].number_input("Seconds per iteration", min_value=0
                                             help="For the duration: a run's median is prefilled")
 inputs["drop_last"] = cols[1].checkbox("drop_last", key="calc_drop_last",
                                        help="The dataloader drops the last incomplete batch of each epoch")
-calc = CalculatorInputs(**{k: inputs[k] for k in rv.CALC_FIELDS})
+calc = CalculatorInputs(**{k: inputs[k] for k in review.CALC_FIELDS})
 calc.sampler = calc.sampler or "default"
 calc.s_per_iter = calc.s_per_iter or None  # 0 s/iter means "not given"
 calc.drop_last = bool(calc.drop_last)
@@ -120,7 +129,7 @@ calc.drop_last = bool(calc.drop_last)
 if prefill is not None:
     src = [{"input": k, "the run's value": "?" if getattr(prefill.inputs, k) is None
             else str(getattr(prefill.inputs, k)),
-            "from": one_line(prefill.sources.get(k, "not in the log"))} for k in rv.CALC_FIELDS]
+            "from": one_line(prefill.sources.get(k, "not in the log"))} for k in review.CALC_FIELDS]
     with st.expander("What the run's log says"):
         st.dataframe(pd.DataFrame(src), hide_index=True)
 
@@ -134,18 +143,18 @@ out = to_query(out_state)
 if target is not None and target.index is not None:
     first = {k: out.pop(k) for k in ("run", "upload") if k in out}
     out = {**first, "r": str(target.index), **out}
-view_.write_query(out, SCOPE)
+common.write_query(out, SCOPE)
 
 st.subheader("Result")
-result = rv.calculate(calc, run, prefill.logged_n if prefill else None, prefill.sources if prefill else None)
+result = review.calculate(calc, run, prefill.logged_n if prefill else None, prefill.sources if prefill else None)
 a = result.result.arithmetic
 m = st.columns(4)
-m[0].metric("Iterations per epoch", rv.fmt_num(a.iters_per_epoch))
-m[1].metric("N (total iterations)", rv.fmt_num(a.max_iters))
-m[2].metric("Optimizer updates", rv.fmt_num(a.optimizer_updates))
-m[3].metric("Estimated duration", rv.fmt_duration(result.result.duration_seconds)
+m[0].metric("Iterations per epoch", fmt_num(a.iters_per_epoch))
+m[1].metric("N (total iterations)", fmt_num(a.max_iters))
+m[2].metric("Optimizer updates", fmt_num(a.optimizer_updates))
+m[3].metric("Estimated duration", fmt_duration(result.result.duration_seconds)
             if result.result.duration_seconds else "?")
-st.dataframe(pd.DataFrame(rv.calculation_rows(result), columns=["quantity", "value"]), hide_index=True)
+st.dataframe(pd.DataFrame(review.calculation_rows(result), columns=["quantity", "value"]), hide_index=True)
 st.text("Formula (L dataset size, W GPUs, B batch size, A accumulative_counts, E epochs):")
 st.code(a.formula, language=None, wrap_lines=True)
 st.caption("Default sampler: per-GPU samples = ceil(L / W). Length-grouped: ceil(L / (P x W)) x P with "
@@ -167,4 +176,4 @@ if run is not None and result.audit is not None:
         ws = ", ".join(map(str, aud.fitting_world_sizes)) or "none from 1 to 64"
         st.text(f"World sizes that give the logged N = {aud.logged_max_iters} with these other inputs: {ws}")
         if aud.fits:
-            st.dataframe(rv.fits_rows(aud), hide_index=True)
+            st.dataframe(review.fits_rows(aud), hide_index=True)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.charts.figures import compare_figure
-from dashboard.ui import review_view as view_
-from dashboard.views import review as rv
-from dashboard.views.text import one_line
+from dashboard.ui import common
+from dashboard.views import review
+from dashboard.views.text import one_line, plotly_text
 from dashboard.views.url_state import MAX_COMPARE, MAX_SMOOTHING, RunRef, ViewState, from_query, to_query
 
 SCOPE = "compare"
@@ -23,36 +23,36 @@ MAX_CHARTS = 4
 
 st.title("Compare")
 
-raw = view_.query_dict()
+raw = common.query_dict()
 state, notices = from_query(raw)
 align = state.x_axis
 if align not in ALIGN:
     notices.append(f"URL parameter x_axis={align!r} ignored: runs are aligned by {', '.join(ALIGN)}")
     align = "iter"
-targets: list[rv.Target] = []
+targets: list[review.Target] = []
 for ref in state.compare:
-    t = rv.target_of(ref)
+    t = review.target_of(ref)
     if t is None:
         notices.append(f"URL parameter compare={str(ref)[:80]!r} ignored: not an upload id after 'upload:'")
     else:
         targets.append(t)
-view_.show_notices(notices)
+common.show_notices(notices)
 
 
 def add_upload() -> None:
     """Callback of the 'add an upload' box: put the upload into the compared set."""
     text = st.session_state.get("cmp_add", "")
-    uid = rv.upload_id_in(text or "")
+    uid = review.upload_id_in(text or "")
     st.session_state["cmp_add"] = ""
     try:
-        stored = view_.store().get(uid) if uid else None
+        stored = common.store().get(uid) if uid else None
     except OSError:
         stored = None
     if stored is None:
         st.session_state["_cmp_add_error"] = True
         return
-    view_.remember_upload(uid, rv.upload_title(stored.original_names) if stored else uid)
-    ref = str(rv.Target("upload", uid))
+    common.remember_upload(uid, review.upload_title(stored.original_names) if stored else uid)
+    ref = str(review.Target("upload", uid))
     current = list(st.session_state.get("cmp_runs", []))
     if ref not in current:
         st.session_state["cmp_runs"] = current + [ref]
@@ -60,15 +60,15 @@ def add_upload() -> None:
 
 # Options: every log under the roots, the uploads of this session, and whatever the URL names.
 labels: dict[str, str] = {}
-for f in view_.root_logs():
+for f in common.root_logs():
     labels[f.id] = f.id
-for uid, title in view_.session_uploads().items():
-    labels[str(rv.Target("upload", uid))] = f"upload: {title} ({uid[:8]})"
+for uid, title in common.session_uploads().items():
+    labels[str(review.Target("upload", uid))] = f"upload: {title} ({uid[:8]})"
 for t in targets:
     labels.setdefault(str(t), str(t) if t.kind == "root" else f"upload {t.id[:8]}" +
                       ("" if t.index is None else f" run {t.index}"))
 
-view_.seed(SCOPE, {"cmp_runs": [str(t) for t in targets], "cmp_align": align,
+common.seed(SCOPE, {"cmp_runs": [str(t) for t in targets], "cmp_align": align,
                    "cmp_smoothing": float(state.smoothing), "cmp_log_y": bool(state.log_y)})
 for ref in st.session_state.get("cmp_runs", []):
     labels.setdefault(ref, ref)
@@ -81,36 +81,36 @@ st.text_input("Add an upload by its permalink or id", key="cmp_add", on_change=a
 if st.session_state.pop("_cmp_add_error", None):
     st.warning("No upload with that id or permalink on this server.")
 
-loaded: list[tuple[rv.Target, rv.Review]] = []
+loaded: list[tuple[review.Target, review.Review]] = []
 for ref in chosen:
-    target = rv.target_of(RunRef.parse(ref))
+    target = review.target_of(RunRef.parse(ref))
     if target is None:
         continue
-    review, reason = view_.open_target(target)
-    if review is None or review.run(target.index) is None:
+    rev, reason = common.open_target(target)
+    if rev is None or rev.run(target.index) is None:
         st.warning("This run cannot be shown:")
         st.text(f"{one_line(ref, 200)}: {reason or 'no training run in it'}")
         continue
-    loaded.append((target, review))
+    loaded.append((target, rev))
 
 names: dict[str, list[str]] = {}
-for target, review in loaded:
+for target, rev in loaded:
     if target.kind == "upload":
-        names[target.id] = [f.name for f in review.files]
-run_labels = rv.unique_labels([rv.plot_label(rv.short_label(t, names.get(t.id)), 60) for t, _ in loaded])
-runs = [review.run(t.index) for t, review in loaded]
+        names[target.id] = [f.name for f in rev.files]
+run_labels = review.unique_labels([plotly_text(review.short_label(t, names.get(t.id)), 60) for t, _ in loaded])
+runs = [rev.run(t.index) for t, rev in loaded]
 
-metric_options = rv.metric_options(runs)
+metric_options = review.metric_options(runs)
 wanted = [m for m in state.metrics if m in metric_options] or (
-    [rv.default_metric(metric_options)] if metric_options else [])
+    [review.default_metric(metric_options)] if metric_options else [])
 if loaded and len(loaded) == len(chosen):
     unknown = [m for m in state.metrics if m not in metric_options]
-    if unknown and view_.canonical(view_.query_dict()) != st.session_state.get(f"_url_{SCOPE}"):
+    if unknown and common.canonical(common.query_dict()) != st.session_state.get(f"_url_{SCOPE}"):
         st.text("Not logged by any of these runs (left out): " + ", ".join(one_line(m, 80) for m in unknown))
-view_.seed(SCOPE, {"cmp_metrics": wanted})
+common.seed(SCOPE, {"cmp_metrics": wanted})
 current = [m for m in st.session_state.get("cmp_metrics", []) if m in metric_options]
 if not current and metric_options:  # runs were just picked: start from the usual metric
-    current = [rv.default_metric(metric_options)]
+    current = [review.default_metric(metric_options)]
 if current != st.session_state.get("cmp_metrics"):
     st.session_state["cmp_metrics"] = current
 c = st.columns([3, 2, 2, 1])
@@ -122,7 +122,7 @@ log_y = c[3].checkbox("log y", key="cmp_log_y")
 
 out = to_query(ViewState(metrics=list(metrics), smoothing=float(smoothing), x_axis=str(align), log_y=bool(log_y),
                          compare=[RunRef.parse(r) for r in chosen]))
-view_.write_query(out, SCOPE)
+common.write_query(out, SCOPE)
 
 if len(loaded) < 2:
     st.info("Choose two or more runs (logs under the log roots, or uploads) to overlay them.")
@@ -131,21 +131,21 @@ if not metrics:
     st.info("Choose a metric.")
     st.stop()
 
-summaries = [view_.summary_of(review, t.index) for t, review in loaded]
+summaries = [common.summary_of(rev, t.index) for t, rev in loaded]
 left, right = st.columns([5, 4])
 with left:
     for m in metrics[:MAX_CHARTS]:
         is_train = any(m in run.train.field_names for run in runs)
-        frames = [(label, rv.metric_frame(run, m)) for label, run in zip(run_labels, runs)]
+        frames = [(label, review.metric_frame(run, m)) for label, run in zip(run_labels, runs)]
         fig = compare_figure(frames, m, align=align, smoothing=float(smoothing) if is_train else 0.0,
-                             log_y=bool(log_y), title=rv.plot_label(m), uirevision=f"compare-{m}")
+                             log_y=bool(log_y), title=plotly_text(m), uirevision=f"compare-{m}")
         st.plotly_chart(fig, key=f"cmp_chart_{metrics.index(m)}",
                         config={"displaylogo": False, "toImageButtonOptions": {"format": "png",
                                                                                "filename": "compare"}})
     if len(metrics) > MAX_CHARTS:
         st.text(f"Charts for the first {MAX_CHARTS} metrics; the table has all of them.")
 with right:
-    table = rv.compare_table(list(zip(run_labels, runs, summaries)), list(metrics))
+    table = review.compare_table(list(zip(run_labels, runs, summaries)), list(metrics))
     st.dataframe(table, hide_index=True)
     st.caption("s/iter: median over the run; samples/s: batch x GPUs / recent s/iter; final: the last logged "
                "value; best: lowest for losses, errors and times, highest otherwise; wall time: first to last "

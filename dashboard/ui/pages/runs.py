@@ -2,7 +2,7 @@
 
 URL: ``filter`` (regular expression on the name), ``twins=1`` (also list ``vis_data/scalars.json`` copies of a
 run that has its text log), ``live=0`` (pause the refresh). The table is drawn by one fragment that reruns
-every ``run_view.RUNS_INTERVAL`` seconds: a run that starts under a root appears by itself. Summaries come
+every ``runs_table.RUNS_INTERVAL`` seconds: a run that starts under a root appears by itself. Summaries come
 from the shared cache (``AppState.run_summaries``, keyed on the watcher's versions).
 """
 
@@ -14,14 +14,14 @@ import time
 import streamlit as st
 
 from dashboard.ui import common
-from dashboard.views import run_view as rv
+from dashboard.views import run_model, runs_table, url_state
 from dashboard.views.text import one_line
 
 st.title("Runs")
 
 state = common.app_state()
 raw = common.query_dict()
-query = rv.read_runs_query(raw)
+query = url_state.read_runs_query(raw)
 
 URL_KEY = "_runs_url"
 # Opened, the URL changed outside the page (back button), or the widgets' state is gone (another page was shown).
@@ -33,23 +33,23 @@ if st.session_state.get(URL_KEY) != raw or "runs_filter" not in st.session_state
 
 c_filter, c_twins, c_live = st.columns([4, 2, 1], vertical_alignment="bottom")
 pattern = c_filter.text_input("Filter by name (regular expression, case-insensitive)", key="runs_filter",
-                              max_chars=rv.MAX_FILTER_CHARS, placeholder="e.g. llm|det_.*resume")
+                              max_chars=url_state.MAX_FILTER_CHARS, placeholder="e.g. llm|det_.*resume")
 twins = c_twins.toggle("Show vis_data/scalars.json copies", key="runs_twins",
                        help="MMEngine writes each run twice: the text log and vis_data/scalars.json.")
 live = c_live.toggle("Live", key="runs_live", help="Refresh the table every few seconds.")
 
-new_query = rv.runs_page_query(rv.RunsPageQuery(pattern, twins, live, []))
+new_query = url_state.runs_page_query(url_state.RunsPageQuery(pattern, twins, live, []))
 common.set_query(new_query)
 st.session_state[URL_KEY] = {k: [v] for k, v in new_query.items()}
 
-regex, filter_notice = rv.compile_filter(pattern)
+regex, filter_notice = runs_table.compile_filter(pattern)
 if filter_notice:
     st.warning("The filter is not a valid regular expression: every run is shown.")
     st.text(filter_notice)
 
 
-@st.fragment(run_every=rv.RUNS_INTERVAL if live else None)
-def runs_table() -> None:
+@st.fragment(run_every=runs_table.RUNS_INTERVAL if live else None)
+def runs_list() -> None:
     now = time.time()
     sources = state.watcher.sources()
     text_layouts = {(s.layout.work_dir, s.layout.timestamp) for s in sources
@@ -57,34 +57,34 @@ def runs_table() -> None:
     rows: list[dict[str, object]] = []
     hidden = 0
     for src in sources:
-        if not twins and rv.is_scalars_twin(src.layout, text_layouts):
+        if not twins and runs_table.is_scalars_twin(src.layout, text_layouts):
             hidden += 1
             continue
         try:
             mtime: float | None = os.stat(src.path).st_mtime
         except OSError:
             mtime = None
-        lv = rv.liveness(discovered_at=src.discovered_at, last_growth_at=src.last_growth_at, mtime=mtime)
+        lv = run_model.liveness(discovered_at=src.discovered_at, last_growth_at=src.last_growth_at, mtime=mtime)
         summaries = state.run_summaries(src)
         if not summaries:
-            rows.append(rv.waiting_row(src.id, lv.last_update, now))
+            rows.append(runs_table.waiting_row(src.id, lv.last_update, now))
             continue
         for i, (summary, gap) in enumerate(summaries):
-            status, reason = rv.live_status(summary.status, summary.status_reason, live=lv.live,
+            status, reason = run_model.live_status(summary.status, summary.status_reason, live=lv.live,
                                             is_last_run=i == len(summaries) - 1, now=now,
                                             last_update=lv.last_update, median_gap=gap)
-            rows.append(rv.run_row(source_id=src.id, run_index=i, run_count=len(summaries), summary=summary,
+            rows.append(runs_table.run_row(source_id=src.id, run_index=i, run_count=len(summaries), summary=summary,
                                    status=status, reason=reason, last_update=lv.last_update, now=now))
-    table = rv.runs_table(rows, regex)
+    table = runs_table.runs_table(rows, regex)
     shown = f"{len(table)} of {len(rows)} runs" if regex is not None else f"{len(rows)} runs"
-    st.text(f"{shown} in {len(sources) - hidden} log files · {rv.status_counts(rows) or 'no runs yet'}"
+    st.text(f"{shown} in {len(sources) - hidden} log files · {runs_table.status_counts(rows) or 'no runs yet'}"
             + (f" · {hidden} vis_data/scalars.json copies hidden" if hidden else ""))
     if not rows:
         st.info("No training logs were found under the log roots yet. This page updates by itself when a run "
                 "starts.")
         return
     st.dataframe(
-        table.style.map(rv.style_status, subset=["status"]),
+        table.style.map(runs_table.style_status, subset=["status"]),
         hide_index=True,
         width="stretch",
         height=min(38 + 35 * max(len(table), 1), 640),
@@ -109,12 +109,12 @@ def runs_table() -> None:
         pick = st.selectbox("Open a run in this tab", names, index=None, placeholder="choose a run…",
                             key="runs_open")
         if pick is not None:
-            query_params = rv.link_query(links[pick])
+            query_params = runs_table.link_query(links[pick])
             st.page_link("dashboard/ui/pages/run.py", label="Open the selected run", icon=":material/monitoring:",
                          query_params=query_params)
 
 
-runs_table()
+runs_list()
 
 with st.expander("Log roots and watcher"):
     lines = []

@@ -1,7 +1,7 @@
-"""Upload page (``/upload``): store finished logs and review them; ``?upload=<id>`` is the permalink.
+"""Upload page (``/upload``): store finished logs; then the Run page shows them (``/run?upload=<id>``).
 
-URL: ``upload`` (the upload id), ``r`` (one run of a multi-run upload; absent = all runs joined),
-``smoothing``, ``x_axis``, ``log_y`` (the charts, as on the run page).
+After an upload the browser goes to ``/run?upload=<id>``: the address bar holds the permalink, and the run is
+drawn by the same view as a live run. An old permalink ``/upload?upload=<id>[&r=k]`` goes there too.
 """
 
 from __future__ import annotations
@@ -10,22 +10,23 @@ import logging
 
 import streamlit as st
 
-from dashboard.ui import review_view as view_
+from dashboard.ui import common
 from dashboard.uploads.store import UploadRejected
-from dashboard.views import review as rv
+from dashboard.views import review
 from dashboard.views.text import one_line, plain
-from dashboard.views.url_state import from_query
+from dashboard.views.url_state import from_query, parse_run_index
 
-SCOPE = "upload"
-KEY = "up"
+RUN_PAGE = "dashboard/ui/pages/run.py"
+
+raw = common.query_dict()
+index, r_notice = parse_run_index(raw.pop("r", None))
+state, notices = from_query(raw)
+if state.upload is not None:  # an old permalink: the Run page shows uploads
+    st.switch_page(RUN_PAGE, query_params={"upload": state.upload, **({} if index is None else {"r": str(index)})})
 
 st.title("Upload")
-
-settings = view_.settings()
-raw = view_.query_dict()
-index, r_notice = view_.pop_run_index(raw)
-state, notices = from_query(raw)
-view_.show_notices(notices + ([r_notice] if r_notice else []))
+settings = common.settings()
+common.show_notices(notices + ([r_notice] if r_notice else []))
 
 st.markdown(
     "Upload a finished training log to review it and share it with a link: an MMEngine or mmcv text log "
@@ -38,14 +39,14 @@ for note in settings.notes:
     st.text(note)
 
 try:
-    store = view_.store(settings)
+    store = common.store(settings)
 except OSError as e:  # e.g. MMDASH_UPLOAD_DIR points somewhere unwritable
     st.error("The upload store cannot be used, so uploads are off:")
     st.text(f"{one_line(str(settings.root), 300)}: {type(e).__name__}: {one_line(str(e.strerror or e), 300)}")
     st.stop()
 
 files = st.file_uploader(
-    "Training log files", type=list(rv.UPLOAD_TYPES), accept_multiple_files=True, key="upload_files",
+    "Training log files", type=list(review.UPLOAD_TYPES), accept_multiple_files=True, key="upload_files",
     max_upload_size=settings.max_upload_mb,
 )
 
@@ -67,27 +68,22 @@ if files:
             done[signature] = ("rejected", f"the upload could not be processed ({type(e).__name__})")
         else:
             done[signature] = ("stored", stored.id)
-            state.upload, index = stored.id, None
-            st.session_state.pop(f"_url_{SCOPE}", None)  # the widgets below start from the new upload
-            view_.remember_upload(stored.id, rv.upload_title(stored.original_names))
+            common.remember_upload(stored.id, review.upload_title(stored.original_names))
+            st.switch_page(RUN_PAGE, query_params={"upload": stored.id})
     outcome, value = done[signature]
     if outcome == "rejected":
         st.error("This upload was refused and nothing was stored:")
         st.text(plain(value, 2000))
+    else:
+        common.page_link("run", "Open the uploaded log", {"upload": value})
 
-if state.upload is None:
-    mine = view_.session_uploads()
-    if mine:
-        st.subheader("Your uploads in this session")
-        for uid, title in mine.items():
-            # A file name is user text: it goes to st.text, never into a link label (labels are Markdown).
-            c = st.columns([1, 4])
-            with c[0]:
-                view_.page_link("upload", f"Open {uid[:8]}…", {"upload": uid})
-            c[1].text(one_line(title, 200))
-    view_.write_query({}, SCOPE)
-    st.stop()
-
-st.subheader("Review")
-# The permalink opens the run page (``/run?upload=<id>``), which shows the same review.
-view_.write_query(view_.show_upload(state.upload, index, state, key=KEY, scope=SCOPE, page="run"), SCOPE)
+mine = common.session_uploads()
+if mine:
+    st.subheader("Your uploads in this session")
+    for uid, title in mine.items():
+        # A file name is user text: it goes to st.text, never into a link label (labels are Markdown).
+        c = st.columns([1, 4])
+        with c[0]:
+            common.page_link("run", f"Open {uid[:8]}…", {"upload": uid})
+        c[1].text(one_line(title, 200))
+common.set_query({})

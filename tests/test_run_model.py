@@ -13,7 +13,8 @@ from dashboard.analysis import summarize
 from dashboard.analysis.health import STALL_FLOOR, health
 from dashboard.charts.figures import trace_point_counts
 from dashboard.charts.series import eval_frame, field_columns, train_frame
-from dashboard.views import run_view as rv
+from dashboard.views import formatting, runs_table, text, url_state
+from dashboard.views import run_model as rm
 from dashboard.views.url_state import ViewState, from_query
 from parsers import parse_bytes, parse_path
 from tests.conftest import SAMPLE_LOGS
@@ -47,7 +48,7 @@ def big_run(n: int):
     (2 * 86400 + 4 * 3600 + 5, "2d 04h"),
 ])
 def test_durations(seconds, text):
-    assert rv.fmt_duration(seconds) == text
+    assert formatting.fmt_duration(seconds) == text
 
 
 @pytest.mark.parametrize(("seconds", "text"), [
@@ -55,7 +56,7 @@ def test_durations(seconds, text):
     (3 * 86400, "3 d ago"),
 ])
 def test_ago(seconds, text):
-    assert rv.fmt_ago(seconds) == text
+    assert formatting.fmt_ago(seconds) == text
 
 
 @pytest.mark.parametrize(("v", "text"), [
@@ -63,37 +64,37 @@ def test_ago(seconds, text):
     (float("nan"), "nan"), (float("inf"), "inf"), (12345.6, "12,346"),
 ])
 def test_numbers(v, text):
-    assert rv.fmt_num(v) == text
+    assert formatting.fmt_num(v) == text
 
 
 def test_status_badges_use_no_emoji():
-    for status in (*rv.STATUSES, "waiting"):
-        badge = rv.status_badge(status)
+    for status in (*rm.STATUSES, "waiting"):
+        badge = rm.status_badge(status)
         assert badge.endswith(status) and all(ord(c) < 0x2800 for c in badge)
-        assert rv.status_of_badge(badge) == status
-        assert rv.style_status(badge).startswith("background-color")
+        assert runs_table.status_of_badge(badge) == status
+        assert runs_table.style_status(badge).startswith("background-color")
 
 
 def test_plotly_text_is_literal():
-    assert rv.plotly_text("<b>x</b> & <a href='javascript:alert(1)'>y</a>") == (
+    assert text.plotly_text("<b>x</b> & <a href='javascript:alert(1)'>y</a>") == (
         "&lt;b&gt;x&lt;/b&gt; &amp; &lt;a href='javascript:alert(1)'&gt;y&lt;/a&gt;")
 
 
 # ------------------------------------------------------------------------------------------------ liveness
 
 def test_a_file_written_while_followed_is_live_and_uses_the_watchers_clock():
-    lv = rv.liveness(discovered_at=1000.0, last_growth_at=1010.5, mtime=1010.4)
-    assert lv == rv.Liveness(True, 1010.5, "watcher")
+    lv = rm.liveness(discovered_at=1000.0, last_growth_at=1010.5, mtime=1010.4)
+    assert lv == rm.Liveness(True, 1010.5, "watcher")
 
 
 def test_an_old_file_is_not_live_and_its_last_update_is_its_mtime():
-    lv = rv.liveness(discovered_at=100_000.0, last_growth_at=100_000.1, mtime=50_000.0)
-    assert lv == rv.Liveness(False, 50_000.0, "file mtime")
+    lv = rm.liveness(discovered_at=100_000.0, last_growth_at=100_000.1, mtime=50_000.0)
+    assert lv == rm.Liveness(False, 50_000.0, "file mtime")
 
 
 def test_a_file_written_just_before_the_dashboard_started_is_live():
-    lv = rv.liveness(discovered_at=1000.0, last_growth_at=1000.1, mtime=1000.0 - rv.RECENT_BEFORE_START / 2)
-    assert lv.live and lv.last_update == 1000.0 - rv.RECENT_BEFORE_START / 2
+    lv = rm.liveness(discovered_at=1000.0, last_growth_at=1000.1, mtime=1000.0 - rm.RECENT_BEFORE_START / 2)
+    assert lv.live and lv.last_update == 1000.0 - rm.RECENT_BEFORE_START / 2
 
 
 def test_live_status_follows_the_rule_of_health():
@@ -109,21 +110,21 @@ def test_live_status_follows_the_rule_of_health():
     for idle in (1.0, STALL_FLOOR - 1, 5 * gap + 1, 10 * gap, 100 * gap):
         now = 10_000.0
         expected = health(run, live=True, now=now, last_growth_at=now - idle, median_record_gap=gap).status
-        got, reason = rv.live_status(s.status, s.status_reason, live=True, is_last_run=True, now=now,
+        got, reason = rm.live_status(s.status, s.status_reason, live=True, is_last_run=True, now=now,
                                      last_update=now - idle, median_gap=gap)
         assert got == expected, (idle, reason)
-    assert rv.live_status("stopped", "r", live=False, is_last_run=True, now=1e4, last_update=0, median_gap=gap) == (
+    assert rm.live_status("stopped", "r", live=False, is_last_run=True, now=1e4, last_update=0, median_gap=gap) == (
         "stopped", "r")
-    assert rv.live_status("stopped", "r", live=True, is_last_run=False, now=1e4, last_update=0, median_gap=gap)[0] == \
+    assert rm.live_status("stopped", "r", live=True, is_last_run=False, now=1e4, last_update=0, median_gap=gap)[0] == \
         "stopped"
-    assert rv.live_status("finished", "r", live=True, is_last_run=True, now=1e4, last_update=0, median_gap=1)[0] == \
+    assert rm.live_status("finished", "r", live=True, is_last_run=True, now=1e4, last_update=0, median_gap=1)[0] == \
         "finished"
 
 
 # ---------------------------------------------------------------------------------------------------- URL
 
 def test_run_query_reads_r_metrics_and_notices():
-    q = rv.read_run_query({"run": ["a/b.log"], "r": ["2"], "metric": ["loss", "acc"], "smoothing": ["0.8"],
+    q = url_state.read_run_query({"run": ["a/b.log"], "r": ["2"], "metric": ["loss", "acc"], "smoothing": ["0.8"],
                            "x_axis": ["epoch"], "x_range": ["1,2.5"], "log_y": ["1"], "live": ["0"]})
     assert q.run == "a/b.log" and q.notices == []
     v = q.view
@@ -134,9 +135,9 @@ def test_run_query_reads_r_metrics_and_notices():
 def test_run_query_round_trips():
     view = ViewState(run="logs/x/1.log", run_index=3, metrics=["loss", "coco/AP (M)"], smoothing=0.95,
                      x_axis="wall", x_range=(1.7e9, 1.7e9 + 60), log_y=True, live=False)
-    query = rv.run_page_query(view)
+    query = url_state.run_page_query(view)
     assert list(query)[:2] == ["run", "r"] and "page" not in query
-    back = rv.read_run_query({k: (v if isinstance(v, list) else [v]) for k, v in query.items()})
+    back = url_state.read_run_query({k: (v if isinstance(v, list) else [v]) for k, v in query.items()})
     assert back.notices == []
     assert (back.view.run, back.view.run_index, back.view.metrics, back.view.smoothing, back.view.x_axis,
             back.view.x_range, back.view.log_y, back.view.live) == (
@@ -149,35 +150,35 @@ def test_run_query_round_trips():
     ({"bogus": ["1"]}, "not used on this page"),
 ])
 def test_invalid_run_query_values_become_notices(raw, needle):
-    q = rv.read_run_query({"run": ["a/b.log"], **raw})
+    q = url_state.read_run_query({"run": ["a/b.log"], **raw})
     assert any(needle in n for n in q.notices), q.notices
     assert q.view.smoothing == 0.6 and q.view.x_axis == "iter"
 
 
 def test_runs_query():
-    q = rv.read_runs_query({"filter": ["llm|det"], "twins": ["1"], "live": ["0"], "run": ["x"]})
+    q = url_state.read_runs_query({"filter": ["llm|det"], "twins": ["1"], "live": ["0"], "run": ["x"]})
     assert (q.filter, q.twins, q.live) == ("llm|det", True, False)
     assert any("not used" in n for n in q.notices)
-    assert rv.runs_page_query(q) == {"filter": "llm|det", "twins": "1", "live": "0"}
-    assert rv.runs_page_query(rv.read_runs_query({})) == {}
+    assert url_state.runs_page_query(q) == {"filter": "llm|det", "twins": "1", "live": "0"}
+    assert url_state.runs_page_query(url_state.read_runs_query({})) == {}
 
 
 def test_run_href_is_root_relative_and_parseable():
-    href = rv.run_href("logs/a b/#1.log", 2)
+    href = url_state.run_href("logs/a b/#1.log", 2)
     assert href.startswith("run?run=logs/a%20b/%231.log&r=2")
-    assert rv.link_query(href) == {"run": "logs/a b/#1.log", "r": "2"}
+    assert runs_table.link_query(href) == {"run": "logs/a b/#1.log", "r": "2"}
 
 
 def test_filter_regex():
-    regex, note = rv.compile_filter("LLM|det_.*resume")
+    regex, note = runs_table.compile_filter("LLM|det_.*resume")
     names = ["a/llm/1.log", "a/det_crash_resume/x.log", "a/cls.log"]
     rows = [{"name": n, "_sort": (i, 0)} for i, n in enumerate(names)]
     for r in rows:
-        r.update({c: None for c in rv.RUN_TABLE_COLUMNS if c != "name"})
-    table = rv.runs_table(rows, regex)
+        r.update({c: None for c in runs_table.RUN_TABLE_COLUMNS if c != "name"})
+    table = runs_table.runs_table(rows, regex)
     assert list(table["name"]) == ["a/det_crash_resume/x.log", "a/llm/1.log"]  # newest first
     assert note is None
-    bad, note = rv.compile_filter("(unclosed")
+    bad, note = runs_table.compile_filter("(unclosed")
     assert bad is None and "not a valid regular expression" in note
 
 
@@ -186,13 +187,13 @@ def test_filter_regex():
 def test_run_row_of_a_finished_and_a_crashed_run():
     runs = parse_path(str(TEE)).runs
     s0, s1 = summarize(runs[0]), summarize(runs[1])
-    row = rv.run_row(source_id="s/console_tee.log", run_index=0, run_count=2, summary=s0, status=s0.status,
+    row = runs_table.run_row(source_id="s/console_tee.log", run_index=0, run_count=2, summary=s0, status=s0.status,
                      reason=s0.status_reason, last_update=100.0, now=112.0)
     assert row["name"] == "s/console_tee.log · run 1/2"
     assert row["status"].endswith("crashed") and "OutOfMemoryError" in row["why"]
     assert row["n/N"] == "450/600" and row["progress"] == 0.75 and row["last update"] == "12 s ago"
     assert row["ETA"] == "—" and row["open"] == "run?run=s/console_tee.log&r=0"
-    row1 = rv.run_row(source_id="s/console_tee.log", run_index=1, run_count=2, summary=s1, status=s1.status,
+    row1 = runs_table.run_row(source_id="s/console_tee.log", run_index=1, run_count=2, summary=s1, status=s1.status,
                       reason=s1.status_reason, last_update=100.0, now=112.0)
     assert row1["status"].endswith("finished") and row1["n/N"] == "600/600" and row1["loss"] != "—"
 
@@ -202,65 +203,68 @@ def test_a_scalars_json_twin_is_recognised():
 
     text = layout_of("w/20260101_000000/20260101_000000.log")
     scal = layout_of("w/20260101_000000/vis_data/scalars.json")
-    assert rv.is_scalars_twin(scal, {(text.work_dir, text.timestamp)})
-    assert not rv.is_scalars_twin(scal, set()) and not rv.is_scalars_twin(text, {(text.work_dir, text.timestamp)})
+    assert runs_table.is_scalars_twin(scal, {(text.work_dir, text.timestamp)})
+    assert not runs_table.is_scalars_twin(scal, set()) and not runs_table.is_scalars_twin(text, {(text.work_dir, text.timestamp)})
 
 
 # ---------------------------------------------------------------------------------------------- run page
 
 def test_header_of_the_llm_sample():
     s = summarize(run_of(LLM))
-    items = {i.label: i.value for i in rv.header_items(s, s.status)}
+    items = {i.label: i.value for i in rm.header_items(s, s.status)}
     assert items["Iterations n/N"] == "3670/3672" and items["Epoch"] == "3/3"
     assert items["Optimizer updates"] == "458/459" and items["Status"].endswith("finished")
-    assert items["MMEngine's eta"] == "24s" and items["Peak memory"] == "—"
-    assert "2026-03-14 21:30" in rv.finish_text(s)
+    assert items["ETA"] == "—" and items["MMEngine's eta"] == "—" and items["Peak memory"] == "—"
+    assert rm.finish_text(s, s.status) == "Finish: none (finished: only a running run has an ETA)"
+    running = {i.label: i.value for i in rm.header_items(s, "running")}
+    assert running["MMEngine's eta"] == "24s"
+    assert "2026-03-14 21:30" in rm.finish_text(s, "running")
 
 
 def test_banners_crash_nan_and_stall():
     runs = parse_path(str(TEE)).runs
     s = summarize(runs[0])
-    crash = rv.banners(s, "crashed", s.status_reason)
+    crash = rm.banners(s, "crashed", s.status_reason)
     assert crash[0].level == "error" and crash[0].code and "Traceback" in crash[0].detail
     assert "OutOfMemoryError" not in crash[0].title  # the title holds our words only
     nan = summarize(run_of(NAN))
-    b = [x for x in rv.banners(nan, nan.status, nan.status_reason) if x.title.startswith("NaN")]
+    b = [x for x in rm.banners(nan, nan.status, nan.status_reason) if x.title.startswith("NaN")]
     assert b and str(nan.first_nonfinite_iter) in b[0].title and "loss" in b[0].detail
-    stalled = rv.banners(s, "stalled", "no new record for 12m (threshold 10m)")
+    stalled = rm.banners(s, "stalled", "no new record for 12m (threshold 10m)")
     assert any(x.level == "warning" and x.title.startswith("Stalled") for x in stalled)
 
 
 def test_metric_choices_and_url_selection():
     run = run_of(CLS)
     frame, evals = train_frame(run), eval_frame(run)
-    c = rv.metric_choices(field_columns(frame), list(evals.attrs["metrics"]))
+    c = rm.metric_choices(field_columns(frame), list(evals.attrs["metrics"]))
     assert c.train_default == ["loss"] and c.eval_options == ["accuracy/top1", "accuracy/top5"]
-    train, ev, notes = rv.select_metrics(["accuracy/top5", "nope"], c)
+    train, ev, notes = rm.select_metrics(["accuracy/top5", "nope"], c)
     assert train == ["loss"] and ev == ["accuracy/top5"] and len(notes) == 1 and "nope" in notes[0]
-    assert rv.metrics_param(train, ev, c) == ["accuracy/top5"]
-    assert rv.metrics_param(c.train_default, c.eval_default, c) == []
-    plan = rv.chart_plan(c, train, ev)
+    assert rm.metrics_param(train, ev, c) == ["accuracy/top5"]
+    assert rm.metrics_param(c.train_default, c.eval_default, c) == []
+    plan = rm.chart_plan(c, train, ev)
     assert [p.key for p in plan] == ["losses", "lr", "time", "eval:accuracy/top5"]
 
 
 def test_many_losses_default_to_the_total():
     names = ["loss", "loss_rpn_cls", "loss_rpn_bbox", "s0.loss_cls", "s0.loss_bbox", "s1.loss_cls", "s0.acc", "lr"]
-    c = rv.metric_choices(names, [])
+    c = rm.metric_choices(names, [])
     assert c.train_default == ["loss"] and "s0.acc" in c.train_options and "lr" not in c.train_options
 
 
 def test_figures_are_downsampled_to_4000_points_and_zoom_is_full_detail():
     run = big_run(50_000)
     frame, evals = train_frame(run), eval_frame(run)
-    c = rv.metric_choices(field_columns(frame), [])
-    spec = rv.chart_plan(c, ["loss"], [])[0]
-    fig = rv.build_figure(spec, frame, evals, rv.ChartView(smoothing=0.6))
+    c = rm.metric_choices(field_columns(frame), [])
+    spec = rm.chart_plan(c, ["loss"], [])[0]
+    fig = rm.build_figure(spec, frame, evals, rm.ChartView(smoothing=0.6))
     counts = trace_point_counts(fig)
     assert max(counts) <= 4000 and min(counts) > 3000
     # The spike in the middle survives the downsampling.
     raw = [t for t in fig.data if t.name == "loss (raw)"][0]
     assert np.nanmax(np.asarray(raw.y, dtype=float)) > 5.0  # the others are below 2
-    zoomed = rv.build_figure(spec, frame, evals, rv.ChartView(smoothing=0.6, x_range=(100_000.0, 120_000.0)))
+    zoomed = rm.build_figure(spec, frame, evals, rm.ChartView(smoothing=0.6, x_range=(100_000.0, 120_000.0)))
     z = [t for t in zoomed.data if t.name == "loss (raw)"][0]
     assert 2000 <= len(z.x) <= 2003  # every logged point of the range (plus its neighbours)
     size = len(pio.to_json(fig, validate=False))
@@ -274,8 +278,8 @@ def test_figure_names_from_the_log_are_literal():
                           "timestamp": [0.0, 1.0, 2.0], "relative_seconds": [0.0, 1.0, 2.0],
                           "<b>loss</b>": [1.0, 0.5, 0.25]})
     frame.attrs["fields"] = {"<b>loss</b>": "<b>loss</b>"}
-    spec = rv.ChartSpec("losses", "Losses", ("<b>loss</b>",), "train", True)
-    fig = rv.build_figure(spec, frame, pd.DataFrame(), rv.ChartView())
+    spec = rm.ChartSpec("losses", "Losses", ("<b>loss</b>",), "train", True)
+    fig = rm.build_figure(spec, frame, pd.DataFrame(), rm.ChartView())
     spec_json = json.loads(pio.to_json(fig, validate=False))
     names = [t["name"] for t in spec_json["data"]]
     assert all("<b>" not in n for n in names) and "&lt;b&gt;loss&lt;/b&gt;" in names
@@ -283,16 +287,27 @@ def test_figure_names_from_the_log_are_literal():
 
 def test_events_rows():
     runs = parse_path(str(TEE)).runs
-    rows = rv.event_rows(runs[0])
+    rows = rm.event_rows(runs[0])
     kinds = [r["kind"] for r in rows]
     assert "traceback" in kinds and "checkpoint" in kinds and "val" in kinds
     assert [r["line"] for r in rows] == sorted(r["line"] for r in rows)
     assert all("\n" not in r["text"] for r in rows)
-    resumed = rv.event_rows(runs[1])
+    resumed = rm.event_rows(runs[1])
     assert any(r["kind"] == "resume" and r["iter"] == 400 for r in resumed)
-    frame = rv.events_frame(rows)
+    frame = rm.events_frame(rows)
     assert list(frame.columns) == ["line", "time (log clock)", "kind", "iter", "text"]
-    assert len(rv.event_rows(runs[0], limit=3)) == 3
+    assert len(rows) == 9  # 4 warnings, 2 checkpoints, 2 validations, 1 traceback
+
+
+def test_events_keep_the_last_rows_and_say_how_many(monkeypatch):
+    run = parse_path(str(TEE)).runs[0]
+    every = rm.event_rows(run)
+    monkeypatch.setattr(rm, "MAX_EVENT_ROWS", 3)
+    model = rm.build_run_model(run, rm.RunSource("root", "x/console_tee.log", "x/console_tee.log"), run_index=0,
+                               choices=[(0, "run 1")])
+    assert model.events == every[-3:] and model.event_total == len(every)
+    assert rm.events_caption(model) == (f"{len(every)} events (checkpoints, validations, warnings, errors, "
+                                        "resumes): the last 3 are listed")
 
 
 def test_audit_and_setup_rows_say_where_numbers_came_from():
@@ -300,12 +315,12 @@ def test_audit_and_setup_rows_say_where_numbers_came_from():
 
     run = run_of(LLM)
     s = summarize(run)
-    rows = {r["quantity"]: r["value"] for r in rv.audit_rows(s)}
+    rows = {r["quantity"]: r["value"] for r in rm.audit_rows(s)}
     assert rows["N in the log"] == "3,672" and rows["N the setup gives"] == "3,672" and rows["consistent"] == "yes"
     assert rows["optimizer updates"] == "459" and "1 (length-grouped" in rows["world sizes that give the logged N"]
     setup, sources = setup_for(run)
-    srows = {r["input"]: r for r in rv.setup_rows(setup, sources)}
-    assert srows["dataset size L"]["value"] == "1220" and "Num train samples" in srows["dataset size L"]["from"]
+    srows = {r["input"]: r for r in rm.setup_rows(setup, sources)}
+    assert srows["dataset size L"]["value"] == "1,220" and "Num train samples" in srows["dataset size L"]["from"]
     assert srows["gradient accumulation A"]["from"].startswith("config")
 
 
@@ -314,17 +329,17 @@ def test_audit_and_setup_rows_say_where_numbers_came_from():
     ("2026-02-30 00:00", None), ("yesterday", None), ("", None),
 ])
 def test_clock_inputs(text, seconds):
-    assert rv.parse_clock(text) == seconds
+    assert rm.parse_clock(text) == seconds
     if seconds is not None:
-        assert rv.parse_clock(rv.fmt_clock_input(seconds)) == seconds
+        assert rm.parse_clock(rm.fmt_clock_input(seconds)) == seconds
 
 
 def test_x_range_inputs():
-    assert rv.x_range_from_inputs(None, None) == (None, None)
-    assert rv.x_range_from_inputs(1, 5) == ((1.0, 5.0), None)
-    assert rv.x_range_from_inputs(1, None)[0] is None and "both" in rv.x_range_from_inputs(1, None)[1]
-    assert rv.x_range_from_inputs(5, 1)[0] is None
-    assert rv.check_smoothing(0.35000000000000003) == 0.35 and rv.check_smoothing(5) == 0.99
+    assert rm.x_range_from_inputs(None, None) == (None, None)
+    assert rm.x_range_from_inputs(1, 5) == ((1.0, 5.0), None)
+    assert rm.x_range_from_inputs(1, None)[0] is None and "both" in rm.x_range_from_inputs(1, None)[1]
+    assert rm.x_range_from_inputs(5, 1)[0] is None
+    assert rm.check_smoothing(0.35000000000000003) == 0.35 and rm.check_smoothing(5) == 0.99
 
 
 def test_view_state_metrics_survive_from_query():

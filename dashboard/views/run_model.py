@@ -1,164 +1,89 @@
-"""Page models of the Runs and Run pages: what to show, computed without Streamlit (tested in isolation).
+"""The run model: everything shown about one run, wherever the run came from, computed without Streamlit.
 
-The pages (``dashboard/ui/pages/runs.py``, ``run.py``) read the URL and the shared ``AppState``, call these
-functions and draw the result. Everything that decides *what* is shown lives here: URL parameters of each
-page, liveness and the running/stalled overlay, table rows, header numbers, banners, which metrics exist and
-which are shown by default, the chart plan and figures, the events list and the audit panel.
+One model serves every place a run is shown: the Run page for a log under a root (live or finished) and for an
+upload, the Markdown report and the downloads. ``build_run_model`` takes a parsed ``Run`` and a ``RunSource``
+(which file or upload it is, how to reach it again) and returns a ``RunModel``: the summary, the chart frames,
+events, setup and audit rows, the run chooser's choices and the files of an upload. What changes every second
+while a run is live (running or stalled, the last update) is not in the model: ``live_status`` and
+``header_items`` compute it from the model and the source's ``Liveness`` at each refresh.
 
 Text rules: values that can hold log text (file names, metric names, event text, error text) are returned in
 fields the pages draw with ``st.text`` / ``st.code`` / ``st.dataframe`` only. Banner *titles* are built here
 from our own words and numbers, so a page may pass them to ``st.error``/``st.warning`` (Markdown). Plotly
 renders a subset of HTML in trace names and titles, so every log-derived string a figure shows goes
-through ``plotly_text`` (entities, which plotly shows literally).
+through ``text.plotly_text``.
+
+Invariant: a model is built from a run under that run's lock (a live run's arrays grow under it) and is then
+a private snapshot: nothing in it changes when the run grows (``fingerprint`` says which state it shows).
 """
 
 from __future__ import annotations
 
 import calendar
+import contextlib
 import datetime as _dt
 import math
 import re
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import quote, urlencode
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.analysis import RunSummary, setup_for, summarize
 from dashboard.analysis.health import STALL_FACTOR, STALL_FLOOR
-from dashboard.analysis.summary import RunSummary, iso
-from dashboard.charts.figures import TRAIN_X_COLUMN, X_AXES, eval_figure, group_keys, metric_figure
-from dashboard.views.text import one_line
-from dashboard.views.url_state import (
-    MAX_RUN_INDEX,
-    MAX_SMOOTHING,
-    STREAMLIT_KEYS,
-    ViewState,
-    from_query,
-    to_query,
+from dashboard.analysis.summary import iso
+from dashboard.analysis.timing import time_stats
+from dashboard.charts.figures import EVAL_X_COLUMN, TRAIN_X_COLUMN, X_AXES, eval_figure, group_keys, metric_figure
+from dashboard.charts.series import eval_frame, train_frame
+from dashboard.views.formatting import (
+    UNKNOWN,
+    finite,
+    fmt_ago,
+    fmt_clock,
+    fmt_duration,
+    fmt_fraction,
+    fmt_memory,
+    fmt_num,
+    fmt_percent,
+    fmt_value,
 )
+from dashboard.views.text import one_line, plotly_text
+from dashboard.views.url_state import MAX_SMOOTHING
 from parsers import Run
 
 #: A source whose file was last written at most this long before the watcher found it counts as live.
 RECENT_BEFORE_START = 600.0
 LIVE_INTERVAL = 1.0  # seconds between live refreshes of the run page
 IDLE_INTERVAL = 5.0  # ... of a run page whose log is not growing
-RUNS_INTERVAL = 2.0  # ... of the runs page
-MAX_FILTER_CHARS = 200
 MAX_EVENT_ROWS = 1000
+MAX_TRACEBACKS = 5
 MAX_DEFAULT_LOSSES = 5
 MAX_DEFAULT_EVALS = 4
 CHART_HEIGHT = 330
 LOSS_CHART_HEIGHT = 420
+MAX_POINTS = 4000
+#: The run chooser's value for "all runs joined into one" (a None value would show as no selection).
+JOINED = -1
 
 STATUSES = ("running", "stalled", "crashed", "finished", "stopped")
 #: Symbols every common font has (emoji are missing on many Linux desktops and in headless browsers).
 STATUS_ICONS = {"running": "▶", "stalled": "◐", "crashed": "✖", "finished": "✔", "stopped": "■", "waiting": "…"}
-#: Background colours of the status cells in the runs table.
-STATUS_COLORS = {"running": "#d7f5dd", "stalled": "#ffe7c2", "crashed": "#ffd6d6", "finished": "#e6efff",
-                 "stopped": "#eeeeee", "waiting": "#f5f5f5"}
 X_AXIS_LABELS = {"iter": "iteration", "epoch": "epoch", "wall": "wall time (log clock)",
                  "relative": "time since start"}
 
-#: Event kinds shown in the run page's events list (plus validations/tests and file restarts).
+#: Event kinds shown in the events list (plus validations/tests and file restarts).
 EVENT_KINDS_SHOWN = ("checkpoint", "best_checkpoint", "resume", "auto_resume", "load_checkpoint",
                      "advance_dataloader", "epoch_wrap", "warning", "error", "traceback", "launch")
-
-#: Query keys each page reads; anything else gets a "not used on this page" notice.
-RUN_PAGE_KEYS = frozenset({"run", "r", "run_index", "metric", "smoothing", "x_axis", "x_range", "log_y", "live",
-                           "page"})
-RUNS_PAGE_KEYS = frozenset({"filter", "twins", "live", "page"})
-_BOOL_TRUE = frozenset({"1", "true", "yes", "on"})
-_BOOL_FALSE = frozenset({"0", "false", "no", "off"})
-
-
-# ---------------------------------------------------------------------------------------------- formatting
-
-
-def _finite(v: float | None) -> bool:
-    return v is not None and isinstance(v, (int, float)) and math.isfinite(v)
-
-
-def fmt_duration(seconds: float | None) -> str:
-    """``45s``, ``12m 05s``, ``3h 07m``, ``2d 04h``; ``—`` when unknown or negative."""
-    if not _finite(seconds) or seconds < 0:  # type: ignore[operator]
-        return "—"
-    s = int(round(seconds))  # type: ignore[arg-type]
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m {s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h {s % 3600 // 60:02d}m"
-    return f"{s // 86400}d {s % 86400 // 3600:02d}h"
-
-
-def fmt_ago(seconds: float | None) -> str:
-    """``just now``, ``12 s ago``, ``5 min ago``, ``3 h ago``, ``2 d ago``; ``—`` when unknown."""
-    if not _finite(seconds):
-        return "—"
-    s = max(0.0, float(seconds))  # type: ignore[arg-type]
-    if s < 2:
-        return "just now"
-    if s < 60:
-        return f"{int(s)} s ago"
-    if s < 3600:
-        return f"{int(s // 60)} min ago"
-    if s < 86400:
-        return f"{int(s // 3600)} h ago"
-    return f"{int(s // 86400)} d ago"
-
-
-def fmt_clock(iso_text: str | None) -> str:
-    """``2026-03-14 21:30`` from an ISO timestamp of the log's clock; ``—`` when unknown."""
-    if not iso_text:
-        return "—"
-    return iso_text.replace("T", " ")[:16]
-
-
-def fmt_num(v: float | None, digits: int = 3) -> str:
-    """A number for a table cell: ``1,234``, ``0.0891``, ``1.23e-05``; ``—`` unknown, ``nan``/``inf`` kept."""
-    if v is None:
-        return "—"
-    if isinstance(v, float) and not math.isfinite(v):
-        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
-    if isinstance(v, int) or float(v).is_integer() and abs(v) < 1e15:
-        return f"{int(v):,}"
-    a = abs(v)
-    if a >= 1000:
-        return f"{v:,.0f}"
-    if a >= 1e-3:
-        return f"{v:.{digits}g}"
-    return f"{v:.{digits - 1}e}"
-
-
-def fmt_memory(mb: float | None) -> str:
-    if not _finite(mb):
-        return "—"
-    if mb >= 10 * 1024:  # type: ignore[operator]
-        return f"{mb / 1024:.1f} GB"  # type: ignore[operator]
-    return f"{mb:,.0f} MB"
-
-
-def fmt_fraction(n: int | None, total: int | None) -> str:
-    """``n/N`` with ``?`` for an unknown part; ``—`` when both are unknown."""
-    if n is None and total is None:
-        return "—"
-    return f"{'?' if n is None else n}/{'?' if total is None else total}"
 
 
 def status_badge(status: str) -> str:
     return f"{STATUS_ICONS.get(status, '•')} {status}"
 
 
-def plotly_text(text: str) -> str:
-    """Text plotly shows literally: its pseudo-HTML (``<b>``, ``<a href>``, ``<br>``) becomes entities."""
-    return one_line(str(text)).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 # ------------------------------------------------------------------------------------------------ liveness
-
 
 @dataclass(frozen=True)
 class Liveness:
@@ -203,232 +128,7 @@ def live_status(status: str, reason: str, *, live: bool, is_last_run: bool, now:
     return "running", f"last update {fmt_ago(idle)}"
 
 
-# ---------------------------------------------------------------------------------------------- URL state
-
-
-def _single(values: Sequence[str]) -> str | None:
-    return values[-1] if values else None
-
-
-def _other_page_notices(raw: Mapping[str, Sequence[str]], allowed: frozenset[str]) -> list[str]:
-    out = []
-    for key in raw:
-        if key not in allowed and key not in STREAMLIT_KEYS:
-            out.append(f"URL parameter {one_line(str(key), 40)!r} is not used on this page: ignored")
-    return out
-
-
-def parse_run_index(values: Sequence[str] | None) -> tuple[int | None, str | None]:
-    """``r`` (the run inside a file): a whole number from 0, or a notice."""
-    v = _single(values or [])
-    if v is None:
-        return None, None
-    if re.fullmatch(r"[0-9]{1,9}", v, re.ASCII) and int(v) <= MAX_RUN_INDEX:
-        return int(v), None
-    return None, f"URL parameter r={one_line(v, 40)!r} ignored: not a run number (0, 1, 2...)"
-
-
-@dataclass
-class RunPageQuery:
-    run: str | None  # the requested source id, unchecked (the page refuses it with a reason)
-    view: ViewState
-    notices: list[str]
-
-
-def read_run_query(raw: Mapping[str, Sequence[str]]) -> RunPageQuery:
-    """The run page's URL: ``run`` (source id), ``r`` (run index; ``run_index`` is accepted too), ``metric``
-    (repeated), ``smoothing``, ``x_axis``, ``x_range``, ``log_y``, ``live``. Invalid values fall back to
-    defaults with a notice each (``url_state.from_query``); parameters of other pages get a notice too."""
-    raw = {k: list(v) for k, v in raw.items()}
-    notices = _other_page_notices(raw, RUN_PAGE_KEYS)
-    raw = {k: v for k, v in raw.items() if k in RUN_PAGE_KEYS or k in STREAMLIT_KEYS}
-    run = _single(raw.pop("run", []))
-    raw.pop("page", None)  # the page is the URL path
-    r, note = parse_run_index(raw.pop("r", None))
-    if note:
-        notices.append(note)
-    view, more = from_query(raw)
-    notices.extend(more)
-    if r is not None:
-        view.run_index = r
-    view.page = "run"
-    view.run = run
-    return RunPageQuery(run, view, notices)
-
-
-def run_page_query(view: ViewState) -> dict[str, str | list[str]]:
-    """Query parameters for the run page (``r`` for the run index; no ``page``: the path says it)."""
-    q = to_query(ViewState(run=view.run, metrics=list(view.metrics), smoothing=view.smoothing, x_axis=view.x_axis,
-                           x_range=view.x_range, log_y=view.log_y, live=view.live))
-    if view.run_index is not None:
-        out: dict[str, str | list[str]] = {"run": q.pop("run")} if "run" in q else {}
-        out["r"] = str(view.run_index)
-        out.update(q)
-        return out
-    return q
-
-
-def run_href(source_id: str, run_index: int | None = None) -> str:
-    """Relative URL of the run page (from any page of the app)."""
-    q: dict[str, str] = {"run": source_id}
-    if run_index is not None:
-        q["r"] = str(run_index)
-    return "run?" + urlencode(q, quote_via=quote, safe="/")
-
-
-@dataclass
-class RunsPageQuery:
-    filter: str
-    twins: bool
-    live: bool
-    notices: list[str]
-
-
-def _bool(key: str, values: Sequence[str] | None, default: bool, notices: list[str]) -> bool:
-    v = _single(values or [])
-    if v is None:
-        return default
-    low = v.strip().lower()
-    if low in _BOOL_TRUE:
-        return True
-    if low in _BOOL_FALSE:
-        return False
-    notices.append(f"URL parameter {key}={one_line(v, 40)!r} ignored: not a yes/no value (1/0, true/false)")
-    return default
-
-
-def read_runs_query(raw: Mapping[str, Sequence[str]]) -> RunsPageQuery:
-    """The runs page's URL: ``filter`` (regex on the name), ``twins`` (show ``vis_data/scalars.json`` copies),
-    ``live`` (auto refresh)."""
-    notices = _other_page_notices(raw, RUNS_PAGE_KEYS)
-    pattern = _single(list(raw.get("filter", []))) or ""
-    if len(pattern) > MAX_FILTER_CHARS:
-        notices.append(f"URL parameter filter ignored: longer than {MAX_FILTER_CHARS} characters")
-        pattern = ""
-    twins = _bool("twins", raw.get("twins"), False, notices)
-    live = _bool("live", raw.get("live"), True, notices)
-    return RunsPageQuery(pattern, twins, live, notices)
-
-
-def runs_page_query(q: RunsPageQuery) -> dict[str, str]:
-    out: dict[str, str] = {}
-    if q.filter:
-        out["filter"] = q.filter
-    if q.twins:
-        out["twins"] = "1"
-    if not q.live:
-        out["live"] = "0"
-    return out
-
-
-# -------------------------------------------------------------------------------------------- runs page
-
-
-def compile_filter(pattern: str) -> tuple[re.Pattern[str] | None, str | None]:
-    """The name filter (a case-insensitive regular expression), or a notice and no filter."""
-    if not pattern:
-        return None, None
-    if len(pattern) > MAX_FILTER_CHARS:
-        return None, f"the filter is longer than {MAX_FILTER_CHARS} characters: showing every run"
-    try:
-        return re.compile(pattern, re.IGNORECASE), None
-    except re.error as e:
-        return None, f"the filter {one_line(pattern, 80)!r} is not a valid regular expression ({e}): showing every run"
-
-
-def is_scalars_twin(layout, text_layouts: set[tuple[str, str]]) -> bool:
-    """A ``vis_data/scalars.json`` whose run folder also holds the text log (the same run, fewer facts)."""
-    return layout is not None and layout.role == "scalars" and (layout.work_dir, layout.timestamp) in text_layouts
-
-
-def latest_loss(summary: RunSummary) -> float | None:
-    latest = summary.latest or {}
-    if "loss" in latest:
-        return latest["loss"]
-    for k, v in latest.items():
-        if "loss" in k.lower():
-            return v
-    return None
-
-
-def run_row(*, source_id: str, run_index: int, run_count: int, summary: RunSummary, status: str, reason: str,
-            last_update: float | None, now: float) -> dict[str, object]:
-    """One row of the runs table (all cells are plain values; ``name`` and ``why`` may hold log text)."""
-    name = source_id if run_count == 1 else f"{source_id} · run {run_index + 1}/{run_count}"
-    progress = summary.progress
-    if progress is not None and math.isfinite(progress):
-        progress = min(max(progress, 0.0), 1.0)
-    else:
-        progress = None
-    it_s = summary.recent_iter_seconds or summary.median_iter_seconds
-    epoch = "—" if summary.current_epoch is None else fmt_fraction(summary.current_epoch, summary.max_epochs)
-    return {
-        "name": one_line(name),
-        "status": status_badge(status),
-        "why": one_line(reason),
-        "progress": progress,
-        "n/N": fmt_fraction(summary.last_iter, summary.max_iters),
-        "epoch": epoch,
-        "ETA": fmt_duration(summary.eta_seconds) if status not in ("stopped", "stalled", "crashed") else "—",
-        "finish (log clock)": fmt_clock(summary.finish_at) if status in ("running", "finished") else "—",
-        "s/iter": fmt_num(it_s),
-        "last update": fmt_ago(now - last_update) if last_update is not None else "—",
-        "loss": fmt_num(latest_loss(summary), 4),
-        "open": run_href(source_id, run_index if run_count > 1 else None),
-        "_sort": (last_update or 0.0, run_index),
-        "_status": status,
-    }
-
-
-def waiting_row(source_id: str, last_update: float | None, now: float) -> dict[str, object]:
-    """A followed log that holds no training run yet (just created, or only a launch line so far)."""
-    row: dict[str, object] = {c: "—" for c in RUN_TABLE_COLUMNS}
-    row.update({"name": one_line(source_id), "status": status_badge("waiting"),
-                "why": "no training run in this file yet",
-                "progress": None, "last update": fmt_ago(now - last_update) if last_update is not None else "—",
-                "open": run_href(source_id), "_sort": (last_update or 0.0, 0), "_status": "waiting"})
-    return row
-
-
-def link_query(href: str) -> dict[str, str]:
-    """The query parameters of a ``run_href`` link (for ``st.page_link(..., query_params=...)``)."""
-    from urllib.parse import parse_qsl
-
-    return dict(parse_qsl(href.partition("?")[2], keep_blank_values=True))
-
-
-#: Most watched first: on a narrow screen the table scrolls sideways to the finish time and the status reason.
-RUN_TABLE_COLUMNS = ("open", "name", "status", "progress", "n/N", "epoch", "ETA", "last update", "loss", "s/iter",
-                     "finish (log clock)", "why")
-
-
-def runs_table(rows: list[dict[str, object]], regex: re.Pattern[str] | None) -> pd.DataFrame:
-    """Rows matching the filter, newest first (most recently written log first, later runs of a file first)."""
-    kept = [r for r in rows if regex is None or regex.search(str(r["name"]))]
-    kept.sort(key=lambda r: r["_sort"], reverse=True)  # type: ignore[arg-type, return-value]
-    frame = pd.DataFrame(kept, columns=list(RUN_TABLE_COLUMNS))
-    frame["progress"] = pd.to_numeric(frame["progress"], errors="coerce")
-    return frame
-
-
-def status_of_badge(badge: str) -> str:
-    return badge.split(" ", 1)[-1]
-
-
-def style_status(value: str) -> str:
-    """CSS for a status cell (``pandas.Styler.map``)."""
-    color = STATUS_COLORS.get(status_of_badge(str(value)))
-    return f"background-color: {color}" if color else ""
-
-
-def status_counts(rows: list[dict[str, object]]) -> str:
-    counts = {s: 0 for s in (*STATUSES, "waiting")}
-    for r in rows:
-        counts[str(r["_status"])] = counts.get(str(r["_status"]), 0) + 1
-    return " · ".join(f"{status_badge(s)} {n}" for s, n in counts.items() if n)
-
-
-# --------------------------------------------------------------------------------------------- run page
+# ----------------------------------------------------------------------------------------------- header
 
 
 @dataclass(frozen=True)
@@ -437,15 +137,21 @@ class HeaderItem:
     value: str
 
 
+def shows_eta(status: str) -> bool:
+    """Only a running run has an ETA and a finish time: a stopped, stalled, crashed or finished one has none."""
+    return status == "running"
+
+
 def header_items(summary: RunSummary, status: str) -> list[HeaderItem]:
-    """The numbers of the run page's header, in reading order (our words and numbers only)."""
+    """The numbers of the run's header, in reading order (our words and numbers only)."""
     s = summary
+    eta = shows_eta(status)
     items = [
         HeaderItem("Status", status_badge(status)),
         HeaderItem("Iterations n/N", fmt_fraction(s.last_iter, s.max_iters)),
-        HeaderItem("Epoch", "—" if s.current_epoch is None else fmt_fraction(s.current_epoch, s.max_epochs)),
-        HeaderItem("ETA", fmt_duration(s.eta_seconds)),
-        HeaderItem("MMEngine's eta", fmt_duration(s.logged_eta_seconds)),
+        HeaderItem("Epoch", UNKNOWN if s.current_epoch is None else fmt_fraction(s.current_epoch, s.max_epochs)),
+        HeaderItem("ETA", fmt_duration(s.eta_seconds) if eta else UNKNOWN),
+        HeaderItem("MMEngine's eta", fmt_duration(s.logged_eta_seconds) if eta else UNKNOWN),
         HeaderItem("Elapsed", fmt_duration(s.wall_seconds)),
         HeaderItem("s/iter", fmt_num(s.recent_iter_seconds or s.median_iter_seconds)),
         HeaderItem("samples/s", fmt_num(s.samples_per_second)),
@@ -458,7 +164,8 @@ def header_items(summary: RunSummary, status: str) -> list[HeaderItem]:
 
 
 HEADER_HELP = {
-    "ETA": "MMDash's estimate: iterations left x the recent median time per iteration (see the ETA method below).",
+    "ETA": "MMDash's estimate: iterations left x the recent median time per iteration (see the ETA method below). "
+           "Only while the run is running.",
     "MMEngine's eta": "What the log's last line says: MMEngine's cumulative average, blind to slow-downs and "
                       "wrong after a resume.",
     "Elapsed": "Wall time from the first to the last record of this run (the log's clock).",
@@ -469,15 +176,25 @@ HEADER_HELP = {
 }
 
 
-def finish_text(summary: RunSummary) -> str:
-    """``Finish (log clock): ... · MMEngine's: ...`` for the line under the header."""
+def finish_text(summary: RunSummary, status: str) -> str:
+    """The finish-time line under the header: ours beside MMEngine's while running, else why there is none."""
+    if not shows_eta(status):
+        return f"Finish: none ({status}: only a running run has an ETA)"
     return (f"Finish (log clock): {fmt_clock(summary.finish_at)} · "
             f"MMEngine's estimate: {fmt_clock(summary.logged_finish_at)}")
 
 
+def clock_text(summary: RunSummary) -> str:
+    """``Log clock: <start> → <end> · compute <d> · pauses <d>``: where the elapsed time went."""
+    s = summary
+    return (f"Log clock: {fmt_clock(s.started_at)} → {fmt_clock(s.ended_at)} · "
+            f"compute {fmt_duration(s.compute_seconds)} · pauses {fmt_duration(s.gap_seconds)} "
+            "(validation, checkpoints, restarts)")
+
+
 def progress_text(summary: RunSummary) -> str:
     p = summary.progress
-    pct = f" ({100 * p:.1f} %)" if p is not None and math.isfinite(p) else ""
+    pct = f" ({fmt_percent(p)})" if finite(p) else ""
     return f"{fmt_fraction(summary.last_iter, summary.max_iters)} iterations{pct}"
 
 
@@ -503,6 +220,8 @@ def banners(summary: RunSummary, status: str, reason: str) -> list[Banner]:
         fields = ", ".join(summary.nonfinite_fields) or "a loss"
         out.append(Banner("error", f"NaN/inf: the first non-finite value is at iteration "
                                    f"{summary.first_nonfinite_iter}.", f"fields: {fields}"))
+    if summary.resumed_from_iter is not None:
+        out.append(Banner("info", f"Resumed from iteration {summary.resumed_from_iter}."))
     if summary.audit.consistent is False:
         out.append(Banner("info", "The iteration count N does not match the setup in the log: see the iteration "
                                   "audit below.", summary.audit.explanation))
@@ -602,14 +321,18 @@ class ChartView:
 
 def build_figure(spec: ChartSpec, frame: pd.DataFrame, evals: pd.DataFrame, view: ChartView, *,
                  epoch_ends: Sequence[int] = (), resume_iters: Sequence[int] = (),
-                 checkpoint_iters: Sequence[int] = (), max_points: int = 4000) -> go.Figure:
+                 checkpoint_iters: Sequence[int] = (), max_points: int = MAX_POINTS) -> go.Figure:
     """One chart of the plan: smoothed at full resolution, cut to the x range, then downsampled (MinMaxLTTB,
     at most ``max_points`` per trace); names and titles made literal for plotly."""
     title = plotly_text(spec.title)
     if spec.kind == "eval":
         eval_cols = [evals.attrs.get("metrics", {}).get(k, k) for k in spec.keys]
-        fig = eval_figure(evals, eval_cols, x_axis=view.x_axis, log_y=view.log_y,  # type: ignore[arg-type]
-                          x_range=view.x_range, max_points=max_points, title=title, uirevision=spec.key)
+        x_axis = eval_axis(evals, view.x_axis)
+        if x_axis != view.x_axis:
+            title = f"{title} (by {X_AXIS_LABELS[x_axis]}: the results have no {X_AXIS_LABELS[view.x_axis]})"
+        fig = eval_figure(evals, eval_cols, x_axis=x_axis, log_y=view.log_y,  # type: ignore[arg-type]
+                          x_range=view.x_range if x_axis == view.x_axis else None, max_points=max_points,
+                          title=title, uirevision=spec.key)
     else:
         cols = [frame.attrs.get("fields", {}).get(k, k) for k in spec.keys]
         fig = metric_figure(frame, cols, x_axis=view.x_axis, smoothing=view.smoothing if spec.smooth else 0.0,  # type: ignore[arg-type]
@@ -629,6 +352,16 @@ def build_figure(spec: ChartSpec, frame: pd.DataFrame, evals: pd.DataFrame, view
         _frame_constant_series(fig)
     fig.update_layout(height=spec.height)
     return fig
+
+
+def eval_axis(evals: pd.DataFrame, x_axis: str) -> str:
+    """The x axis a validation chart can use: the chosen one when the results have values on it, else the
+    train iteration they followed, else their epoch (a log with validation lines only has no iterations)."""
+    for axis in (x_axis, "iter", "epoch"):
+        col = EVAL_X_COLUMN[axis]
+        if col in evals and evals[col].notna().any():
+            return axis
+    return x_axis
 
 
 def _frame_constant_series(fig: go.Figure) -> None:
@@ -719,7 +452,7 @@ def parse_clock(text: str) -> float | None:
 
 
 def fmt_clock_input(seconds: float | None) -> str:
-    if not _finite(seconds):
+    if not finite(seconds):
         return ""
     return (iso(seconds) or "").replace("T", " ")
 
@@ -746,10 +479,13 @@ def check_axis(v: str) -> str:
 # --------------------------------------------------------------------------------------- events, audit
 
 
-def run_label(run: Run, count: int) -> str:
-    """A run in the run chooser: ``run 2 of 3 · resume · iterations 410–600``. Call under the source lock."""
-    it = ("no iterations" if run.first_iter is None else f"iterations {run.first_iter}–{run.last_iter}")
-    return one_line(f"run {run.index + 1} of {count} · {run.started_by} · {it}", 120)
+def run_label(run: Run, position: int, count: int, file_name: str | None = None) -> str:
+    """A run in the run chooser: ``run 2 of 3 · resume · iterations 410–600 of 3672`` (with its file and lines
+    when the runs come from several files). Call under the source lock."""
+    it = "no iterations" if run.first_iter is None else f"iterations {run.first_iter}–{run.last_iter}"
+    n = f" of {run.max_iters}" if run.max_iters else ""
+    where = f" · {file_name}, lines {run.start_line}–{run.end_line}" if file_name else ""
+    return one_line(f"run {position + 1} of {count} · {run.started_by} · {it}{n}{where}", 200)
 
 
 def _metric_text(metrics: Mapping[str, float], limit: int = 8) -> str:
@@ -758,9 +494,9 @@ def _metric_text(metrics: Mapping[str, float], limit: int = 8) -> str:
     return ", ".join(items) + (f", … {more} more" if more > 0 else "")
 
 
-def event_rows(run: Run, limit: int = MAX_EVENT_ROWS) -> list[dict[str, object]]:
-    """Checkpoints, validations/tests, warnings, errors, tracebacks, resumes (in log order, the last
-    ``limit``), as table rows: line, time (log clock), kind, iteration, text. Call under the source lock."""
+def event_rows(run: Run) -> list[dict[str, object]]:
+    """Checkpoints, validations/tests, warnings, errors, tracebacks, resumes, in log order, as table rows:
+    line, time (log clock), kind, iteration, text. Call under the source lock."""
     rows: list[dict[str, object]] = []
     for e in run.events:
         if e.kind not in EVENT_KINDS_SHOWN:
@@ -774,7 +510,7 @@ def event_rows(run: Run, limit: int = MAX_EVENT_ROWS) -> list[dict[str, object]]
         rows.append({"line": ev.line_no, "time (log clock)": fmt_clock_input(ev.timestamp) or None, "kind": ev.mode,
                      "iter": ev.train_iter, "text": one_line(where + _metric_text(ev.metrics))})
     rows.sort(key=lambda r: r["line"] or 0)  # type: ignore[return-value, arg-type]
-    return rows[-limit:] if limit and len(rows) > limit else rows
+    return rows
 
 
 def events_frame(rows: Sequence[dict[str, object]]) -> pd.DataFrame:
@@ -800,7 +536,7 @@ def setup_rows(setup, sources: Mapping[str, str]) -> list[dict[str, str]]:
         if value is None or (name == "drop_last" and value is False and name not in sources):
             if name in ("per_device_batch_size", "max_iters", "drop_last"):
                 continue
-        shown = "unknown" if value is None else str(value)
+        shown = fmt_value(value)
         rows.append({"input": label, "value": shown,
                      "from": one_line(sources.get(name, "not in the log" if value is None else "derived"))})
     return rows
@@ -812,11 +548,7 @@ def audit_rows(summary: RunSummary) -> list[dict[str, str]]:
     ar = a.arithmetic
 
     def v(x: object) -> str:
-        if x is None:
-            return "unknown"
-        if isinstance(x, bool):
-            return "yes" if x else "no"
-        return fmt_num(x) if isinstance(x, (int, float)) else one_line(str(x))
+        return one_line(fmt_value(x))
 
     fit_text = ", ".join(f"{f.world_size} ({f.sampler}, {f.iters_per_epoch}/epoch)" for f in a.fits[:8])
     rows = [
@@ -829,9 +561,149 @@ def audit_rows(summary: RunSummary) -> list[dict[str, str]]:
         ("samples seen (N x B x W)", v(ar and ar.samples_seen)),
         ("samples repeated by the sampler's round-up", v(ar and ar.samples_repeated)),
         ("world sizes that give the logged N", fit_text or ("none found (1 to 64 processes)"
-                                                            if a.expected_max_iters is not None else "unknown")),
+                                                            if a.expected_max_iters is not None else UNKNOWN)),
     ]
     for key in ("samples_per_second", "updates_per_second"):
         if summary.sources.get(key):
             rows.append((f"{key.replace('_', ' ')} from", one_line(summary.sources[key])))
     return [{"quantity": q, "value": val} for q, val in rows]
+
+
+
+def validation_rows(summary: RunSummary) -> list[dict[str, object]]:
+    """Each validation/test metric's final value and its best (with the epoch or iteration of the best)."""
+    return [{"metric": one_line(k), "final": v, "best": summary.best_metrics.get(k, {}).get("value"),
+             "best at (epoch or iter)": summary.best_metrics.get(k, {}).get("step")}
+            for k, v in summary.final_metrics.items()]
+
+
+# ------------------------------------------------------------------------------------------------- the model
+
+
+@dataclass(frozen=True)
+class RunSource:
+    """Where a run comes from: a log under a log root (``root``, live or not), an upload, or a file named on the
+    command line (``file``). ``id`` is what the URL holds (source id, upload id); ``title`` what a person reads
+    and download files are named after."""
+
+    kind: str
+    id: str
+    title: str
+    format: str = ""
+
+    def query(self, index: int | None) -> dict[str, str]:
+        """The Run page's URL parameters that open this run again (``r`` only for a chosen run)."""
+        key = "upload" if self.kind == "upload" else "run"
+        return {key: self.id, **({} if index is None else {"r": str(index)})}
+
+
+@dataclass(frozen=True)
+class FileRow:
+    """A file of an upload: its name (log text), size, kind and whether it is reviewed (with why)."""
+
+    name: str
+    size: int
+    kind: str
+    note: str
+
+
+@dataclass
+class RunModel:
+    """Everything shown about one run at one state of its log (see the module docstring)."""
+
+    source: RunSource
+    run_index: int | None  # the run shown: its index among ``choices``; None = all runs joined into one
+    choices: list[tuple[int | None, str]]  # (index, label) of every run a person can pick; None = joined
+    fingerprint: tuple  # the state of the log this model shows (caches key on it)
+    built_at: float  # time.monotonic()
+    build_seconds: float
+    summary: RunSummary
+    frame: pd.DataFrame
+    evals: pd.DataFrame
+    metrics: MetricChoices
+    events: list[dict]  # the last MAX_EVENT_ROWS
+    event_total: int
+    tracebacks: list[tuple[int | None, str]]  # the first MAX_TRACEBACKS: (line, text)
+    unparsed_count: int
+    unparsed_examples: list[tuple[int, str]]
+    setup_rows: list[dict]
+    audit_rows: list[dict]
+    validation_rows: list[dict]
+    resume_iters: list[int]
+    checkpoint_iters: list[int]
+    median_record_gap: float | None
+    is_last_run: bool  # the last run of its file: the one that can still be running
+    run: Run  # for the downloads: read it under ``lock``
+    lock: contextlib.AbstractContextManager = field(default_factory=contextlib.nullcontext)
+    files: list[FileRow] = field(default_factory=list)
+    files_note: str | None = None
+
+    @property
+    def run_count(self) -> int:
+        return sum(1 for i, _ in self.choices if i is not None) or 1
+
+    @property
+    def title(self) -> str:
+        return self.source.title
+
+    def query(self) -> dict[str, str]:
+        return self.source.query(self.run_index if len(self.choices) > 1 else None)
+
+
+@dataclass(frozen=True)
+class FileRestart:
+    """A followed file that was truncated or replaced and read again from the start (an event of the run)."""
+
+    reason: str
+    detail: str
+    at: float  # time.time() of the server
+
+
+def _marker_iters(run: Run, *kinds: str) -> list[int]:
+    return sorted({int(e.data["iter"]) for e in run.events if e.kind in kinds
+                   and isinstance(e.data.get("iter"), (int, float)) and math.isfinite(e.data["iter"])})
+
+
+def build_run_model(run: Run, source: RunSource, *, run_index: int | None,
+                    choices: Sequence[tuple[int | None, str]], fingerprint: tuple = (), is_last_run: bool = True,
+                    restarts: Sequence[FileRestart] = (), files: Sequence[FileRow] = (),
+                    files_note: str | None = None, lock: contextlib.AbstractContextManager | None = None,
+                    summarize_fn: Callable[[Run], RunSummary] | None = None) -> RunModel:
+    """The model of ``run``. Call it under the run's lock when the run can grow (and pass that lock for the
+    downloads); the model does not change afterwards.
+
+    Resume marks come from MMEngine's ``resumed ... iter`` lines, else from where a joined run continues after a
+    restart; checkpoint ticks from ``Saving checkpoint`` lines.
+    """
+    t0 = time.perf_counter()
+    summary = (summarize_fn or (lambda r: summarize(r, path=source.title, live=False)))(run)
+    frame = train_frame(run)
+    evals = eval_frame(run)
+    events = event_rows(run)
+    for r in restarts:
+        events.append({"line": None, "time (log clock)": None, "kind": "file restart", "iter": None,
+                       "text": one_line(f"{r.reason}: {r.detail} (read again from the start at "
+                                        f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(r.at))}, server clock)")})
+    setup, sources = setup_for(run)
+    tracebacks = [(e.line_no or None, e.text) for e in run.events_of("traceback")[:MAX_TRACEBACKS]]
+    return RunModel(
+        source=source, run_index=run_index, choices=list(choices), fingerprint=fingerprint,
+        built_at=time.monotonic(), build_seconds=time.perf_counter() - t0, summary=summary, frame=frame,
+        evals=evals, metrics=metric_choices(list(frame.attrs.get("fields", {})), list(evals.attrs.get("metrics", {}))),
+        events=events[-MAX_EVENT_ROWS:], event_total=len(events), tracebacks=tracebacks,
+        unparsed_count=run.unparsed.count, unparsed_examples=list(run.unparsed.examples),
+        setup_rows=setup_rows(setup, {**run.header.sources, **sources}), audit_rows=audit_rows(summary),
+        validation_rows=validation_rows(summary),
+        resume_iters=_marker_iters(run, "resume") or _marker_iters(run, "restart"),
+        checkpoint_iters=_marker_iters(run, "checkpoint"),
+        median_record_gap=time_stats(run).median_record_gap_seconds, is_last_run=is_last_run, run=run,
+        lock=lock or contextlib.nullcontext(), files=list(files), files_note=files_note,
+    )
+
+
+def events_caption(model: RunModel) -> str:
+    shown = len(model.events)
+    if model.event_total > shown:
+        return (f"{model.event_total:,} events (checkpoints, validations, warnings, errors, resumes): "
+                f"the last {shown:,} are listed")
+    return f"{model.event_total:,} events (checkpoints, validations, warnings, errors, resumes)"

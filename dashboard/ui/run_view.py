@@ -1,0 +1,328 @@
+"""The one view of a run: draws a ``views.run_model.RunModel`` for a log under a root (live or finished) and for
+an upload alike. The Run page opens the run (``OpenedRun``) and calls ``show_run``; nothing else draws a run.
+
+What it draws: the run chooser and chart controls (sidebar), the header (progress, tiles, finish time, status,
+ETA method), banners, the files of an upload, links to the Calculator and Compare, the charts (with epoch lines,
+resume marks, checkpoint ticks), validation results, the iteration audit, events, tracebacks, lines not
+understood, downloads. The header, banners and charts are one ``st.fragment``: while the log grows it reruns
+every ``LIVE_INTERVAL`` seconds and asks for the model again (rebuilt only when the run grew) and for each chart
+(built once per model state and settings, shared by every session).
+
+Text rules: log text (file names, metric names, event and error text) goes to ``st.text`` / ``st.code`` /
+``st.dataframe`` only; banner titles are our words and numbers (``run_model.banners``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.reports import exports
+from dashboard.ui import common
+from dashboard.views import run_model as rm
+from dashboard.views.formatting import fmt_ago
+from dashboard.views.text import one_line, plain
+from dashboard.views.url_state import MAX_SMOOTHING, X_AXES, RunPageQuery, ViewState, run_page_query
+
+#: Chart settings per page session (smoothing, x axis and range, log y, live, metrics): keys of session_state.
+_K = "run_"
+
+
+@dataclass
+class OpenedRun:
+    """A run the Run page found: how to get its model (for a run index; None = the default view), how live it
+    is (None: a stored upload, never live), what ``r`` means when absent, and a line about the source."""
+
+    model: Callable[[int | None], rm.RunModel | None]
+    liveness: Callable[[], rm.Liveness] | None
+    about: Callable[[], str]
+    chart_cache: Callable[[tuple, Callable[[], object]], object]
+
+
+def _seed_widgets(query: RunPageQuery, model: rm.RunModel, notices: list[str]) -> None:
+    train_sel, eval_sel, metric_notes = rm.select_metrics(query.view.metrics, model.metrics)
+    notices += metric_notes
+    requested = query.view.run_index
+    if requested is not None and requested != model.run_index:
+        shown = "all runs joined into one" if model.run_index is None else f"run {model.run_index + 1}"
+        notices.append(f"run r={requested} does not exist in this {'upload' if model.source.kind == 'upload' else 'file'}"
+                       f" ({model.run_count} runs): showing {shown}")
+    common.show_notices(notices)
+    lo, hi = query.view.x_range if query.view.x_range is not None else (None, None)
+    st.session_state.update({
+        _K + "r": model.run_index if model.run_index is not None else rm.JOINED,
+        _K + "metrics": train_sel, _K + "evals": eval_sel, _K + "smoothing": query.view.smoothing,
+        _K + "x_axis": query.view.x_axis, _K + "log_y": query.view.log_y, _K + "live": query.view.live,
+    })
+    if query.view.x_axis == "wall":
+        st.session_state.update({_K + "x_from_t": rm.fmt_clock_input(lo), _K + "x_to_t": rm.fmt_clock_input(hi),
+                                 _K + "x_from": None, _K + "x_to": None})
+    else:
+        st.session_state.update({_K + "x_from": lo, _K + "x_to": hi, _K + "x_from_t": "", _K + "x_to_t": ""})
+
+
+def _follow_new_metrics(choices: rm.MetricChoices) -> None:
+    """The metrics a run logs can change (another run, keys that appear later): a selection that was the default
+    follows the new default; a chosen one keeps what still exists."""
+    before = st.session_state.get("_run_choices")
+    if before is not None and before != choices:
+        for key, options, old_default, default in (
+            (_K + "metrics", choices.train_options, before.train_default, choices.train_default),
+            (_K + "evals", choices.eval_options, before.eval_default, choices.eval_default),
+        ):
+            current = st.session_state.get(key) or []
+            kept = [m for m in current if m in options]
+            st.session_state[key] = list(default) if (not kept or list(current) == list(old_default)) else kept
+    st.session_state["_run_choices"] = choices
+
+
+def _clear_range() -> None:  # a range in the old axis' units means nothing on the new one
+    st.session_state.update({_K + "x_from": None, _K + "x_to": None, _K + "x_from_t": "", _K + "x_to_t": ""})
+
+
+def _x_range_inputs(sb, model: rm.RunModel, x_axis: str) -> tuple[tuple[float, float] | None, bool]:
+    extent = rm.data_extent(model.frame, x_axis)
+    sb.caption("x range (zoomed at full detail; empty = everything)")
+    c_from, c_to = sb.columns(2)
+    if x_axis == "wall":
+        t_from = c_from.text_input("from", key=_K + "x_from_t",
+                                   placeholder=rm.fmt_clock_input(extent[0] if extent else None))
+        t_to = c_to.text_input("to", key=_K + "x_to_t", placeholder=rm.fmt_clock_input(extent[1] if extent else None))
+        lo = rm.parse_clock(t_from) if t_from.strip() else None
+        hi = rm.parse_clock(t_to) if t_to.strip() else None
+        bad_clock = bool((t_from.strip() and lo is None) or (t_to.strip() and hi is None))
+    else:
+        lo = c_from.number_input("from", value=None, key=_K + "x_from", format="%g",
+                                 placeholder=f"{extent[0]:g}" if extent else "")
+        hi = c_to.number_input("to", value=None, key=_K + "x_to", format="%g",
+                               placeholder=f"{extent[1]:g}" if extent else "")
+        bad_clock = False
+    x_range, hint = rm.x_range_from_inputs(lo, hi)
+    if bad_clock:
+        hint = "write times as YYYY-MM-DD HH:MM:SS (the log's clock)"
+    if hint:
+        sb.text(hint)
+    sb.button("Reset x range", on_click=_clear_range, disabled=lo is None and hi is None)
+    return x_range, lo is None and hi is None
+
+
+def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) -> None:
+    """Draw the run ``opened`` names, with the settings of ``query``; write the settings back to the URL."""
+    default_model = opened.model(None)
+    model = opened.model(query.view.run_index) if query.view.run_index is not None else default_model
+    if model is None or default_model is None:
+        common.show_notices(query.notices)
+        st.info("This log holds no training run yet. The page updates by itself when the first lines arrive.")
+
+        @st.fragment(run_every=rm.LIVE_INTERVAL)
+        def wait_for_first_run() -> None:
+            if opened.model(None) is not None:
+                st.rerun()
+
+        wait_for_first_run()
+        st.stop()
+    assert model is not None and default_model is not None
+    source_key = (model.source.kind, model.source.id)
+    # Fresh: opened, the URL changed outside the page (back button, a link), another run, or the widgets' state
+    # is gone (Streamlit drops it while another page is shown).
+    fresh = (st.session_state.get("_run_url") != raw or st.session_state.get("_run_source") != source_key
+             or _K + "smoothing" not in st.session_state)
+    if fresh:
+        _seed_widgets(query, model, list(query.notices))
+    else:
+        _follow_new_metrics(model.metrics)
+    st.session_state["_run_choices"] = model.metrics
+
+    sb = st.sidebar
+    chosen = model.run_index
+    if len(model.choices) > 1:
+        labels = {rm.JOINED if i is None else i: label for i, label in model.choices}
+        if st.session_state.get(_K + "r") not in labels:
+            st.session_state[_K + "r"] = rm.JOINED if model.run_index is None else model.run_index
+        picked = sb.selectbox("Run", list(labels), key=_K + "r", format_func=lambda i: labels.get(i, str(i)))
+        chosen = None if picked == rm.JOINED else int(picked)
+        if chosen != model.run_index:
+            model = opened.model(chosen) or model
+    choices = model.metrics
+    train_sel = sb.multiselect("Train metrics (losses first)", choices.train_options, key=_K + "metrics")
+    eval_sel = (sb.multiselect("Validation metrics", choices.eval_options, key=_K + "evals")
+                if choices.eval_options else [])
+    smoothing = rm.check_smoothing(sb.slider("Smoothing (debiased EMA)", 0.0, MAX_SMOOTHING, step=0.01,
+                                             key=_K + "smoothing",
+                                             help="TensorBoard's smoothing; the raw series stays faint behind."))
+    x_axis = rm.check_axis(sb.radio("x axis", list(X_AXES), format_func=rm.X_AXIS_LABELS.get, key=_K + "x_axis",
+                                    horizontal=True, on_change=_clear_range))
+    x_range, _ = _x_range_inputs(sb, model, x_axis)
+    log_y = sb.toggle("Log scale (y)", key=_K + "log_y")
+    live = opened.liveness is not None and sb.toggle("Live updates", key=_K + "live",
+                                                     help="Pause to keep the page as it is while you read it.")
+    if opened.liveness is None:
+        live = bool(st.session_state.get(_K + "live", True))  # kept in the URL; a stored upload never grows
+
+    view = ViewState(run=model.source.id if model.source.kind != "upload" else None,
+                     upload=model.source.id if model.source.kind == "upload" else None,
+                     run_index=None if chosen == default_model.run_index else chosen,
+                     metrics=rm.metrics_param(train_sel, eval_sel, choices), smoothing=smoothing, x_axis=x_axis,
+                     x_range=x_range, log_y=log_y, live=live)
+    new_query = run_page_query(view)
+    common.set_query(new_query)
+    st.session_state["_run_url"] = {k: ([v] if isinstance(v, str) else list(v)) for k, v in new_query.items()}
+    st.session_state["_run_source"] = source_key
+
+    chart_view = rm.ChartView(x_axis, smoothing, log_y, x_range)
+    plan = rm.chart_plan(choices, train_sel, eval_sel)
+    st.text(plain(model.source.title, 1000))
+    lv0 = opened.liveness() if opened.liveness is not None else None
+    interval = rm.LIVE_INTERVAL if (lv0 is not None and lv0.live) else rm.IDLE_INTERVAL
+    options_key = (tuple(choices.train_options), tuple(choices.eval_options), len(model.choices))
+    ticks_key = "_run_ticks"
+    st.session_state[ticks_key] = 0  # fragment runs since this full run (the first one is inline)
+
+    @st.fragment(run_every=interval if (live and lv0 is not None) else None)
+    def live_part() -> None:
+        ticks = st.session_state[ticks_key] = st.session_state.get(ticks_key, 0) + 1
+        m = opened.model(chosen) if ticks > 1 else model
+        lv = (opened.liveness() if ticks > 1 else lv0) if opened.liveness is not None else None
+        if ticks > 1:
+            if m is None or (tuple(m.metrics.train_options), tuple(m.metrics.eval_options),
+                             len(m.choices)) != options_key or (lv is not None and lv0 is not None
+                                                                and lv.live != lv0.live):
+                # Truncated/replaced file, new metrics, a new run in the file, or the log came alive: redraw the
+                # controls once (a full rerun).
+                st.rerun()
+        assert m is not None
+        draw_header(m, lv)
+        draw_charts(m, plan, chart_view, opened.chart_cache)
+
+    live_part()
+    draw_details(model)
+    with st.expander("About this log"):
+        st.text(opened.about())
+
+
+def draw_header(m: rm.RunModel, lv: rm.Liveness | None) -> None:
+    """Progress, tiles, finish time, last update, status and ETA method, banners."""
+    now = time.time()
+    s = m.summary
+    live = lv is not None and lv.live
+    status, reason = rm.live_status(s.status, s.status_reason, live=live, is_last_run=m.is_last_run, now=now,
+                                    last_update=lv.last_update if lv is not None else None,
+                                    median_gap=m.median_record_gap)
+    p = s.progress
+    st.progress(min(max(p, 0.0), 1.0) if p is not None else 0.0, text=rm.progress_text(s))
+    items = rm.header_items(s, status)
+    for row in range(0, len(items), 4):
+        for col, item in zip(st.columns(4), items[row:row + 4]):
+            col.metric(item.label, item.value, help=rm.HEADER_HELP.get(item.label))
+    if lv is not None:
+        last = fmt_ago(now - lv.last_update) if lv.last_update is not None else "unknown"
+        update = f"Last update: {last} ({'live log' if lv.live else 'not growing'})"
+    else:
+        update = "A stored log: not growing"
+    where = f" · run {m.run_index + 1} of {m.run_count}" if m.run_index is not None and m.run_count > 1 else ""
+    st.text(f"{rm.finish_text(s, status)}\n{rm.clock_text(s)}\n{update}{where}\n"
+            f"Status: {status}: {plain(reason, 500)}\n"
+            f"ETA method: {plain(s.eta_method, 300)}")
+    for b in rm.banners(s, status, reason):
+        {"error": st.error, "warning": st.warning}.get(b.level, st.info)(b.title)
+        if b.detail:
+            if b.code:
+                st.code(plain(b.detail, 20_000), language=None, wrap_lines=True)
+            else:
+                st.text(plain(b.detail, 2000))
+
+
+def draw_charts(m: rm.RunModel, plan: list[rm.ChartSpec], view: rm.ChartView,
+                cache: Callable[[tuple, Callable[[], object]], object]) -> None:
+    """The chart plan, each chart sent as soon as it is built (the first one does not wait for the others)."""
+    if not plan:
+        st.info("This run has no train records or metrics to plot yet.")
+        return
+    config = {"displaylogo": False,
+              "toImageButtonOptions": {"format": "png", "filename": exports.download_name(m.title, "")}}
+
+    def figure(spec: rm.ChartSpec):
+        key = (m.source, m.run_index, m.fingerprint, spec, view)
+        return cache(key, lambda: rm.build_figure(spec, m.frame, m.evals, view, epoch_ends=m.summary.epoch_ends,
+                                                  resume_iters=m.resume_iters, checkpoint_iters=m.checkpoint_iters))
+
+    st.plotly_chart(figure(plan[0]), key=f"chart_{plan[0].key}", config=config)
+    others = plan[1:]
+    for i in range(0, len(others), 2):
+        for col, spec in zip(st.columns(2), others[i:i + 2]):
+            col.plotly_chart(figure(spec), key=f"chart_{spec.key}", config=config)
+    st.text("Dotted lines: epoch ends · dashed orange: resumes · green ticks: checkpoints. "
+            f"Each trace holds at most {rm.MAX_POINTS:,} points (MinMaxLTTB). Smoothing {view.smoothing:g} applies to "
+            "losses, time, grad_norm and throughput. PNG: the camera button of a chart.")
+
+
+def draw_details(m: rm.RunModel) -> None:
+    """Files of an upload, links, validation, audit, events, tracebacks, lines not understood, downloads."""
+    if m.files:
+        st.dataframe(pd.DataFrame([{"file": one_line(f.name), "size (bytes)": f.size, "kind": f.kind, "use": f.note}
+                                   for f in m.files]), hide_index=True)
+    if m.files_note:
+        st.info(m.files_note)  # fixed prose with counts only
+    in_run = m.query()
+    c = st.columns(2)
+    with c[0]:
+        common.page_link("calculator", "Open in the calculator", in_run)
+    with c[1]:
+        ref = common.compare_ref(m.source, m.run_index if len(m.choices) > 1 else None)
+        common.page_link("compare", "Compare with other runs", {"compare": [ref]})
+
+    s = m.summary
+    if m.validation_rows:
+        st.subheader("Validation")
+        st.dataframe(pd.DataFrame(m.validation_rows), hide_index=True)
+
+    st.subheader("Iteration audit: why N is what it is")
+    st.text(plain(s.audit.explanation, 5000))
+    left, right = st.columns(2)
+    left.dataframe(m.audit_rows, hide_index=True, width="stretch", height=38 + 35 * len(m.audit_rows))
+    right.dataframe(m.setup_rows, hide_index=True, width="stretch", height=38 + 35 * max(len(m.setup_rows), 1))
+    if s.audit.arithmetic is not None and s.audit.arithmetic.formula:
+        st.text(plain(s.audit.arithmetic.formula, 2000))
+
+    st.subheader("Events")
+    st.text(rm.events_caption(m))
+    if m.events:
+        events = rm.events_frame(m.events)
+        st.dataframe(events, hide_index=True, width="stretch", height=min(38 + 35 * len(events), 420),
+                     column_config={"text": st.column_config.TextColumn("text", width="large")})
+    for line, text in m.tracebacks:
+        st.text(f"Traceback at line {line}:" if line else "Traceback:")
+        st.code(plain(text, 20_000), language=None)
+    if m.unparsed_count:
+        with st.expander(f"{m.unparsed_count:,} line(s) not understood"):
+            st.code(plain("\n".join(f"{n}: {t}" for n, t in m.unparsed_examples), 20_000), language=None)
+
+    st.subheader("Downloads")
+    c = st.columns(3)
+
+    def records(fn):
+        def make() -> bytes:
+            with m.lock:
+                return fn([m.run])
+        return make
+
+    def report() -> bytes:
+        with m.lock:
+            return exports.report_markdown_bytes(m.title, [m.run], [m.summary])
+
+    key = f"dl_{abs(hash((m.source, m.run_index)))}"
+    c[0].download_button("Records (CSV)", data=records(exports.records_csv),
+                         file_name=exports.download_name(m.title, ".records.csv"), mime="text/csv",
+                         key=f"{key}_csv", on_click="ignore")
+    c[1].download_button("Records (Parquet)", data=records(exports.records_parquet),
+                         file_name=exports.download_name(m.title, ".records.parquet"),
+                         mime="application/vnd.apache.parquet", key=f"{key}_parquet", on_click="ignore")
+    c[2].download_button("Run report (Markdown)", data=report,
+                         file_name=exports.download_name(m.title, ".report.md"), mime="text/markdown",
+                         key=f"{key}_md", on_click="ignore")
+    st.caption("Records: one row per train iteration and per validation/test result, the columns of "
+               "`python -m parsers export`; a value the log wrote as nan stays nan, a missing one is empty.")
