@@ -94,7 +94,12 @@ class _Root:
 
 
 class LogWatcher:
-    """Finds and follows every log under the roots; see the module docstring."""
+    """Finds and follows every log under the roots; see the module docstring.
+
+    ``tailer_factory(path)`` makes the tailer of each log found (``functools.partial(Tailer, max_bytes=N)`` for
+    a size limit); ``observer_factory()`` the watchdog observer (watchdog's ``Observer``); ``clock`` is
+    monotonic seconds (it times the polls and the missed-event checks).
+    """
 
     def __init__(
         self,
