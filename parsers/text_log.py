@@ -18,6 +18,7 @@ import copy
 import datetime as _dt
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,21 +33,29 @@ from .timestamps import Clock
 
 NAN = math.nan
 
-# The hot path: an MMEngine prefix directly followed by a train header, composed from the grammar.
-_MSG_TAIL = r"(?: (?P<msg>.*))?$"
-assert g.PREFIX_PATTERNS[0].regex.endswith(_MSG_TAIL)
-_FAST_TRAIN = re.compile(g.PREFIX_PATTERNS[0].regex[: -len(_MSG_TAIL)] + " " + g.TRAIN_MMENGINE.regex)
-# The next most common line of a long log: a val/test progress line (its fields start with the eta).
-_FIELDS_TAIL = r"(?P<fields>.*)$"
-assert g.EVAL_MMENGINE.regex.endswith(_FIELDS_TAIL)
-_FAST_EVAL_PROGRESS = re.compile(g.PREFIX_PATTERNS[0].regex[: -len(_MSG_TAIL)] + " "
-                                 + g.EVAL_MMENGINE.regex[: -len(_FIELDS_TAIL)] + r"eta: ")
-_MMENGINE_PREFIX = g.PREFIX_PATTERNS[0].compiled.match
-_MMCV_PREFIX = g.PREFIX_PATTERNS[1].compiled.match
-_LOOKS_LIKE_RECORD = ("Epoch(", "Iter(", "Epoch [", "Iter [")
-_RESUME_KINDS = ("resume", "auto_resume", "load_checkpoint")
-_BARE_EVENTS = ("load_checkpoint", "auto_resume", "resume", "checkpoint")
-_BARE = {p.name: p for p in g.BARE_PATTERNS}
+# The hot path: an MMEngine prefix directly followed by a train header; the next most common line of a
+# long log: a val/test progress line. Both composed in the grammar from its prefix and message patterns.
+_FAST_TRAIN = g.MMENGINE_TRAIN_LINE.compiled
+_FAST_EVAL_PROGRESS = g.MMENGINE_EVAL_PROGRESS_LINE.compiled
+_TRAIN_MARK = g.TRAIN_MARK
+_TRAIN_MARK_BYTES = g.TRAIN_MARK.encode("utf-8")
+_ESC = g.ESC
+_ETA_KEY = g.ETA_KEY
+_MMENGINE_PREFIX = g.MMENGINE_PREFIX.compiled.match
+_MMCV_PREFIX = g.MMCV_PREFIX.compiled.match
+_RECORD_STARTS = g.RECORD_LIKE.starts
+_WARNING_LEVELS = frozenset(level for level, kind in g.LEVEL_EVENTS.items() if kind == "warning")
+_RANK = g.RANK_PREFIX.match
+_RANK_STARTS = g.RANK_PREFIX.starts
+_FOREIGN = g.FOREIGN_LOGGER.match
+_LAUNCH = g.LAUNCH.match
+_PROGRESS_BAR = g.PROGRESS_BAR.match
+_PYTHON_WARNING = g.PYTHON_WARNING.match
+_NOHUP = g.NOHUP.match
+_TRACEBACK_START = g.TRACEBACK_START.literal
+_TRACEBACK_BODY_STARTS = g.TRACEBACK_BODY.starts
+# A config dump ends at the next run header or traceback, and at a torchrun rank prefix.
+_ENDS_CONFIG = frozenset({g.SYSTEM_ENV_START.literal, g.TRACEBACK_START.literal})
 _ENV_FIELD = g.ENV_FIELD.compiled.match
 _GPU_KEY = g.GPU_KEY.compiled.match
 _EXCEPTION = g.EXCEPTION_LINE.compiled.match
@@ -118,7 +127,8 @@ class TextLogInterpreter:
 
     def _feed_batched(self, first: int, lines: list[str]) -> None:
         """Runs of consecutive train lines go through ``_train_run``; everything else line by line."""
-        mask = ["(train)" in line for line in lines]
+        mark = _TRAIN_MARK
+        mask = [mark in line for line in lines]
         n = len(lines)
         i = 0
         while i < n:
@@ -144,7 +154,7 @@ class TextLogInterpreter:
                 self.last_ts = ts
                 self._train(m.group("epoch"), m.group("i"), m.group("n"), m.group("fields"), ts, no, True)
                 self._stamp(ts)
-            elif (m := fast_progress(line)) is not None and "\x1b" not in line:
+            elif (m := fast_progress(line)) is not None and _ESC not in line:
                 # What _line -> _prefixed -> _eval does with a progress line, without the detours.
                 self._end_block()
                 ts = self._prefix_time(m)
@@ -192,7 +202,7 @@ class TextLogInterpreter:
             layout = self._layout_of(data[pos:end].decode("utf-8", "replace"))
             if layout is None:
                 # Not a train line: decode up to the line holding the next "(train)" in one go.
-                hit = data.find(b"(train)", end, size)
+                hit = data.find(_TRAIN_MARK_BYTES, end, size)
                 stop = size if hit < 0 else data.rfind(b"\n", end, hit) + 1
                 no = self._feed_text(no, data[pos:stop])
                 pos = stop
@@ -233,7 +243,7 @@ class TextLogInterpreter:
                 keys=keys,
                 key_bytes=np.frombuffer(b"".join(encoded), np.uint8),
                 key_offsets=np.cumsum([0] + [len(k) for k in encoded], dtype=np.int64),
-                eta_col=keys.index("eta") if "eta" in keys else -1,
+                eta_col=keys.index(_ETA_KEY) if _ETA_KEY in keys else -1,
             )
             if len(self._layouts) > 256:
                 self._layouts.clear()
@@ -310,14 +320,14 @@ class TextLogInterpreter:
 
     # -- classification ----------------------------------------------------------------------------
     def _line(self, line: str, no: int) -> None:
-        if "\x1b" in line:
+        if _ESC in line:
             line = g.ANSI_ESCAPE.sub("", line)
         m = _MMENGINE_PREFIX(line)
         if m is not None:
             if self.format is None:
                 self.format = "mmengine-text"
             ts = self._prefix_time(m)
-            self._prefixed(m.group("level"), m.group("msg") or "", ts, no, True)
+            self._prefixed(m.group("level"), m.group("msg") or "", ts, no)
             self._stamp(ts)
             return
         m = _MMCV_PREFIX(line)
@@ -326,7 +336,7 @@ class TextLogInterpreter:
                 self.format = "mmcv-text"
             d = m.group("date")
             ts = self.clock.full(int(d[:4]), int(d[5:7]), int(d[8:10]), m.group("hms")) + int(m.group("ms")) / 1000
-            self._prefixed(m.group("level"), m.group("msg") or "", ts, no, False)
+            self._prefixed(m.group("level"), m.group("msg") or "", ts, no)
             self._stamp(ts)
             return
         self._bare(line, no)
@@ -344,22 +354,15 @@ class TextLogInterpreter:
                 run.first_timestamp = ts
             run.last_timestamp = ts
 
-    def _prefixed(self, level: str, msg: str, ts: float, no: int, mmengine: bool) -> None:
+    def _prefixed(self, level: str, msg: str, ts: float, no: int) -> None:
         self._end_block()
         self.last_ts = ts
-        if msg.startswith(_LOOKS_LIKE_RECORD):
-            for pattern in (g.TRAIN_MMENGINE, g.EVAL_MMENGINE, g.TRAIN_MMCV_EPOCH, g.TRAIN_MMCV_ITER,
-                            g.EVAL_MMCV_EPOCH, g.EVAL_MMCV_ITER):
+        if msg.startswith(_RECORD_STARTS):
+            for pattern, read, mmengine_fields in _RECORDS:
                 m = pattern.match(msg)
-                if m is None:
-                    continue
-                gd = m.groupdict()
-                if pattern.name.startswith("train"):
-                    self._train(gd.get("epoch"), gd["i"], gd["n"], gd["fields"], ts, no,
-                                pattern is g.TRAIN_MMENGINE)
-                else:
-                    self._eval(pattern.name, gd, ts, no)
-                return
+                if m is not None:
+                    read(self, m.groupdict(), ts, no, mmengine_fields)
+                    return
             # It looks like a record but no rule reads it: a grammar bug, counted and shown.
             self._unparsed(no, msg)
             return
@@ -370,17 +373,16 @@ class TextLogInterpreter:
                 return
         run = self.cur
         run.line_kinds["message"] += 1
-        if level == "WARNING":
-            run.events.append(Event("warning", no, ts, msg))
-        elif level in ("ERROR", "CRITICAL"):
-            run.events.append(Event("error", no, ts, msg))
+        kind = g.LEVEL_EVENTS.get(level)
+        if kind is not None:
+            run.events.append(Event(kind, no, ts, msg))
         self.block = MESSAGE
 
     def _bare(self, line: str, no: int) -> None:
         block = self.block
         stripped = line.strip()
         if block == CONFIG:
-            if stripped in ("System environment:", "Traceback (most recent call last):") or line.startswith("[rank"):
+            if stripped in _ENDS_CONFIG or line.startswith(_RANK_STARTS):
                 self._end_block()
             else:
                 self.config_lines.append(line)
@@ -389,7 +391,7 @@ class TextLogInterpreter:
         if block == TRACEBACK:
             if self._traceback_line(line, no):
                 return
-        m = _BARE["rank_prefix"].match(line)
+        m = _RANK(line)
         if m is not None:
             # torchrun prefixes a rank's whole stream: the rest may be a logger line too.
             self.cur.line_kinds["rank_prefix"] += 1
@@ -398,52 +400,52 @@ class TextLogInterpreter:
         if not stripped:
             self.cur.line_kinds["blank"] += 1
             return
-        if stripped == "System environment:":
-            run = self._new_run(no, "run header")
-            run.line_kinds["header"] += 1
-            self.block = ENV
-            return
-        if stripped == "Runtime environment:":
-            self.cur.line_kinds["header"] += 1
-            self.block = ENV
-            return
-        if stripped == "Traceback (most recent call last):":
-            self.tb = {"line_no": no, "ts": self.last_ts, "lines": [line]}
-            self.block = TRACEBACK
-            self.cur.line_kinds["traceback"] += 1
+        start = _SECTION_STARTS.get(stripped)
+        if start is not None:
+            start(self, line, no)
             return
         if block == ENV:
             self._env_line(line)
             return
-        m = _BARE["foreign_logger"].match(line)
+        m = _FOREIGN(line)
         if m is not None:
-            try:
-                self.clock.note_year(int(line[1:5]))
-            except ValueError:
-                pass
+            self.clock.note_year(int(m.group("year")))
             self.cur.line_kinds["foreign"] += 1
             return
-        m = _BARE["launch"].match(line)
+        m = _LAUNCH(line)
         if m is not None:
             run = self._new_run(no, "launch command")
             run.events.append(Event("launch", no, None, stripped, {"command": m.group("command")}))
             run.line_kinds["launch"] += 1
             self.block = NONE
             return
-        if _BARE["progress_bar"].match(line) or _BARE["python_warning"].match(line) or _BARE["nohup"].match(line):
+        if _PROGRESS_BAR(line) or _PYTHON_WARNING(line) or _NOHUP(line):
             self.cur.line_kinds["foreign"] += 1
             return
-        for pattern in g.EVENT_PATTERNS:
-            # Some events are print()ed without the logger prefix (checkpoint loading, for one).
-            if pattern.name in _BARE_EVENTS:
-                m = pattern.match(stripped)
-                if m is not None:
-                    self._event(pattern.name, m, "INFO", stripped, NAN, no)
-                    return
+        for pattern in g.UNPREFIXED_EVENT_PATTERNS:
+            m = pattern.match(stripped)
+            if m is not None:
+                self._event(pattern.name, m, None, stripped, NAN, no)
+                return
         if block == MESSAGE:
             self.cur.line_kinds["continuation"] += 1
             return
         self._unparsed(no, line)
+
+    # -- section starts (bare lines) ----------------------------------------------------------------
+    def _system_env(self, line: str, no: int) -> None:
+        run = self._new_run(no, "run header")
+        run.line_kinds["header"] += 1
+        self.block = ENV
+
+    def _runtime_env(self, line: str, no: int) -> None:
+        self.cur.line_kinds["header"] += 1
+        self.block = ENV
+
+    def _traceback(self, line: str, no: int) -> None:
+        self.tb = {"line_no": no, "ts": self.last_ts, "lines": [line]}
+        self.block = TRACEBACK
+        self.cur.line_kinds["traceback"] += 1
 
     def _unparsed(self, no: int, text: str) -> None:
         if not self.runs:
@@ -457,7 +459,7 @@ class TextLogInterpreter:
             apply_config_facts("\n".join(self.config_lines), self.cur.header)
             self.config_lines = []
         elif self.block == TRACEBACK:
-            self._finish_traceback(None)
+            self._finish_traceback()
         self.block = NONE
 
     def _env_line(self, line: str) -> None:
@@ -470,14 +472,14 @@ class TextLogInterpreter:
         tb = self.tb
         assert tb is not None
         body = line
-        m = _BARE["rank_prefix"].match(line)
+        m = _RANK(line)
         if m is not None:
             body = m.group("rest")
-        if not body.strip() or body[:1] in (" ", "\t") or body.startswith(("During handling", "The above exception")):
+        if not body.strip() or body.startswith(_TRACEBACK_BODY_STARTS):
             tb["lines"].append(body)
             self.cur.line_kinds["traceback"] += 1
             return True
-        if body.strip() == "Traceback (most recent call last):":
+        if body.strip() == _TRACEBACK_START:
             tb["lines"].append(body)  # a chained exception: one event holds the chain
             self.cur.line_kinds["traceback"] += 1
             return True
@@ -487,7 +489,6 @@ class TextLogInterpreter:
             self.cur.line_kinds["traceback"] += 1
             tb["exception"] = em.group("type")
             tb["message"] = em.group("message") or ""
-            tb["end"] = no
             # A crash is usually the last thing a log says: publish the event now rather than when
             # the next line arrives (a live view would wait forever). Later lines of the same chain
             # update this event in place.
@@ -495,21 +496,18 @@ class TextLogInterpreter:
             return True
         if "exception" in tb:
             # After the exception line: more lines of its message until something else appears.
-            self._finish_traceback(None)
+            self._finish_traceback()
             return False
         tb["lines"].append(body)
         self.cur.line_kinds["traceback"] += 1
         return True
 
-    def _finish_traceback(self, _no: int | None) -> None:
+    def _finish_traceback(self) -> None:
         tb, self.tb = self.tb, None
         if self.block == TRACEBACK:
             self.block = NONE
-        if tb is None:
-            return
-        while tb["lines"] and not tb["lines"][-1].strip():
-            tb["lines"].pop()
-        self._publish_traceback(tb)
+        if tb is not None:
+            self._publish_traceback(tb)
 
     def _publish_traceback(self, tb: dict) -> None:
         """Add the traceback's event, or replace the one published earlier for the same traceback."""
@@ -556,7 +554,7 @@ class TextLogInterpreter:
         eta = NAN
         pairs = split_mmengine_fields(fields) if mmengine else split_mmcv_fields(fields)
         for key, raw in pairs:
-            if key == "eta":
+            if key == _ETA_KEY:
                 e = parse_eta(raw)
                 eta = NAN if e is None else e
                 continue
@@ -567,12 +565,14 @@ class TextLogInterpreter:
         t.append(it, max_iters, epoch, iie, ipe, ts, eta, no, values)
         run.line_kinds["train"] += 1
 
-    def _eval(self, name: str, gd: dict, ts: float, no: int) -> None:
+    def _train_line(self, gd: dict, ts: float, no: int, mmengine: bool) -> None:
+        self._train(gd.get("epoch"), gd["i"], gd["n"], gd["fields"], ts, no, mmengine)
+
+    def _eval(self, gd: dict, ts: float, no: int, mmengine: bool) -> None:
         run = self.cur
-        mmengine = name == "eval_mmengine"
         pairs = split_mmengine_fields(gd["fields"]) if mmengine else split_mmcv_fields(gd["fields"])
         epoch = int(gd["epoch"]) if gd.get("epoch") else None
-        if mmengine and any(k == "eta" for k, _ in pairs):
+        if mmengine and any(k == _ETA_KEY for k, _ in pairs):
             run.eval_progress = (gd["mode"], epoch, int(gd["i"]), int(gd["n"]))
             run.line_kinds["eval_progress"] += 1
             return
@@ -594,66 +594,152 @@ class TextLogInterpreter:
         run.eval_progress = None
         run.line_kinds["eval"] += 1
 
-    def _event(self, name: str, m: re.Match, level: str, msg: str, ts: float, no: int) -> None:
+    # -- events: ``_EVENTS`` maps each event pattern's name to its handler --------------------------
+    def _event(self, name: str, m: re.Match, level: str | None, msg: str, ts: float, no: int) -> None:
+        """A line an event pattern matched (``level`` is None for a line without logger prefix)."""
+        on = _EVENTS[name]
         run = self.cur
-        if name in _RESUME_KINDS and len(run.train):
+        if on.resumes and len(run.train):
             run = self._new_run(no, "resume", keep_header=True)
-        h = run.header
-        data: dict = {}
-        kind = name
-        if name == "checkpoint":
-            n, unit = int(m.group("n")), m.group("unit")
-            ipe = run.iters_per_epoch
-            it = n if unit == "iterations" else (n * ipe if ipe else None)
-            data = {"n": n, "unit": unit, "iter": it}
-        elif name == "best_checkpoint":
-            data = {"metric": m.group("metric"), "value": _num(m.group("value")), "n": int(m.group("n")),
-                    "unit": m.group("unit"), "path": m.group("path")}
-        elif name == "resume":
-            data = {"epoch": int(m.group("epoch")), "iter": int(m.group("iter"))}
-        elif name in ("auto_resume", "load_checkpoint"):
-            data = {"path": m.group("path").strip()}
-        elif name == "advance_dataloader":
-            data = {"steps": int(m.group("steps"))}
-        elif name == "epoch_wrap":
-            data = {"iter": run.last_iter}
-        elif name == "exp_name":
-            data = {"name": m.group("name")}
-            h.set("exp_name", m.group("name"), "log: Exp name")
-        elif name == "work_dir":
-            data = {"path": m.group("path")}
-            h.set("work_dir", m.group("path"), "log: Checkpoints will be saved to")
-        elif name == "dataset_size":
-            samples = int(m.group("n") or m.group("n2"))
-            data = {"samples": samples}
-            h.set("dataset_size", samples, "log: " + msg.strip("= "), override=True)
-        elif name == "config_start":
-            if run.line_kinds.get("config") or len(run.train):
-                run = self._new_run(no, "config dump")
-            run.line_kinds["config"] += 1
-            inline = m.group("inline")
-            self.config_lines = [inline] if inline else []
-            self.block = CONFIG
-            return
-        elif name == "mmcv_env_start":
-            run = self._new_run(no, "run header")
-            run.line_kinds["header"] += 1
-            self.block = ENV
-            return
-        elif name == "distributed":
-            h.set("distributed", m.group("value") == "True", "log: Distributed training")
-            run.line_kinds["header"] += 1
-            return
-        elif name == "copypaste":
-            # mmdet's metric prints it just before the loop prints the summary it belongs to.
-            self.pending_eval_text[m.group("name")] = m.group("values")
-            run.line_kinds["eval_text"] += 1
-            return
-        run.events.append(Event(kind, no, ts if ts == ts else None, msg.strip(), data))
+        data = on.handler(self, run, m, msg, no)
+        if data is None:
+            return  # a header or section line: counted by its handler, no event
+        run.events.append(Event(name, no, ts if ts == ts else None, msg.strip(), data))
         run.line_kinds["event"] += 1
-        if level == "WARNING" and kind != "epoch_wrap":
+        if on.warns and level in _WARNING_LEVELS:
             run.events.append(Event("warning", no, ts, msg))
         self.block = MESSAGE
+
+    def _checkpoint(self, run: Run, m: re.Match, msg: str, no: int) -> dict:
+        n, unit = int(m.group("n")), m.group("unit")
+        ipe = run.iters_per_epoch
+        it = n if m.group("iters") else (n * ipe if ipe else None)
+        return {"n": n, "unit": unit, "iter": it}
+
+    def _best_checkpoint(self, run: Run, m: re.Match, msg: str, no: int) -> dict:
+        return {"metric": m.group("metric"), "value": _num(m.group("value")), "n": int(m.group("n")),
+                "unit": m.group("unit"), "path": m.group("path")}
+
+    def _resume(self, run: Run, m: re.Match, msg: str, no: int) -> dict:
+        return {"epoch": int(m.group("epoch")), "iter": int(m.group("iter"))}
+
+    def _checkpoint_path(self, run: Run, m: re.Match, msg: str, no: int) -> dict:
+        return {"path": m.group("path").strip()}
+
+    def _advance_dataloader(self, run: Run, m: re.Match, msg: str, no: int) -> dict:
+        return {"steps": int(m.group("steps"))}
+
+    def _epoch_wrap(self, run: Run, m: re.Match, msg: str, no: int) -> dict:
+        return {"iter": run.last_iter}
+
+    def _exp_name(self, run: Run, m: re.Match, msg: str, no: int) -> dict:
+        run.header.set("exp_name", m.group("name"), "log: Exp name")
+        return {"name": m.group("name")}
+
+    def _work_dir(self, run: Run, m: re.Match, msg: str, no: int) -> dict:
+        run.header.set("work_dir", m.group("path"), "log: Checkpoints will be saved to")
+        return {"path": m.group("path")}
+
+    def _dataset_size(self, run: Run, m: re.Match, msg: str, no: int) -> dict:
+        samples = int(m.group("n") or m.group("n2"))
+        run.header.set("dataset_size", samples, "log: " + msg.strip("= "), override=True)
+        return {"samples": samples}
+
+    def _config_start(self, run: Run, m: re.Match, msg: str, no: int) -> None:
+        if run.line_kinds.get("config") or len(run.train):
+            run = self._new_run(no, "config dump")
+        run.line_kinds["config"] += 1
+        inline = m.group("inline")
+        self.config_lines = [inline] if inline else []
+        self.block = CONFIG
+
+    def _mmcv_env_start(self, run: Run, m: re.Match, msg: str, no: int) -> None:
+        run = self._new_run(no, "run header")
+        run.line_kinds["header"] += 1
+        self.block = ENV
+
+    def _distributed(self, run: Run, m: re.Match, msg: str, no: int) -> None:
+        run.header.set("distributed", m.group("value") == g.TRUE, "log: Distributed training")
+        run.line_kinds["header"] += 1
+
+    def _copypaste(self, run: Run, m: re.Match, msg: str, no: int) -> None:
+        # mmdet's metric prints it just before the loop prints the summary it belongs to.
+        self.pending_eval_text[m.group("name")] = m.group("values")
+        run.line_kinds["eval_text"] += 1
+
+
+# Record patterns, in the grammar's order, with their reader and whether the fields are MMEngine's.
+_RECORD_READERS: dict[str, tuple[Callable, bool]] = {
+    "train_mmengine": (TextLogInterpreter._train_line, True),
+    "eval_mmengine": (TextLogInterpreter._eval, True),
+    "train_mmcv_epoch": (TextLogInterpreter._train_line, False),
+    "train_mmcv_iter": (TextLogInterpreter._train_line, False),
+    "eval_mmcv_epoch": (TextLogInterpreter._eval, False),
+    "eval_mmcv_iter": (TextLogInterpreter._eval, False),
+}
+_RECORDS = tuple((p, *_RECORD_READERS[p.name]) for p in g.RECORD_PATTERNS)
+
+
+@dataclass(frozen=True)
+class _On:
+    """How the interpreter takes an event line."""
+
+    # (interpreter, run, match, message, line number) -> the event's data, or None for a header or
+    # section line that is not an event
+    handler: Callable[..., dict | None]
+    resumes: bool = False  # after train records the line starts a new run (a resume)
+    warns: bool = True  # a WARNING line is a warning event too
+
+
+_EVENTS: dict[str, _On] = {
+    "checkpoint": _On(TextLogInterpreter._checkpoint),
+    "best_checkpoint": _On(TextLogInterpreter._best_checkpoint),
+    "resume": _On(TextLogInterpreter._resume, resumes=True),
+    "auto_resume": _On(TextLogInterpreter._checkpoint_path, resumes=True),
+    "load_checkpoint": _On(TextLogInterpreter._checkpoint_path, resumes=True),
+    "advance_dataloader": _On(TextLogInterpreter._advance_dataloader),
+    "epoch_wrap": _On(TextLogInterpreter._epoch_wrap, warns=False),  # xtuner warns at every epoch end
+    "exp_name": _On(TextLogInterpreter._exp_name),
+    "work_dir": _On(TextLogInterpreter._work_dir),
+    "dataset_size": _On(TextLogInterpreter._dataset_size),
+    "config_start": _On(TextLogInterpreter._config_start),
+    "mmcv_env_start": _On(TextLogInterpreter._mmcv_env_start),
+    "distributed": _On(TextLogInterpreter._distributed),
+    "copypaste": _On(TextLogInterpreter._copypaste),
+}
+
+# Bare lines that open a section, by their literal (stripped) text.
+_SECTION_STARTS: dict[str, Callable[[TextLogInterpreter, str, int], None]] = {
+    g.SYSTEM_ENV_START.literal: TextLogInterpreter._system_env,
+    g.RUNTIME_ENV_START.literal: TextLogInterpreter._runtime_env,
+    g.TRACEBACK_START.literal: TextLogInterpreter._traceback,
+}
+
+
+def _same(value: str) -> str:
+    return value
+
+
+def _is_true(value: str) -> bool:
+    return value == g.TRUE
+
+
+def _int_or_none(value: str) -> int | None:
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+# Each header fact an environment key gives (``grammar.ENV_KEYS``): how its value is read, and its source.
+_ENV_FACTS: dict[str, tuple[Callable[[str], object], str]] = {
+    "cuda_available": (_is_true, "system env"),
+    "pytorch_version": (_same, "system env"),
+    "mmengine_version": (_same, "system env"),
+    "launcher": (_same, "runtime env: Distributed launcher"),
+    "distributed": (_is_true, "runtime env: Distributed training"),
+    "world_size": (_int_or_none, "runtime env: GPU number (world size)"),
+}
 
 
 def apply_env_line(h: HeaderFacts, line: str) -> None:
@@ -668,21 +754,11 @@ def apply_env_line(h: HeaderFacts, line: str) -> None:
         h.gpu_names.extend([value] * len(ids))
         h.gpus_listed = len(h.gpu_names)
         h.sources["gpus_listed"] = "system env: GPU lines"
-    elif key == "CUDA available":
-        h.set("cuda_available", value == "True", "system env")
-    elif key == "PyTorch":
-        h.set("pytorch_version", value, "system env")
-    elif key in ("MMEngine", "MMCV"):
-        h.set("mmengine_version", value, "system env")
-    elif key == "Distributed launcher":
-        h.set("launcher", value, "runtime env: Distributed launcher")
-    elif key == "Distributed training":
-        h.set("distributed", value == "True", "runtime env: Distributed training")
-    elif key == "GPU number":
-        try:
-            h.set("world_size", int(value), "runtime env: GPU number (world size)")
-        except ValueError:
-            pass
+        return
+    fact = g.ENV_KEYS.get(key)
+    if fact is not None:
+        read, source = _ENV_FACTS[fact]
+        h.set(fact, read(value), source)
 
 
 def _reusable(run: Run, why: str) -> bool:
