@@ -104,16 +104,16 @@ def test_upload_gives_a_permalink_that_opens_the_same_run_in_a_new_browser_conte
         page, chromium, review_server, upload_dir, page_errors):
     goto(page, review_server.url + "/upload")
     upload(page, LLM)
-    code = page.locator("[data-testid='stCode']").filter(has_text="?upload=").first
-    code.wait_for(timeout=SLOW_MS)
+    # After the upload the address bar holds the permalink: the Run page shows the upload.
+    page.wait_for_url(re.compile(r"/run\?upload=[0-9a-f]{24}$"), timeout=SLOW_MS)
+    page.locator("[data-testid='stMetric']").first.wait_for(timeout=SLOW_MS)
     wait_app_ready(page, timeout_ms=SLOW_MS)
-    permalink = code.inner_text().strip()
+    permalink = page.url
     upload_id = parse_qs(urlsplit(permalink).query)["upload"][0]
-    assert permalink == f"{review_server.url}/run?upload={upload_id}"  # the permalink opens the run page
-    assert f"upload={upload_id}" in page.url  # the page's own URL is the permalink too
+    assert permalink == f"{review_server.url}/run?upload={upload_id}"
     seen = metrics(page)
-    assert seen["Iterations (n/N)"] == "3670/3672" and seen["Status"] == "finished"
-    assert seen["Epoch"] == "3/3" and seen["Wall time"] == "12:30:30"
+    assert seen["Iterations n/N"] == "3670/3672" and seen["Status"] == "✔ finished"
+    assert seen["Epoch"] == "3/3" and seen["Elapsed"] == "12h 30m"
     page.locator(".js-plotly-plot .scatterlayer .trace path.js-line").first.wait_for(state="attached")
     assert [p.name for p in stored_uploads(upload_dir)] == [upload_id]
     tall_screenshot(page, "review_upload_done", 4200)
@@ -139,7 +139,7 @@ def test_upload_gives_a_permalink_that_opens_the_same_run_in_a_new_browser_conte
         goto(other, permalink)
         other.locator("[data-testid='stMetric']").first.wait_for(timeout=SLOW_MS)
         assert metrics(other) == seen
-        assert upload_id in main_text(other)
+        assert other.url == permalink and "20260314_090000.log" in main_text(other)
         other.locator(".js-plotly-plot .scatterlayer .trace path.js-line").first.wait_for(state="attached")
         tall_screenshot(other, "review_permalink_new_context", 1600)
     finally:
@@ -152,8 +152,9 @@ def test_the_logs_of_a_resumed_run_uploaded_together_are_one_run(page, review_se
     upload(page, *sorted((SAMPLE_LOGS / "det_crash_resume").glob("2026*/2026*.log")))
     page.locator("[data-testid='stMetric']").first.wait_for(timeout=SLOW_MS)
     wait_app_ready(page, timeout_ms=SLOW_MS)
+    page.wait_for_url(re.compile(r"/run\?upload=[0-9a-f]{24}$"), timeout=SLOW_MS)
     seen = metrics(page)
-    assert (seen["Status"], seen["Iterations (n/N)"]) == ("finished", "600/600")
+    assert (seen["Status"], seen["Iterations n/N"]) == ("✔ finished", "600/600")
     assert "treated as one experiment" in main_text(page)
     page.locator(".js-plotly-plot .shapelayer path").first.wait_for(state="attached")  # the restart marker
     tall_screenshot(page, "review_upload_resumed_run", 2400)
