@@ -13,8 +13,10 @@ Rules, in order:
    still empty (a run that just started). ``vis_data/<stamp>.json`` is MMEngine's copy of
    ``scalars.json`` and is skipped when ``scalars.json`` is there.
 3. Content: at most ``SNIFF_BYTES`` from the start of the file are read (for gzip, at most
-   ``GZIP_SNIFF_INPUT`` compressed bytes, decompressed to at most ``SNIFF_BYTES``). A NUL byte or
-   mostly control bytes means binary (skipped, with a note). A line with an MMEngine or mmcv logger
+   ``GZIP_SNIFF_INPUT`` compressed bytes, decompressed to at most ``SNIFF_BYTES``), and judged by
+   ``parsers.sniff``: binary content is skipped, with a note. Leading NUL bytes (left by a crash)
+   are read past, up to ``parsers.sniff.MAX_LEADING_NULS``, and the window after them is judged; a
+   file of NUL bytes only is ``undecided``. A line with an MMEngine or mmcv logger
    prefix (``parsers.grammar.PREFIX_PATTERNS``) or a run header makes a text log; a first line
    that is a JSON object with MMEngine ``scalars.json`` or mmcv ``.log.json`` keys makes a JSON log.
 4. A text file shorter than the sniff window without any of those is ``undecided``: it may still
@@ -22,8 +24,8 @@ Rules, in order:
    when it grows. Once the window is full without a sign, it is ``not_log`` for good (until the
    file is replaced or truncated).
 
-Nothing here reads more than the sniff window of a file, and nothing raises for a file that
-vanished or cannot be read: that is a verdict (``gone`` / ``unreadable``).
+Nothing here reads more than the sniff window of a file (after its leading NUL bytes), and nothing
+raises for a file that vanished or cannot be read: that is a verdict (``gone`` / ``unreadable``).
 """
 
 from __future__ import annotations
@@ -32,15 +34,12 @@ import json
 import os
 import re
 import stat as _stat
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from parsers import sniff
 from parsers.grammar import BARE_PATTERNS, PREFIX_PATTERNS
-
-SNIFF_BYTES = 16 * 1024
-GZIP_SNIFF_INPUT = 64 * 1024
-GZIP_MAGIC = b"\x1f\x8b"
+from parsers.sniff import GZIP_SNIFF_INPUT, SNIFF_BYTES
 
 LOG_SUFFIXES = (".log", ".txt", ".json", ".gz")
 BINARY_SUFFIXES = frozenset({
@@ -56,7 +55,6 @@ _PREFIXES = tuple(p.compiled.match for p in PREFIX_PATTERNS)
 _HEADER_LINES = tuple(p.compiled.match for p in BARE_PATTERNS if p.name == "system_env_start")
 _JSON_SCALAR_KEYS = ("iter", "step")
 _JSON_MMCV_KEYS = ("mode", "env_info", "hook_msgs", "mmcv_version", "mmdet_version", "exp_name")
-_CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27, 8))
 
 LOG = "log"
 UNDECIDED = "undecided"
@@ -120,47 +118,18 @@ def is_vis_data_duplicate(path: str) -> bool:
     return os.path.exists(os.path.join(parent, "scalars.json"))
 
 
-def looks_binary(sample: bytes) -> bool:
-    """NUL bytes, or more than 10% control bytes that text logs never contain."""
-    if not sample:
-        return False
-    if b"\x00" in sample:
-        return True
-    bad = len(sample) - len(sample.translate(None, _CONTROL))
-    return bad * 10 > len(sample)
-
-
-def _gunzip_head(data: bytes) -> bytes:
-    out = []
-    size = 0
-    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    while data and size < SNIFF_BYTES:
-        try:
-            piece = d.decompress(data, SNIFF_BYTES - size)
-        except zlib.error:
-            break
-        out.append(piece)
-        size += len(piece)
-        if d.unconsumed_tail:
-            data = d.unconsumed_tail
-            continue
-        if d.eof and d.unused_data.startswith(GZIP_MAGIC):
-            data = d.unused_data
-            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            continue
-        break
-    return b"".join(out)
-
-
 def sniff_text(text: bytes, *, complete: bool) -> Verdict:
     """Classify the (decompressed) first bytes of a file. ``complete``: they are the whole file."""
-    if looks_binary(text[:SNIFF_BYTES]):
-        return Verdict(BINARY, reason="binary content (NUL or control bytes)")
-    lines = text[:SNIFF_BYTES].split(b"\n")
+    s = sniff.judge(text, window=SNIFF_BYTES)
+    if s.kind == sniff.BINARY:
+        return Verdict(BINARY, reason=f"binary content ({s.reason})")
+    if s.leading_nuls and s.kind == sniff.UNDECIDED:
+        return Verdict(UNDECIDED, reason=f"{s.reason}: looked at again when it grows")
+    text = s.text
+    lines = text.split(b"\n")
     if not complete and len(lines) > 1:
         lines = lines[:-1]  # the last line may be cut by the window
-    first = next((ln for ln in lines if ln.strip()), None)
-    if first is not None and first.lstrip().startswith(b"{"):
+    if s.kind == sniff.JSON:
         return _sniff_json(lines, text, complete)
     for raw in lines:
         line = raw.decode("utf-8", "replace").rstrip("\r")
@@ -212,19 +181,22 @@ def sniff_file(path: str, *, layout: Layout | None = None) -> Verdict:
             if not _stat.S_ISREG(st.st_mode):
                 return Verdict(SKIPPED, reason="not a regular file")
             head = f.read(GZIP_SNIFF_INPUT if name.lower().endswith(".gz") else SNIFF_BYTES)
-            if head[:2] == GZIP_MAGIC and len(head) < GZIP_SNIFF_INPUT and st.st_size > len(head):
+            nuls = 0
+            if sniff.is_gzip(head) and len(head) < GZIP_SNIFF_INPUT and st.st_size > len(head):
                 head += f.read(GZIP_SNIFF_INPUT - len(head))
+            elif head[:1] == b"\x00":  # NUL bytes a crash left: the window is the text after them
+                nuls, head = sniff.read_past_nuls(f, head, SNIFF_BYTES)
     except (FileNotFoundError, NotADirectoryError):
         return Verdict(GONE, reason="file disappeared")
     except OSError as e:
         return Verdict(UNREADABLE, reason=f"cannot read: {e.strerror or e}")
-    gz = head[:2] == GZIP_MAGIC
+    gz = sniff.is_gzip(head)
     if gz:
-        text = _gunzip_head(head)
+        text = sniff.sniff_head(head, window=SNIFF_BYTES).text
         complete = len(text) < SNIFF_BYTES and st.st_size <= GZIP_SNIFF_INPUT
     else:
         text = head
-        complete = st.st_size <= len(head)
+        complete = st.st_size <= nuls + len(head)
     v = sniff_text(text, complete=complete)
     if layout is not None and v.status in (UNDECIDED, NOT_LOG):
         kind = "scalars-json" if layout.role == "scalars" else "text"

@@ -31,9 +31,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-from dashboard.live.discovery import GZIP_MAGIC
 from parsers import reference_time_for
 from parsers.grammar import PREFIX_PATTERNS
+from parsers.sniff import is_gzip
 from parsers.timestamps import Clock
 
 UNTIMED_GAP = 0.2
@@ -77,7 +77,7 @@ def line_time(line: bytes, clock: Clock) -> float | None:
 def _open_src(src: str):
     with open(src, "rb") as f:
         magic = f.read(2)
-    return gzip.open(src, "rb") if magic == GZIP_MAGIC else open(src, "rb")
+    return gzip.open(src, "rb") if is_gzip(magic) else open(src, "rb")
 
 
 def _lines(src: str) -> Iterator[bytes]:

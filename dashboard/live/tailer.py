@@ -46,8 +46,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dashboard.live.discovery import GZIP_MAGIC, looks_binary
 from parsers import LogParser, Run, SizeLimitExceeded, reference_time_for
+from parsers.sniff import looks_binary, may_be_gzip
 
 FINGERPRINT_BYTES = 1024
 READ_CHUNK = 4 << 20
@@ -252,9 +252,10 @@ class Tailer:
             if not data:
                 return True
             budget -= len(data)
-            sample = (self._head + data)[:FINGERPRINT_BYTES] if self.offset < FINGERPRINT_BYTES else b""
-            if sample and not GZIP_MAGIC.startswith(sample[:2]):
-                if looks_binary(sample):
+            # The first KiB of text is judged (after any NUL bytes a crash left: those alone are not binary).
+            sample = self._head + data if self.offset < FINGERPRINT_BYTES else b""
+            if sample and not may_be_gzip(sample):
+                if looks_binary(sample, window=FINGERPRINT_BYTES):
                     self.skipped = "binary content (NUL or control bytes): not a text log"
                     self._note(f"skipped: {self.skipped}")
                     st = os.fstat(fd)

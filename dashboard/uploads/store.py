@@ -25,11 +25,10 @@ import shutil
 import tempfile
 import threading
 import time
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from parsers import LogParser, SizeLimitExceeded
+from parsers import LogParser, SizeLimitExceeded, sniff
 
 DEFAULT_MAX_BYTES = 500 * 1024 * 1024
 DEFAULT_MAX_TOTAL_BYTES = 5 * 1024 * 1024 * 1024
@@ -97,8 +96,11 @@ def check_log(name: str, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Che
         raise UploadRejected(f"{label}: the file is empty")
     if len(data) > max_bytes:
         raise UploadRejected(f"{label}: {len(data):,} bytes is over the upload limit of {max_bytes:,} bytes")
-    head = _text_head(label, data)
-    if b"\x00" in head or _non_text_share(head) > 0.3:
+    head = sniff.sniff_head(data, window=_SNIFF_WINDOW)
+    if head.damaged:
+        raise UploadRejected(f"{label}: a damaged gzip file")
+    if head.kind == sniff.BINARY or (head.kind == sniff.UNDECIDED and head.leading_nuls):
+        # (the whole file is here: NUL bytes and nothing after them are no text log either)
         raise UploadRejected(f"{label}: this looks like a binary file, not a text log")
     parser = LogParser(max_bytes=max_bytes)
     try:
@@ -120,22 +122,7 @@ def check_log(name: str, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Che
 _LOG_KINDS = ("train", "eval", "eval_progress", "header", "config", "event", "message")
 
 
-def _text_head(label: str, data: bytes, size: int = 8192) -> bytes:
-    """The first bytes of the text (decompressed when gzip) to tell text from binary."""
-    if data[:2] == b"\x1f\x8b":
-        try:
-            return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data[: 1 << 16], size)
-        except zlib.error:
-            raise UploadRejected(f"{label}: a damaged gzip file") from None
-    return data[:size]
-
-
-def _non_text_share(head: bytes) -> float:
-    if not head:
-        return 0.0
-    text = head.decode("utf-8", "replace")
-    bad = sum(1 for ch in text if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\t\n\r\x1b\x0c"))
-    return bad / len(text)
+_SNIFF_WINDOW = 8192  # text (after any leading NUL bytes) judged binary or not
 
 
 class UploadStore:

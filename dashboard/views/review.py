@@ -24,7 +24,6 @@ import math
 import os
 import re
 import threading
-import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -45,7 +44,7 @@ from dashboard.uploads.store import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_TOTAL_BYTE
 from dashboard.views.formatting import fmt_duration, fmt_num
 from dashboard.views.run_model import FileRow, RunModel, RunSource, build_run_model, run_label
 from dashboard.views.url_state import CalculatorInputs, RunRef
-from parsers import ParsedLog, Run, parse_path, reference_time_for
+from parsers import ParsedLog, Run, parse_path, reference_time_for, sniff
 from parsers.timestamps import stamp_in_name
 
 MB = 1024 * 1024
@@ -128,22 +127,9 @@ TEXT = "text"
 JSON = "json"
 
 
-def _head_text(head: bytes, size: int = 64 * 1024) -> bytes:
-    if head[:2] == b"\x1f\x8b":
-        try:
-            return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, size)
-        except zlib.error:
-            return b""
-    return head[:size]
-
-
 def sniff_kind(head: bytes) -> str:
     """``json`` when the first non-blank line is a JSON object (scalars.json, mmcv .log.json), else ``text``."""
-    for line in _head_text(head).splitlines():
-        s = line.strip().lstrip(b"\xef\xbb\xbf")
-        if s:
-            return JSON if s.startswith(b"{") else TEXT
-    return TEXT
+    return JSON if sniff.sniff_head(head, window=64 * 1024).kind == sniff.JSON else TEXT
 
 
 @dataclass(frozen=True)
