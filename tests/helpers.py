@@ -1,12 +1,22 @@
-"""Small helpers shared by tests: a comparable snapshot of a parse, real-file append/truncate/rotate."""
+"""Helpers every test shares: a comparable snapshot of a parse, real-file append/truncate/rotate, a train line,
+and waiting for a state (never for a fixed time)."""
 
 from __future__ import annotations
 
 import math
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from parsers import ParsedLog
+
+T = TypeVar("T")
+
+#: How long a test waits for a state before it fails: generous, because the machines are shared and noisy; a
+#: test that gets its state sooner goes on at once.
+WAIT_TIMEOUT = 30.0
 
 
 def _f(v: float):
@@ -57,3 +67,20 @@ def copytruncate(path: Path, rotated: Path) -> None:
 def rotate(path: Path, rotated: Path) -> None:
     """Rename the file away; the writer then starts a new file at the old name."""
     os.replace(path, rotated)
+
+
+def wait_until(predicate: Callable[[], T], timeout: float = WAIT_TIMEOUT, interval: float = 0.02) -> T:
+    """Call ``predicate`` until it returns something true (returned) or ``timeout`` passes (its last value)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+def train_line(i: int, n: int = 1000, *, eta: str = "1:00:00", data_time: bool = True) -> bytes:
+    """One MMEngine ``Iter(train) [i/n]`` line (the log clock advances a second per iteration; loss 1/i)."""
+    extra = "data_time: 0.0100  memory: 100  " if data_time else ""
+    return (f"2024/08/27 06:{i // 60 % 60:02d}:{i % 60:02d} - mmengine - INFO - Iter(train) [{i:>4}/{n}]  "
+            f"lr: 1.0000e-04  eta: {eta}  time: 1.0000  {extra}loss: {1 / i:.4f}\n").encode()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -13,24 +12,16 @@ from dashboard.live import app_state as aps
 from dashboard.live.app_state import AppConfig, AppState, DemoReplay, config_from, parse_logs_args
 from dashboard.live.roots import DEFAULT_ROOT
 from tests.conftest import SAMPLE_LOGS
-from tests.helpers import append
+from tests.helpers import WAIT_TIMEOUT, append, wait_until
+from tests.helpers import train_line as _train_line
 
-TIMEOUT = 15.0
-TEE = SAMPLE_LOGS / "det_crash_resume" / "console_tee.log"
-
-
-def wait_until(predicate, timeout: float = TIMEOUT, interval: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
+TIMEOUT = WAIT_TIMEOUT
 
 
 def train_line(i: int, n: int = 1000) -> bytes:
-    return (f"2024/08/27 06:{i // 60 % 60:02d}:{i % 60:02d} - mmengine - INFO - Iter(train) [{i:>4}/{n}]  "
-            f"lr: 1.0000e-04  eta: 1:00:00  time: 1.0000  loss: {1 / i:.4f}\n").encode()
+    """This file's train lines (data_time=False)."""
+    return _train_line(i, n, data_time=False)
+TEE = SAMPLE_LOGS / "det_crash_resume" / "console_tee.log"
 
 
 # ---------------------------------------------------------------------------------------------- configuration

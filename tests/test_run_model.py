@@ -204,7 +204,8 @@ def test_a_scalars_json_twin_is_recognised():
     text = layout_of("w/20260101_000000/20260101_000000.log")
     scal = layout_of("w/20260101_000000/vis_data/scalars.json")
     assert runs_table.is_scalars_twin(scal, {(text.work_dir, text.timestamp)})
-    assert not runs_table.is_scalars_twin(scal, set()) and not runs_table.is_scalars_twin(text, {(text.work_dir, text.timestamp)})
+    assert not runs_table.is_scalars_twin(scal, set())
+    assert not runs_table.is_scalars_twin(text, {(text.work_dir, text.timestamp)})
 
 
 # ---------------------------------------------------------------------------------------------- run page

@@ -17,19 +17,19 @@ from pathlib import Path
 import pytest
 
 from parsers import parse_bytes, parse_path
-from tests.conftest import SHARED_LOGS
+from tests.conftest import ROOT, SHARED_LOGS
 from tests.helpers import append
+from tests.helpers import train_line as _train_line
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = ROOT
 TIMEOUT = 20.0
-JSON_KEYS = {"source", "run", "kind", "iter", "max_iters", "epoch", "progress", "eta_seconds", "timestamp", "values"}
-TEXT_TRAIN = re.compile(r"^\S+ run \d+ iter \d+/(\d+|\?) \((\d+\.\d|\?)%\) eta (\d+:\d\d:\d\d|\?) loss \S+$")
 
 
 def train_line(i: int, n: int = 1000) -> bytes:
-    return (f"2024/08/27 06:{i // 60 % 60:02d}:{i % 60:02d} - mmengine - INFO - Iter(train) [{i:>4}/{n}]  "
-            f"lr: 1.0000e-04  eta: 1:02:03  time: 1.0000  data_time: 0.0100  memory: 100  loss: {1 / i:.4f}\n"
-            ).encode()
+    """This file's train lines (eta="1:02:03")."""
+    return _train_line(i, n, eta="1:02:03")
+JSON_KEYS = {"source", "run", "kind", "iter", "max_iters", "epoch", "progress", "eta_seconds", "timestamp", "values"}
+TEXT_TRAIN = re.compile(r"^\S+ run \d+ iter \d+/(\d+|\?) \((\d+\.\d|\?)%\) eta (\d+:\d\d:\d\d|\?) loss \S+$")
 
 
 VAL_LINE = (b"2024/08/27 07:00:00 - mmengine - INFO - Epoch(val) [3][11/11]    coco/bbox_mAP: 0.3830  "

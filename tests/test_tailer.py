@@ -14,13 +14,7 @@ import pytest
 
 from dashboard.live import tailer as tailer_mod
 from dashboard.live.tailer import Tailer
-from tests.helpers import append, copytruncate, rotate
-
-
-def train_line(i: int, n: int = 1000) -> bytes:
-    return (f"2024/08/27 06:{i // 60 % 60:02d}:{i % 60:02d} - mmengine - INFO - Iter(train) [{i:>4}/{n}]  "
-            f"lr: 1.0000e-04  eta: 1:00:00  time: 1.0000  data_time: 0.0100  memory: 100  loss: {1 / i:.4f}\n"
-            ).encode()
+from tests.helpers import append, copytruncate, rotate, train_line
 
 
 def lines(a: int, b: int) -> bytes:

@@ -10,7 +10,6 @@ import errno
 import functools
 import itertools
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -24,32 +23,22 @@ from dashboard.live.roots import make_roots
 from dashboard.live.watcher import LogWatcher
 from parsers import parse_bytes
 from tests.conftest import SAMPLE_LOGS, SHARED_LOGS
-from tests.helpers import append, copytruncate, rotate
+from tests.helpers import WAIT_TIMEOUT, append, copytruncate, rotate, wait_until
+from tests.helpers import train_line as _train_line
 
 MODES = ("inotify", "poll")
-TIMEOUT = 10.0
+TIMEOUT = WAIT_TIMEOUT
 
 
-def wait_until(predicate, timeout: float = TIMEOUT, interval: float = 0.01):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
+def train_line(i: int, n: int = 1000) -> bytes:
+    """This file's train lines (data_time=False)."""
+    return _train_line(i, n, data_time=False)
 
 
 def make_watcher(roots, mode: str, **kw) -> LogWatcher:
     kw.setdefault("poll_interval", 0.05)
     kw.setdefault("safety_interval", 60.0 if mode == "inotify" else 0.05)
     return LogWatcher(roots, mode=mode, **kw)
-
-
-def train_line(i: int, n: int = 1000) -> bytes:
-    return (f"2024/08/27 06:{i // 60 % 60:02d}:{i % 60:02d} - mmengine - INFO - Iter(train) [{i:>4}/{n}]  "
-            f"lr: 1.0000e-04  eta: 1:00:00  time: 1.0000  loss: {1 / i:.4f}\n").encode()
 
 
 def train_count(src) -> int:
