@@ -11,10 +11,12 @@ import pytest
 
 from dashboard.live import discovery as disc
 from dashboard.live.tailer import FINGERPRINT_BYTES, Tailer
+from dashboard.live.watcher import LogWatcher
 from dashboard.uploads.store import UploadRejected, check_log
 from dashboard.views import review as rv
 from parsers import sniff
 from tests.conftest import SHARED_LOGS
+from tests.helpers import append, wait_until
 
 LINE = (b"2024/08/27 06:33:10 - mmengine - INFO - Iter(train) [  10/2000]  lr: 1.5255e-06  eta: 2:04:46  "
         b"time: 3.7622  data_time: 0.0285  memory: 39252  loss: 5.6116\n")
@@ -179,6 +181,21 @@ def test_the_tailer_reads_the_records_written_after_nul_bytes(tmp_path):
     t.poll(force=True)
     assert t.skipped is None
     assert t.counts() == (200, 0)
+
+
+def test_a_file_under_a_root_that_holds_only_nul_bytes_is_followed_once_text_follows(tmp_path):
+    root = tmp_path / "logs"
+    root.mkdir()
+    append(root / "crashed.log", b"\x00" * 8192)
+    with LogWatcher([root], mode="poll", poll_interval=0.05, safety_interval=0.05) as w:
+        assert w.sources() == [] and not any("binary" in n for n in w.notes)
+        append(root / "crashed.log", b"\n" + train_lines(200))
+
+        def followed() -> bool:
+            src = w.get("logs/crashed.log")
+            return src is not None and src.tailer.counts() == (200, 0)
+
+        assert wait_until(followed)
 
 
 def test_the_tailer_still_skips_binary(tmp_path):
