@@ -1,6 +1,6 @@
 """MMDash entry point: ``streamlit run app.py [-- --logs DIR [DIR...]]``. Page setup and navigation only.
 
-Where the logs come from (``dashboard.live.app_state.config_from``): ``--logs`` after Streamlit's ``--``, else
+Where the logs come from (``dashboard.views.app_state.config_from``): ``--logs`` after Streamlit's ``--``, else
 ``MMDASH_ROOTS``, else the bundled ``sample_logs`` plus a live demo run replayed into a temporary folder
 (``MMDASH_DEMO=0`` turns the demo off). One log watcher per process serves every browser session.
 

@@ -288,7 +288,7 @@ def bench_many(browser) -> dict:
     make_many(root)
     result: dict = {"runs": 500}
     # In-process: the same steps as the page.
-    from dashboard.live.app_state import AppConfig, AppState
+    from dashboard.views.app_state import AppConfig, AppState
 
     t = time.perf_counter()
     state = AppState(AppConfig((str(root),), "MMDASH_ROOTS", False))

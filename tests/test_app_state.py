@@ -1,4 +1,4 @@
-"""dashboard.live.app_state: configuration, run lookups (the security gate of the run page), shared caches, demo."""
+"""dashboard.views.app_state: configuration, run lookups (the security gate of the run page), shared caches, demo."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.live import app_state as aps
-from dashboard.live.app_state import AppConfig, AppState, DemoReplay, config_from, parse_logs_args
 from dashboard.live.roots import DEFAULT_ROOT
+from dashboard.views import app_state as aps
+from dashboard.views.app_state import AppConfig, AppState, DemoReplay, config_from, parse_logs_args
 from tests.conftest import SAMPLE_LOGS
 from tests.helpers import WAIT_TIMEOUT, append, wait_until
 from tests.helpers import train_line as _train_line

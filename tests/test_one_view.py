@@ -16,10 +16,10 @@ import plotly.io as pio
 import pytest
 
 from dashboard.analysis import summarize
-from dashboard.live.app_state import AppConfig, AppState
 from dashboard.uploads.store import UploadStore
 from dashboard.views import review
 from dashboard.views import run_model as rm
+from dashboard.views.app_state import AppConfig, AppState
 from tests.conftest import SAMPLE_LOGS, SHARED_LOGS
 
 LLM = SAMPLE_LOGS / "llm_sft_len_grouped" / "20260314_090000" / "20260314_090000.log"

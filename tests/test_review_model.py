@@ -11,7 +11,9 @@ import pytest
 
 from dashboard.analysis import summarize
 from dashboard.live.roots import make_roots
+from dashboard.uploads import settings as upload_settings
 from dashboard.uploads.store import UploadStore
+from dashboard.views import calculator, compare
 from dashboard.views import review as rv
 from dashboard.views.text import plotly_text
 from dashboard.views.url_state import CalculatorInputs, RunRef, app_url
@@ -36,7 +38,7 @@ def store(tmp_path) -> UploadStore:
 
 
 def test_upload_settings_default_to_500_mb_and_the_store_defaults(tmp_path):
-    s = rv.upload_settings({"MMDASH_UPLOAD_DIR": str(tmp_path)}, server_max_mb=500)
+    s = upload_settings.upload_settings({"MMDASH_UPLOAD_DIR": str(tmp_path)}, server_max_mb=500)
     assert (s.max_upload_mb, s.max_total_mb, s.max_age_days, s.notes) == (500, 5120, 90.0, ())
     assert s.root == tmp_path and s.max_bytes == 500 * 1024 * 1024
     assert s.store().max_bytes == s.max_bytes
@@ -45,18 +47,18 @@ def test_upload_settings_default_to_500_mb_and_the_store_defaults(tmp_path):
 def test_upload_settings_from_the_environment(tmp_path):
     env = {"MMDASH_UPLOAD_DIR": str(tmp_path), "MMDASH_MAX_UPLOAD_MB": "50", "MMDASH_UPLOAD_MAX_TOTAL_MB": "700",
            "MMDASH_UPLOAD_MAX_AGE_DAYS": "2.5"}
-    s = rv.upload_settings(env, server_max_mb=50)
+    s = upload_settings.upload_settings(env, server_max_mb=50)
     assert (s.max_upload_mb, s.max_total_mb, s.max_age_days, s.notes) == (50, 700, 2.5, ())
 
 
 def test_a_server_limit_below_the_setting_wins_and_says_so(tmp_path):
-    s = rv.upload_settings({"MMDASH_UPLOAD_DIR": str(tmp_path)}, server_max_mb=200)
+    s = upload_settings.upload_settings({"MMDASH_UPLOAD_DIR": str(tmp_path)}, server_max_mb=200)
     assert s.max_upload_mb == 200 and "server.maxUploadSize is 200 MB" in s.notes[0]
 
 
 @pytest.mark.parametrize("value", ["lots", "-3", "0", ""])
 def test_bad_settings_fall_back_with_a_note(tmp_path, value):
-    s = rv.upload_settings({"MMDASH_UPLOAD_DIR": str(tmp_path), "MMDASH_MAX_UPLOAD_MB": value}, server_max_mb=500)
+    s = upload_settings.upload_settings({"MMDASH_UPLOAD_DIR": str(tmp_path), "MMDASH_MAX_UPLOAD_MB": value}, server_max_mb=500)
     assert s.max_upload_mb == 500
     assert bool(s.notes) == bool(value)
 
@@ -253,12 +255,12 @@ def test_resolve_root_file_finds_a_log(roots):
 
 
 def test_labels_are_short_unique_and_plot_safe():
-    assert rv.short_label(rv.Target("root", "logs/w/20250101_000000/20250101_000000.log")) == \
+    assert compare.short_label(rv.Target("root", "logs/w/20250101_000000/20250101_000000.log")) == \
         "w/…/20250101_000000.log"
-    assert rv.short_label(rv.Target("root", "logs/a.log", 1)) == "a.log #1"
-    assert rv.short_label(rv.Target("upload", "0123456789abcdef01234567"), ["x.log", "y.json"]) == \
+    assert compare.short_label(rv.Target("root", "logs/a.log", 1)) == "a.log #1"
+    assert compare.short_label(rv.Target("upload", "0123456789abcdef01234567"), ["x.log", "y.json"]) == \
         "upload x.log + 1 more"
-    assert rv.unique_labels(["a", "a", "b", "a"]) == ["a", "a (2)", "b", "a (3)"]
+    assert compare.unique_labels(["a", "a", "b", "a"]) == ["a", "a (2)", "b", "a (3)"]
     label = plotly_text("<a href='javascript:alert(1)'>x</a>\x1b[31m" + "y" * 200, 80)
     assert "<" not in label and ">" not in label and "\x1b" not in label
     assert label == "&lt;a href='javascript:alert(1)'&gt;x&lt;/a&gt;" + "y" * 45 + "…"
@@ -269,17 +271,17 @@ def test_labels_are_short_unique_and_plot_safe():
 
 def test_metric_options_put_losses_first_then_validation_metrics():
     runs = [parse_path(CLS).runs[0], parse_path(NAN).runs[0]]
-    options = rv.metric_options(runs)
+    options = compare.metric_options(runs)
     assert options[0] == "loss" and options.index("accuracy/top1") > options.index("lr")
     assert "time" in options and "val/time" not in options
-    assert rv.default_metric(options) == "loss" and rv.default_metric([]) is None
+    assert compare.default_metric(options) == "loss" and compare.default_metric([]) is None
 
 
 def test_metric_frame_of_a_validation_metric_is_drawable_by_compare_figure():
     from dashboard.charts.figures import compare_figure
 
     run = parse_path(CLS).runs[0]
-    frame = rv.metric_frame(run, "accuracy/top1")
+    frame = compare.metric_frame(run, "accuracy/top1")
     assert list(frame["epoch_progress"]) == [1, 2, 3, 4, 5, 6] and list(frame["iter"])[-1] == 300
     fig = compare_figure([("cls", frame)], "accuracy/top1", align="epoch", smoothing=0.0)
     assert len(fig.data) == 1 and len(fig.data[0].x) == 6
@@ -288,20 +290,20 @@ def test_metric_frame_of_a_validation_metric_is_drawable_by_compare_figure():
 def test_final_and_best_values():
     cls = parse_path(CLS).runs[0]
     s = summarize(cls)
-    final, best = rv.final_and_best(cls, s, "loss")
+    final, best = compare.final_and_best(cls, s, "loss")
     assert final == cls.train.column("loss")[-1] and best == min(cls.train.column("loss"))
-    assert rv.final_and_best(cls, s, "lr")[1] is None  # a learning rate has no best
-    final, best = rv.final_and_best(cls, s, "accuracy/top1")
+    assert compare.final_and_best(cls, s, "lr")[1] is None  # a learning rate has no best
+    final, best = compare.final_and_best(cls, s, "accuracy/top1")
     assert final == s.final_metrics["accuracy/top1"] and best == max(e.metrics["accuracy/top1"] for e in cls.evals)
     nan_run = parse_path(NAN).runs[0]
-    final, best = rv.final_and_best(nan_run, None, "loss")
+    final, best = compare.final_and_best(nan_run, None, "loss")
     assert final != final and best == pytest.approx(min(v for v in nan_run.train.column("loss") if v == v))
-    assert rv.final_and_best(nan_run, None, "no such metric") == (None, None)
+    assert compare.final_and_best(nan_run, None, "no such metric") == (None, None)
 
 
 def test_compare_table_has_a_row_per_run_and_two_columns_per_metric():
     runs = [parse_path(CLS).runs[0], parse_path(NAN).runs[0]]
-    table = rv.compare_table([(f"r{i}", r, summarize(r)) for i, r in enumerate(runs)], ["loss", "accuracy/top1"])
+    table = compare.compare_table([(f"r{i}", r, summarize(r)) for i, r in enumerate(runs)], ["loss", "accuracy/top1"])
     assert list(table.columns) == ["run", "status", "N", "last iter", "s/iter", "samples/s", "final loss",
                                    "best loss", "final accuracy/top1", "best accuracy/top1", "wall time"]
     assert list(table["N"]) == [300, 400] and list(table["wall time"]) == ["32m 30s", "13m 19s"]
@@ -309,60 +311,60 @@ def test_compare_table_has_a_row_per_run_and_two_columns_per_metric():
 
 
 def test_the_worked_example_without_a_run():
-    c = rv.calculate(CalculatorInputs(1220, 4, 1, 8, 3, "length-grouped", False, 12.0))
+    c = calculator.calculate(CalculatorInputs(1220, 4, 1, 8, 3, "length-grouped", False, 12.0))
     a = c.result.arithmetic
     assert (a.iters_per_epoch, a.max_iters, a.optimizer_updates) == (312, 936, 117)
     assert c.result.duration_seconds == 936 * 12.0 and c.audit is None
-    rows = dict(rv.calculation_rows(c))
+    rows = dict(calculator.calculation_rows(c))
     assert rows["N (total iterations)"] == "936" and rows["estimated duration at 12 s/iter"] == "3h 07m"
-    one = rv.calculate(CalculatorInputs(1220, 1, 1, 8, 3, "length-grouped"))
+    one = calculator.calculate(CalculatorInputs(1220, 1, 1, 8, 3, "length-grouped"))
     assert (one.result.arithmetic.max_iters, one.result.arithmetic.optimizer_updates) == (3672, 459)
 
 
 def test_missing_inputs_give_unknowns_not_guesses():
-    c = rv.calculate(CalculatorInputs(None, 4, 1, 8, 3, "default"))
+    c = calculator.calculate(CalculatorInputs(None, 4, 1, 8, 3, "default"))
     assert c.result.arithmetic.max_iters is None
-    assert dict(rv.calculation_rows(c))["N (total iterations)"] == "—"
+    assert dict(calculator.calculation_rows(c))["N (total iterations)"] == "—"
 
 
 def test_prefill_reads_the_runs_setup_and_speed():
     run = parse_path(LLM).runs[0]
-    pf = rv.prefill_from(run, summarize(run))
+    pf = calculator.prefill_from(run, summarize(run))
     assert pf.inputs == CalculatorInputs(1220, 1, 1, 8, 3, "length-grouped", False, 11.83)
     assert pf.logged_n == 3672 and pf.sources["gpus"].startswith("runtime env")
 
 
 def test_a_3672_log_audited_as_4_gpus_is_explained():
     run = parse_path(LLM).runs[0]
-    pf = rv.prefill_from(run, summarize(run))
-    inputs = rv.merge_inputs(CalculatorInputs(gpus=4), pf.inputs, {"gpus"})
+    pf = calculator.prefill_from(run, summarize(run))
+    inputs = calculator.merge_inputs(CalculatorInputs(gpus=4), pf.inputs, {"gpus"})
     assert inputs.gpus == 4 and inputs.dataset_size == 1220  # URL wins, the rest from the run
-    c = rv.calculate(inputs, run, pf.logged_n, pf.sources)
+    c = calculator.calculate(inputs, run, pf.logged_n, pf.sources)
     assert c.result.arithmetic.max_iters == 936
     assert c.audit.consistent is False and c.audit.fitting_world_sizes == [1]
     assert "what a single process sees" in c.audit.explanation
-    assert list(rv.fits_rows(c.audit)["world size (processes)"]) == [1]
+    assert list(calculator.fits_rows(c.audit)["world size (processes)"]) == [1]
 
 
 def test_calculator_keeps_the_configs_per_device_batch_only_while_b_and_a_are_the_configs():
     run = parse_path(LLM).runs[0]
-    same = rv.calculator_setup(CalculatorInputs(1220, 4, 1, 8, 3, "length-grouped"), run)
+    same = calculator.calculator_setup(CalculatorInputs(1220, 4, 1, 8, 3, "length-grouped"), run)
     assert same.per_device_batch_size == run.header.per_device_batch_size == 8
-    other = rv.calculator_setup(CalculatorInputs(1220, 4, 2, 8, 3, "length-grouped"), run)
+    other = calculator.calculator_setup(CalculatorInputs(1220, 4, 2, 8, 3, "length-grouped"), run)
     assert other.per_device_batch_size is None  # P = B x A then
 
 
 def test_an_infinite_sampler_takes_n_from_the_config():
     run = parse_path(DET[0]).runs[0]
-    pf = rv.prefill_from(run, summarize(run))
+    pf = calculator.prefill_from(run, summarize(run))
     assert pf.inputs.sampler == "infinite"
-    c = rv.calculate(pf.inputs, run, pf.logged_n, pf.sources)
+    c = calculator.calculate(pf.inputs, run, pf.logged_n, pf.sources)
     assert c.result.arithmetic.max_iters == 600 and c.audit.consistent is True
 
 
 def test_merge_inputs_without_a_run_is_the_url():
     url = CalculatorInputs(5, 2)
-    assert rv.merge_inputs(url, None, {"dataset_size"}) == url
+    assert calculator.merge_inputs(url, None, {"dataset_size"}) == url
 
 
 # --------------------------------------------------------------------------------------------------- links

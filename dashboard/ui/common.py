@@ -1,7 +1,7 @@
 """Streamlit glue every page shares: the process-wide state, the URL, notices and refusals, links between pages,
 the upload store and the parse cache, and opening a run reference (a log under a root, or an upload).
 
-- ``app_state()``: one ``dashboard.live.app_state.AppState`` per process and configuration, created by
+- ``app_state()``: one ``dashboard.views.app_state.AppState`` per process and configuration, created by
   ``st.cache_resource`` (so one ``LogWatcher`` and one live demo per process, whatever the number of browser
   sessions), released (watcher and demo stopped) when Streamlit clears the cache.
 - ``query_dict()`` / ``set_query()`` / ``write_query()``: read the URL; write it only when it changed. ``seed``
@@ -22,10 +22,11 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from dashboard.analysis import RunSummary, summarize
-from dashboard.live.app_state import AppConfig, AppState, config_from, create
 from dashboard.live.roots import LogRoot, configured_roots
+from dashboard.uploads import settings as upload_settings
 from dashboard.uploads.store import UploadStore
 from dashboard.views import review, url_state
+from dashboard.views.app_state import AppConfig, AppState, config_from, create
 from dashboard.views.run_model import RunSource
 from dashboard.views.text import plain
 from parsers import SizeLimitExceeded
@@ -87,18 +88,18 @@ def refuse(requested: str, reason: str) -> NoReturn:
 # ------------------------------------------------------------------------------------------ resources
 
 
-def settings() -> review.UploadSettings:
-    return review.upload_settings(server_max_mb=st.get_option("server.maxUploadSize"))
+def settings() -> upload_settings.UploadSettings:
+    return upload_settings.upload_settings(server_max_mb=st.get_option("server.maxUploadSize"))
 
 
 @st.cache_resource(show_spinner=False)
 def _store_for(root: str, max_bytes: int, max_total_mb: int, max_age_days: float) -> UploadStore:
-    s = review.UploadSettings(Path(root), max_bytes // review.MB, max_total_mb, max_age_days).store()
+    s = upload_settings.UploadSettings(Path(root), max_bytes // upload_settings.MB, max_total_mb, max_age_days).store()
     s.enforce_retention()  # also when nobody uploads (the store applies it at every upload too)
     return s
 
 
-def store(s: review.UploadSettings | None = None) -> UploadStore:
+def store(s: upload_settings.UploadSettings | None = None) -> UploadStore:
     """The process-wide upload store for the current settings."""
     s = s or settings()
     return _store_for(str(s.root), s.max_bytes, s.max_total_mb, s.max_age_days)

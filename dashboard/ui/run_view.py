@@ -49,8 +49,8 @@ def _seed_widgets(query: RunPageQuery, model: rm.RunModel, notices: list[str]) -
     requested = query.view.run_index
     if requested is not None and requested != model.run_index:
         shown = "all runs joined into one" if model.run_index is None else f"run {model.run_index + 1}"
-        notices.append(f"run r={requested} does not exist in this {'upload' if model.source.kind == 'upload' else 'file'}"
-                       f" ({model.run_count} runs): showing {shown}")
+        where = "upload" if model.source.kind == "upload" else "file"
+        notices.append(f"run r={requested} does not exist in this {where} ({model.run_count} runs): showing {shown}")
     common.show_notices(notices)
     lo, hi = query.view.x_range if query.view.x_range is not None else (None, None)
     st.session_state.update({

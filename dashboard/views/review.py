@@ -1,14 +1,13 @@
-"""Page models of the Upload, Compare and Calculator pages. Pure: no Streamlit here.
+"""Logs reviewed as runs: an upload, or a log file under a root opened by reference (Compare, Calculator). Pure:
+no Streamlit here.
 
-- Upload settings from the environment (size limit, store folder, retention).
 - Which files of an upload are reviewed, and how: a text log is preferred over a ``scalars.json`` /
   ``.log.json`` that holds the same records; several files (or the runs of one ``tee -a`` file) are
   joined into one run with ``dashboard.analysis.combine``.
 - Parsing stored files in chunks with a progress callback; a small thread-safe LRU for parsed logs.
 - Run references of the Compare page: ``<source id>[::k]`` for a file under a log root and
   ``upload:<id>[::k]`` for an upload (a source id always has a ``/``, an upload reference never).
-- The compare table and the calculator's numbers (all arithmetic comes from
-  ``dashboard.analysis.audit``; nothing here adds a formula).
+- ``Review.model``: the run model (``views.run_model``) of one view of a review, as the Run page draws it.
 
 Invariants:
 - A reference from a URL is only ever opened through ``resolve_root_file`` (``dashboard.live.roots``:
@@ -25,100 +24,27 @@ import os
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from dashboard.analysis import RunSummary, combine, setup_for
-from dashboard.analysis.audit import SAMPLERS, Audit, Setup, WhatIf, audit, what_if
-from dashboard.analysis.summary import LOWER_IS_BETTER
-from dashboard.charts.figures import classify_key, group_keys
-from dashboard.charts.series import train_frame
+from dashboard.analysis import RunSummary, combine
 from dashboard.live import discovery
 from dashboard.live.roots import LogRoot, UnsafePath, resolve_source_id
-from dashboard.uploads.store import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_TOTAL_BYTES, UploadStore, default_store_dir
-from dashboard.views.formatting import fmt_duration, fmt_num
+from dashboard.uploads.settings import MB
 from dashboard.views.run_model import FileRow, RunModel, RunSource, build_run_model, run_label
-from dashboard.views.url_state import CalculatorInputs, RunRef
+from dashboard.views.url_state import RunRef
 from parsers import ParsedLog, Run, parse_path, reference_time_for, sniff
 from parsers.timestamps import stamp_in_name
 
-MB = 1024 * 1024
-ENV_MAX_UPLOAD_MB = "MMDASH_MAX_UPLOAD_MB"
-ENV_MAX_TOTAL_MB = "MMDASH_UPLOAD_MAX_TOTAL_MB"
-ENV_MAX_AGE_DAYS = "MMDASH_UPLOAD_MAX_AGE_DAYS"
-DEFAULT_MAX_UPLOAD_MB = 500
 UPLOAD_TYPES = ("log", "txt", "json", "gz")
 PARSE_CHUNK = 4 * MB
-#: The url_path of every page of the app (to build links from ``st.context.url``).
 UPLOAD_PREFIX = "upload:"
 _UPLOAD_ID = re.compile(r"[0-9a-f]{24}")
 _UPLOAD_IN_TEXT = re.compile(r"(?:^|[?&]upload=|upload:)([0-9a-f]{24})(?![0-9a-f])")
 
 ProgressFn = Callable[[float, str], None]
-
-
-# --------------------------------------------------------------------------------------------- settings
-
-
-@dataclass(frozen=True)
-class UploadSettings:
-    """Where uploads go and how big they may be (``MMDASH_*`` environment variables)."""
-
-    root: Path
-    max_upload_mb: int
-    max_total_mb: int
-    max_age_days: float
-    notes: tuple[str, ...] = ()
-
-    @property
-    def max_bytes(self) -> int:
-        return self.max_upload_mb * MB
-
-    def store(self) -> UploadStore:
-        return UploadStore(self.root, max_bytes=self.max_bytes, max_total_bytes=self.max_total_mb * MB,
-                           max_age_days=self.max_age_days)
-
-
-def _env_number(environ: Mapping[str, str], key: str, default: float, lo: float, notes: list[str],
-                integer: bool = True) -> float:
-    raw = environ.get(key)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        v = int(raw) if integer else float(raw)
-    except ValueError:
-        v = None
-    if v is None or not math.isfinite(v) or v < lo:
-        notes.append(f"{key}={raw[:40]!r} is not a number of at least {lo:g}: using {default:g}")
-        return default
-    return v
-
-
-def upload_settings(environ: Mapping[str, str] | None = None, server_max_mb: int | None = None) -> UploadSettings:
-    """Settings from the environment.
-
-    ``MMDASH_MAX_UPLOAD_MB`` (default 500) is the per-file limit; the file uploader cannot take more
-    than Streamlit's ``server.maxUploadSize`` (``server_max_mb``), so the smaller of the two is used
-    and a note says so when they differ. ``MMDASH_UPLOAD_DIR`` moves the store;
-    ``MMDASH_UPLOAD_MAX_TOTAL_MB`` (default 5120) and ``MMDASH_UPLOAD_MAX_AGE_DAYS`` (default 90)
-    are the retention limits.
-    """
-    env = os.environ if environ is None else environ
-    notes: list[str] = []
-    limit = int(_env_number(env, ENV_MAX_UPLOAD_MB, DEFAULT_MAX_UPLOAD_MB, 1, notes))
-    if server_max_mb is not None and server_max_mb >= 1 and server_max_mb != limit:
-        notes.append(f"server.maxUploadSize is {server_max_mb} MB and {ENV_MAX_UPLOAD_MB} is {limit} MB: "
-                     f"the smaller, {min(limit, server_max_mb)} MB, is used. Set both to the same value.")
-        limit = min(limit, server_max_mb)
-    total = int(_env_number(env, ENV_MAX_TOTAL_MB, DEFAULT_MAX_TOTAL_BYTES // MB, 1, notes))
-    age = float(_env_number(env, ENV_MAX_AGE_DAYS, DEFAULT_MAX_AGE_DAYS, 0.001, notes, integer=False))
-    root = Path(env["MMDASH_UPLOAD_DIR"]) if env.get("MMDASH_UPLOAD_DIR") else default_store_dir()
-    return UploadSettings(root, limit, total, age, tuple(notes))
 
 
 # ------------------------------------------------------------------------------------------ file plan
@@ -455,235 +381,3 @@ def list_root_logs(roots: Sequence[LogRoot], limit: int = 2000) -> list[RootFile
     return out
 
 
-def short_label(target: Target, upload_names: Sequence[str] | None = None) -> str:
-    """A short name for legends and tables: the file's work_dir and name, or the upload's first file."""
-    if target.kind == "upload":
-        base = "upload " + (upload_title(list(upload_names)) if upload_names else target.id[:8])
-    else:
-        parts = target.id.split("/")[1:] or [target.id]
-        base = parts[0] if len(parts) == 1 else (
-            "/".join(parts) if len(parts) == 2 else f"{parts[0]}/…/{parts[-1]}")
-    return base if target.index is None else f"{base} #{target.index}"
-
-
-def unique_labels(labels: Sequence[str]) -> list[str]:
-    out: list[str] = []
-    for lab in labels:
-        cand, k = lab, 2
-        while cand in out:
-            cand, k = f"{lab} ({k})", k + 1
-        out.append(cand)
-    return out
-
-
-
-# --------------------------------------------------------------------------------------------- compare
-
-
-def metric_options(runs: Sequence[Run]) -> list[str]:
-    """Train fields (grouped like the run page's charts, ``loss`` first) then validation metrics."""
-    fields: list[str] = []
-    metrics: list[str] = []
-    for run in runs:
-        for name in run.train.field_names:
-            if name not in fields:
-                fields.append(name)
-        for e in run.evals:
-            for k in e.metrics:
-                if k not in ("time", "data_time") and k not in metrics:
-                    metrics.append(k)
-    ordered = [k for group in group_keys(fields).values() for k in group]
-    return ordered + [m for m in metrics if m not in fields]
-
-
-def default_metric(options: Sequence[str]) -> str | None:
-    if "loss" in options:
-        return "loss"
-    return next(iter(options), None)
-
-
-def metric_frame(run: Run, key: str) -> pd.DataFrame:
-    """A frame ``charts.compare_figure`` can draw ``key`` from: the train frame for a train field,
-    else the run's validation summaries with ``iter`` = the train iteration they followed,
-    ``epoch_progress`` = their epoch and ``relative_seconds`` from the run's start."""
-    if key in run.train.field_names:
-        return train_frame(run)
-    from dashboard.charts.series import eval_frame
-
-    ev = eval_frame(run)
-    col = ev.attrs.get("metrics", {}).get(key)
-    if col is None or ev.empty:
-        return pd.DataFrame({"iter": [], "epoch_progress": [], "relative_seconds": []})
-    ev = ev[ev["mode"] == "val"] if (ev["mode"] == "val").any() else ev
-    return pd.DataFrame({
-        "iter": ev["train_iter"].to_numpy(dtype=np.float64),
-        "epoch_progress": ev["epoch"].to_numpy(dtype=np.float64),
-        "relative_seconds": ev["relative_seconds"].to_numpy(dtype=np.float64),
-        key: ev[col].to_numpy(dtype=np.float64),
-    })
-
-
-def lower_is_better(key: str) -> bool:
-    low = key.lower()
-    return any(t in low for t in LOWER_IS_BETTER)
-
-
-def final_and_best(run: Run, summary: RunSummary | None, key: str) -> tuple[float | None, float | None]:
-    """The last logged value of ``key`` and its best (min for losses, errors and times; max else).
-
-    Train fields come from the records (the final value may be a logged NaN); validation metrics
-    from the summary's ``final_metrics`` / ``best_metrics``. A learning rate has no "best".
-    """
-    if key in run.train.field_names:
-        t = run.train
-        col = np.frombuffer(t.column(key), dtype=np.float64, count=len(t))
-        present = t.present(key)
-        idx = np.flatnonzero(present)
-        if not idx.size:
-            return None, None
-        final = float(col[idx[-1]])
-        finite = col[np.isfinite(col)]
-        if not finite.size or classify_key(key) == "lr":
-            return final, None
-        return final, float(finite.min() if lower_is_better(key) else finite.max())
-    if summary is not None:
-        best = summary.best_metrics.get(key, {}).get("value")
-        return summary.final_metrics.get(key), best
-    return None, None
-
-
-def compare_table(items: Sequence[tuple[str, Run, RunSummary]], metrics: Sequence[str]) -> pd.DataFrame:
-    """One row per run: status, N, s/iter (median), samples/s (recent), final and best of each metric, wall time."""
-    rows = []
-    for label, run, s in items:
-        row: dict[str, Any] = {
-            "run": label, "status": s.status, "N": s.max_iters, "last iter": s.last_iter,
-            "s/iter": s.median_iter_seconds, "samples/s": s.samples_per_second,
-        }
-        for m in metrics:
-            final, best = final_and_best(run, s, m)
-            row[f"final {m}"] = final
-            row[f"best {m}"] = best
-        row["wall time"] = fmt_duration(s.wall_seconds)
-        rows.append(row)
-    cols = ["run", "status", "N", "last iter", "s/iter", "samples/s"]
-    for m in metrics:
-        cols += [f"final {m}", f"best {m}"]
-    cols.append("wall time")
-    frame = pd.DataFrame(rows, columns=cols)
-    for c in ("N", "last iter"):
-        frame[c] = frame[c].astype("Int64")
-    for c in cols:
-        if c.startswith(("final ", "best ")) or c in ("s/iter", "samples/s"):
-            frame[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64")
-    return frame
-
-
-# ------------------------------------------------------------------------------------------ calculator
-
-
-@dataclass(frozen=True)
-class Prefill:
-    """Calculator inputs read from a run's header (and its median s/iter), with where each came from."""
-
-    inputs: CalculatorInputs
-    sources: dict[str, str]
-    logged_n: int | None
-
-
-def prefill_from(run: Run, summary: RunSummary | None) -> Prefill:
-    setup, src = setup_for(run)
-    sampler = setup.sampler if setup.sampler in SAMPLERS else "default"
-    inputs = CalculatorInputs(
-        dataset_size=setup.dataset_size, gpus=setup.world_size, batch_size=setup.batch_size,
-        accumulative_counts=setup.accumulative_counts, epochs=setup.epochs, sampler=sampler,
-        drop_last=bool(setup.drop_last),
-        s_per_iter=_round_sig(summary.median_iter_seconds) if summary is not None else None,
-    )
-    sources = {_CALC_NAME.get(k, k): v for k, v in src.items()}
-    if summary is not None and summary.median_iter_seconds:
-        sources["s_per_iter"] = "median time of the run's records"
-    if setup.sampler is None:
-        sources.setdefault("sampler", "not in the log: MMEngine's DefaultSampler assumed")
-    logged_n = summary.max_iters if summary is not None else run.max_iters
-    return Prefill(inputs, sources, logged_n)
-
-
-_CALC_NAME = {"world_size": "gpus"}
-
-
-def _round_sig(x: float | None, digits: int = 4) -> float | None:
-    if x is None or not math.isfinite(x) or x <= 0:
-        return None
-    return float(f"{x:.{digits}g}")
-
-
-def merge_inputs(url: CalculatorInputs, prefill: CalculatorInputs | None, url_keys: set[str]) -> CalculatorInputs:
-    """The URL's values where the URL has them, else the prefill's."""
-    if prefill is None:
-        return replace(url)
-    out = replace(prefill)
-    for k in url_keys:
-        if k in CALC_FIELDS:
-            setattr(out, k, getattr(url, k))
-    return out
-
-
-CALC_FIELDS = ("dataset_size", "gpus", "batch_size", "accumulative_counts", "epochs", "sampler", "drop_last",
-               "s_per_iter")
-
-
-@dataclass(frozen=True)
-class Calculation:
-    setup: Setup
-    result: WhatIf
-    audit: Audit | None  # only with a run (something to compare with)
-    logged_n: int | None
-
-
-def calculator_setup(inputs: CalculatorInputs, run: Run | None = None) -> Setup:
-    """The ``Setup`` the calculator computes with: exactly the inputs (an empty input is unknown),
-    plus from the run's config what the page has no input for: ``max_iters`` (an infinite sampler's
-    N) and the length-grouped sampler's ``per_device_batch_size`` while batch size and accumulation
-    are the config's (otherwise xtuner's ``P = B x A`` applies)."""
-    setup = Setup(inputs.dataset_size, inputs.gpus, inputs.batch_size, inputs.accumulative_counts, inputs.epochs,
-                  inputs.sampler, inputs.drop_last)
-    if run is None:
-        return setup
-    h = run.header
-    keep_p = (h.per_device_batch_size and inputs.batch_size == h.batch_size
-              and (inputs.accumulative_counts or 1) == (h.accumulative_counts or 1))
-    return replace(setup, max_iters=h.max_iters, per_device_batch_size=h.per_device_batch_size if keep_p else None)
-
-
-def calculate(inputs: CalculatorInputs, run: Run | None = None, logged_n: int | None = None,
-              sources: Mapping[str, str] | None = None) -> Calculation:
-    setup = calculator_setup(inputs, run)
-    result = what_if(setup, inputs.s_per_iter)
-    aud = None
-    if run is not None:
-        shown = {k: f"{getattr(inputs, k)} ({v})" for k, v in (sources or {}).items() if k in CALC_FIELDS}
-        aud = audit(logged_n, setup, shown)
-    return Calculation(setup, result, aud, logged_n)
-
-
-def calculation_rows(c: Calculation) -> list[tuple[str, str]]:
-    """(quantity, value) rows of the calculator's answer."""
-    a = c.result.arithmetic
-    dur = c.result.duration_seconds
-    return [
-        ("samples per GPU (process) per epoch", fmt_num(a.per_rank_samples, 4)),
-        ("iterations per epoch", fmt_num(a.iters_per_epoch, 4)),
-        ("N (total iterations)", fmt_num(a.max_iters, 4)),
-        ("optimizer updates", fmt_num(a.optimizer_updates, 4)),
-        ("samples seen (all GPUs)", fmt_num(a.samples_seen, 4)),
-        ("samples repeated by the sampler's round-up", fmt_num(a.samples_repeated, 4)),
-        ("estimated duration" + (f" at {fmt_num(c.result.seconds_per_iter, 4)} s/iter"
-                                 if c.result.seconds_per_iter else ""), fmt_duration(dur)),
-    ]
-
-
-def fits_rows(aud: Audit) -> pd.DataFrame:
-    return pd.DataFrame([{"world size (processes)": f.world_size, "sampler": f.sampler,
-                          "iterations per epoch": f.iters_per_epoch} for f in aud.fits],
-                        columns=["world size (processes)", "sampler", "iterations per epoch"])

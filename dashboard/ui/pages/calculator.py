@@ -14,7 +14,7 @@ import streamlit as st
 
 from dashboard.analysis.audit import SAMPLERS
 from dashboard.ui import common
-from dashboard.views import review
+from dashboard.views import calculator, review
 from dashboard.views.formatting import fmt_duration, fmt_num
 from dashboard.views.text import one_line
 from dashboard.views.url_state import (
@@ -78,13 +78,13 @@ for uid, title in common.session_uploads().items():
 if url_ref and url_ref not in labels:
     labels[url_ref] = url_ref
 
-input_keys = [f"calc_{k}" for k in review.CALC_FIELDS]
+input_keys = [f"calc_{k}" for k in calculator.CALC_FIELDS]
 fresh = common.seed(SCOPE, {"calc_run": url_ref}) or any(k not in st.session_state for k in input_keys)
 chosen = st.selectbox("Prefill from a run", list(labels), key="calc_run",
                       format_func=lambda r: one_line(labels[r], 200))
 
 run = None
-prefill: review.Prefill | None = None
+prefill: calculator.Prefill | None = None
 target = review.target_of(RunRef.parse(chosen)) if chosen else None
 if target is not None:
     rev, reason = common.open_target(target)
@@ -93,17 +93,17 @@ if target is not None:
         st.text(f"{one_line(chosen, 200)}: {reason or 'no training run in it'}")
     else:
         run = rev.run(target.index)
-        prefill = review.prefill_from(run, common.summary_of(rev, target.index))
+        prefill = calculator.prefill_from(run, common.summary_of(rev, target.index))
 
 if fresh:
-    given = {k for k in review.CALC_FIELDS if given_in_url(k)}
-    values = review.merge_inputs(state.calc, prefill.inputs if prefill else None, given)
+    given = {k for k in calculator.CALC_FIELDS if given_in_url(k)}
+    values = calculator.merge_inputs(state.calc, prefill.inputs if prefill else None, given)
 elif chosen != st.session_state.get("_calc_prefilled_for"):
     values = prefill.inputs if prefill else None  # another run was picked: its values replace the inputs
 else:
     values = None
 if values is not None:
-    for k in review.CALC_FIELDS:
+    for k in calculator.CALC_FIELDS:
         st.session_state[f"calc_{k}"] = getattr(values, k)
 st.session_state["_calc_prefilled_for"] = chosen
 
@@ -121,7 +121,7 @@ inputs["s_per_iter"] = cols[0].number_input("Seconds per iteration", min_value=0
                                             help="For the duration: a run's median is prefilled")
 inputs["drop_last"] = cols[1].checkbox("drop_last", key="calc_drop_last",
                                        help="The dataloader drops the last incomplete batch of each epoch")
-calc = CalculatorInputs(**{k: inputs[k] for k in review.CALC_FIELDS})
+calc = CalculatorInputs(**{k: inputs[k] for k in calculator.CALC_FIELDS})
 calc.sampler = calc.sampler or "default"
 calc.s_per_iter = calc.s_per_iter or None  # 0 s/iter means "not given"
 calc.drop_last = bool(calc.drop_last)
@@ -129,7 +129,7 @@ calc.drop_last = bool(calc.drop_last)
 if prefill is not None:
     src = [{"input": k, "the run's value": "?" if getattr(prefill.inputs, k) is None
             else str(getattr(prefill.inputs, k)),
-            "from": one_line(prefill.sources.get(k, "not in the log"))} for k in review.CALC_FIELDS]
+            "from": one_line(prefill.sources.get(k, "not in the log"))} for k in calculator.CALC_FIELDS]
     with st.expander("What the run's log says"):
         st.dataframe(pd.DataFrame(src), hide_index=True)
 
@@ -146,7 +146,7 @@ if target is not None and target.index is not None:
 common.write_query(out, SCOPE)
 
 st.subheader("Result")
-result = review.calculate(calc, run, prefill.logged_n if prefill else None, prefill.sources if prefill else None)
+result = calculator.calculate(calc, run, prefill.logged_n if prefill else None, prefill.sources if prefill else None)
 a = result.result.arithmetic
 m = st.columns(4)
 m[0].metric("Iterations per epoch", fmt_num(a.iters_per_epoch))
@@ -154,7 +154,7 @@ m[1].metric("N (total iterations)", fmt_num(a.max_iters))
 m[2].metric("Optimizer updates", fmt_num(a.optimizer_updates))
 m[3].metric("Estimated duration", fmt_duration(result.result.duration_seconds)
             if result.result.duration_seconds else "?")
-st.dataframe(pd.DataFrame(review.calculation_rows(result), columns=["quantity", "value"]), hide_index=True)
+st.dataframe(pd.DataFrame(calculator.calculation_rows(result), columns=["quantity", "value"]), hide_index=True)
 st.text("Formula (L dataset size, W GPUs, B batch size, A accumulative_counts, E epochs):")
 st.code(a.formula, language=None, wrap_lines=True)
 st.caption("Default sampler: per-GPU samples = ceil(L / W). Length-grouped: ceil(L / (P x W)) x P with "
@@ -176,4 +176,4 @@ if run is not None and result.audit is not None:
         ws = ", ".join(map(str, aud.fitting_world_sizes)) or "none from 1 to 64"
         st.text(f"World sizes that give the logged N = {aud.logged_max_iters} with these other inputs: {ws}")
         if aud.fits:
-            st.dataframe(review.fits_rows(aud), hide_index=True)
+            st.dataframe(calculator.fits_rows(aud), hide_index=True)

@@ -12,7 +12,7 @@ import streamlit as st
 
 from dashboard.charts.figures import compare_figure
 from dashboard.ui import common
-from dashboard.views import review
+from dashboard.views import compare, review
 from dashboard.views.text import one_line, plotly_text
 from dashboard.views.url_state import MAX_COMPARE, MAX_SMOOTHING, RunRef, ViewState, from_query, to_query
 
@@ -97,12 +97,12 @@ names: dict[str, list[str]] = {}
 for target, rev in loaded:
     if target.kind == "upload":
         names[target.id] = [f.name for f in rev.files]
-run_labels = review.unique_labels([plotly_text(review.short_label(t, names.get(t.id)), 60) for t, _ in loaded])
+run_labels = compare.unique_labels([plotly_text(compare.short_label(t, names.get(t.id)), 60) for t, _ in loaded])
 runs = [rev.run(t.index) for t, rev in loaded]
 
-metric_options = review.metric_options(runs)
+metric_options = compare.metric_options(runs)
 wanted = [m for m in state.metrics if m in metric_options] or (
-    [review.default_metric(metric_options)] if metric_options else [])
+    [compare.default_metric(metric_options)] if metric_options else [])
 if loaded and len(loaded) == len(chosen):
     unknown = [m for m in state.metrics if m not in metric_options]
     if unknown and common.canonical(common.query_dict()) != st.session_state.get(f"_url_{SCOPE}"):
@@ -110,7 +110,7 @@ if loaded and len(loaded) == len(chosen):
 common.seed(SCOPE, {"cmp_metrics": wanted})
 current = [m for m in st.session_state.get("cmp_metrics", []) if m in metric_options]
 if not current and metric_options:  # runs were just picked: start from the usual metric
-    current = [review.default_metric(metric_options)]
+    current = [compare.default_metric(metric_options)]
 if current != st.session_state.get("cmp_metrics"):
     st.session_state["cmp_metrics"] = current
 c = st.columns([3, 2, 2, 1])
@@ -136,7 +136,7 @@ left, right = st.columns([5, 4])
 with left:
     for m in metrics[:MAX_CHARTS]:
         is_train = any(m in run.train.field_names for run in runs)
-        frames = [(label, review.metric_frame(run, m)) for label, run in zip(run_labels, runs)]
+        frames = [(label, compare.metric_frame(run, m)) for label, run in zip(run_labels, runs)]
         fig = compare_figure(frames, m, align=align, smoothing=float(smoothing) if is_train else 0.0,
                              log_y=bool(log_y), title=plotly_text(m), uirevision=f"compare-{m}")
         st.plotly_chart(fig, key=f"cmp_chart_{metrics.index(m)}",
@@ -145,7 +145,7 @@ with left:
     if len(metrics) > MAX_CHARTS:
         st.text(f"Charts for the first {MAX_CHARTS} metrics; the table has all of them.")
 with right:
-    table = review.compare_table(list(zip(run_labels, runs, summaries)), list(metrics))
+    table = compare.compare_table(list(zip(run_labels, runs, summaries)), list(metrics))
     st.dataframe(table, hide_index=True)
     st.caption("s/iter: median over the run; samples/s: batch x GPUs / recent s/iter; final: the last logged "
                "value; best: lowest for losses, errors and times, highest otherwise; wall time: first to last "
