@@ -265,21 +265,49 @@ class TrainTable:
     def columns(self) -> dict[str, array]:
         return {name: self.column(name) for name in self._fields}
 
+    def present(self, name: str) -> np.ndarray:
+        """Per row, whether the line had field ``name`` (True for a value the log wrote as ``nan`` too):
+        a bool array of ``len(self)``, all False for a field the run never logged."""
+        n = len(self.iters)
+        if name not in self._fields or not n:
+            return np.zeros(n, dtype=bool)
+        out = ~np.isnan(np.frombuffer(self.column(name), dtype=np.float64, count=n))
+        rows = [row for key, row in self.logged_nan if key == name and row < n]
+        if rows:
+            out[rows] = True
+        return out
+
+    def is_present(self, name: str, i: int) -> bool:
+        """Whether row ``i`` (negative counts from the end) had field ``name``; see ``present``."""
+        if i < 0:
+            i += len(self.iters)
+        col = self._fields.get(name)
+        if col is None or not 0 <= i < len(self.iters):
+            return False
+        v = col[i] if i < len(col) else NAN
+        return v == v or (name, i) in self.logged_nan
+
+    def optional(self, name: str) -> np.ma.MaskedArray:
+        """A copy of an integer column with its unknown rows masked: ``max_iters``, ``epochs``,
+        ``iters_in_epoch`` or ``iters_per_epoch`` (stored with -1 for unknown; an N or an epoch length of
+        0 is unknown too)."""
+        below = _KNOWN_FROM[name]
+        n = len(self.iters)
+        # A copy: a view would keep the array from growing (BufferError) for as long as it lives.
+        data = np.frombuffer(getattr(self, name), dtype=np.int64, count=n).copy() if n else np.zeros(0, np.int64)
+        return np.ma.MaskedArray(data, mask=data < below)
+
     def row(self, i: int) -> TrainRecord:
         values = {}
         for name in self._fields:
-            col = self.column(name)
-            v = col[i]
-            if v == v:  # not NaN: the field was on this line
-                values[name] = v
-            elif (name, i) in self.logged_nan:
-                values[name] = v
+            if self.is_present(name, i):
+                values[name] = self._fields[name][i]
         return TrainRecord(
             iter=self.iters[i],
-            max_iters=_opt_int(self.max_iters[i]),
-            epoch=_opt_int(self.epochs[i]),
-            iter_in_epoch=_opt_int(self.iters_in_epoch[i]),
-            iters_per_epoch=_opt_int(self.iters_per_epoch[i]),
+            max_iters=_opt_int(self.max_iters[i], _KNOWN_FROM["max_iters"]),
+            epoch=_opt_int(self.epochs[i], _KNOWN_FROM["epochs"]),
+            iter_in_epoch=_opt_int(self.iters_in_epoch[i], _KNOWN_FROM["iters_in_epoch"]),
+            iters_per_epoch=_opt_int(self.iters_per_epoch[i], _KNOWN_FROM["iters_per_epoch"]),
             timestamp=_opt_float(self.timestamps[i]),
             eta_seconds=_opt_float(self.etas[i]),
             values=values,
@@ -294,8 +322,12 @@ class TrainTable:
         return self.row(len(self.iters) - 1) if len(self.iters) else None
 
 
-def _opt_int(v: int) -> int | None:
-    return None if v < 0 else v
+#: The smallest known value of each optional integer column of a ``TrainTable`` (below it: unknown).
+_KNOWN_FROM = {"max_iters": 1, "epochs": 0, "iters_in_epoch": 0, "iters_per_epoch": 1}
+
+
+def _opt_int(v: int, known_from: int) -> int | None:
+    return None if v < known_from else v
 
 
 def _opt_float(v: float) -> float | None:

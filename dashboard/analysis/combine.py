@@ -64,12 +64,12 @@ def combine(runs: list[Run], *, sort_by_time: bool = True) -> Run:
                                     else None, f"run {run.index} ({run.started_by}) continues",
                                     {"iter": first, "from_run": run.index, "rolled_back": rolled}))
         cols = src.columns()
+        present = {name: src.present(name).tolist() for name in cols}
         for i in range(len(src)):
             values = {}
             for name, col in cols.items():
-                v = col[i]
-                if v == v or (name, i) in src.logged_nan:
-                    values[name] = v
+                if present[name][i]:
+                    values[name] = col[i]
             t.append(src.iters[i], src.max_iters[i], src.epochs[i], src.iters_in_epoch[i], src.iters_per_epoch[i],
                      src.timestamps[i], src.etas[i], src.line_nos[i], values)
         out.evals.extend(run.evals)

@@ -42,12 +42,9 @@ def first_nonfinite(run: Run) -> tuple[int | None, list[str]]:
     first, fields = None, []
     for name in names:
         col = column(run, name)
-        logged = ~np.isfinite(col)
-        if not logged.any():
-            continue
-        # A NaN in the column can also mean "absent on that line"; only logged NaNs count.
-        idx = [i for i in np.nonzero(logged)[0][:1000] if np.isinf(col[i]) or (name, int(i)) in run.train.logged_nan]
-        if not idx:
+        # A NaN in the column can also mean "absent on that line"; only values the log wrote count.
+        idx = np.flatnonzero(~np.isfinite(col) & run.train.present(name))
+        if not idx.size:
             continue
         i = int(it[idx[0]])
         if first is None or i < first:

@@ -224,9 +224,8 @@ def summarize(run: Run, *, path: str | None = None, overrides: Overrides | None 
     latest = {}
     if n:
         for name in t.field_names:
-            v = t.column(name)[-1]
-            if v == v or (name, n - 1) in t.logged_nan:
-                latest[name] = v
+            if t.is_present(name, n - 1):
+                latest[name] = t.column(name)[n - 1]
     final, best = _metric_summaries(run)
     eta_seconds = eta.eta_seconds if h.status not in ("finished", "crashed") else (0.0 if h.status == "finished"
                                                                                    else None)

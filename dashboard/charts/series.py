@@ -294,13 +294,10 @@ def train_frame(run: Run) -> pd.DataFrame:
         fields[name] = col
     frame = pd.DataFrame(data, copy=False)
     nonfinite: dict[str, list[int]] = {}
-    for name, row in t.logged_nan:
-        if row < n and name in fields:
-            nonfinite.setdefault(fields[name], []).append(row)
-    for col in fields.values():
-        inf_rows = np.flatnonzero(np.isinf(frame[col].to_numpy()))
-        if inf_rows.size:
-            nonfinite.setdefault(col, []).extend(inf_rows.tolist())
+    for name, col in fields.items():  # a value the log wrote that is not finite (a NaN elsewhere is "absent")
+        rows = np.flatnonzero(~np.isfinite(frame[col].to_numpy()) & t.present(name)[:n])
+        if rows.size:
+            nonfinite[col] = rows.tolist()
     frame.attrs["fields"] = fields
     # Tuples, not arrays: pandas compares attrs with == when it concatenates frames.
     frame.attrs["logged_nonfinite"] = {k: tuple(sorted(set(v))) for k, v in nonfinite.items()}
