@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from parsers import Run
+from parsers.jsonout import json_safe
 
 from .audit import Audit, Setup, audit, sampler_kind
 from .epochs import epoch_info
@@ -106,17 +107,7 @@ class RunSummary:
         d = asdict(self)
         d.pop("last_timestamp", None)
         d.pop("finish_timestamp", None)
-        return _json_safe(d)
-
-
-def _json_safe(v: Any) -> Any:
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    if isinstance(v, dict):
-        return {k: _json_safe(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_json_safe(x) for x in v]
-    return v
+        return json_safe(d)
 
 
 @dataclass(frozen=True)

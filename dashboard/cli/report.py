@@ -3,7 +3,8 @@
 Output contract (README "Command line"):
 - default: a terminal summary per run.
 - ``--json``: one JSON object per PATH, one per line: ``{"path", "format", "skipped_lines", "runs": [...]}``,
-  each run the keys of ``RunSummary.as_dict()`` (unknown values are null). With ``--combine`` all
+  each run the keys of ``RunSummary.as_dict()`` (unknown values are null; a value that is not finite,
+  e.g. a NaN loss, is the string "nan" / "inf" / "-inf" as ``parsers.jsonout`` writes it). With ``--combine`` all
   PATHs are one experiment: a single object whose ``path`` is the list of paths and whose single run
   is the combined one.
 - ``--markdown``: a run report to paste into a document.
@@ -13,12 +14,12 @@ Errors: one line ``error: ...`` on stderr, exit 2.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import TYPE_CHECKING, Any
 
 from dashboard.views.formatting import hms
 from parsers import parse_path
+from parsers.jsonout import json_line
 
 if TYPE_CHECKING:
     from dashboard.analysis import RunSummary
@@ -117,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             obj = {"path": path, "format": fmt, "skipped_lines": skipped,
                    "runs": [s.as_dict() for s in summaries]}
-            out.write(json.dumps(obj, allow_nan=False) + "\n")
+            out.write(json_line(obj) + "\n")
         elif args.markdown:
             out.write(markdown_report(path if isinstance(path, str) else ", ".join(path), runs, summaries) + "\n")
         else:

@@ -20,7 +20,8 @@ evaluation without an epoch says ``iter <i>``, the train iteration it followed.)
     eta_seconds  the ETA the log printed, in seconds, or null
     timestamp    the line's time, seconds since 1970 of the log's own clock (no time zone), or null
     values       numeric fields of a train line (lr, loss, time, ...) or metrics of an evaluation;
-                 a value logged as nan is null, +-inf is the string "inf" / "-inf"
+                 a value the log wrote as nan or +-inf is the string "nan" / "inf" / "-inf"
+                 (``parsers.jsonout``)
 
 By default only records that arrive after the start are printed, like ``tail -f``; ``--from-start``
 prints every record already in the files first. A PATH that names a file follows that one file
@@ -37,7 +38,6 @@ with ``error: ...`` on stderr when PATH cannot be followed.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -47,6 +47,7 @@ from typing import Any, TextIO
 from dashboard.live.discovery import has_log_suffix
 from dashboard.live.watcher import MODES, POLL_INTERVAL, LogWatcher, Source
 from parsers import Run
+from parsers.jsonout import json_line, json_safe
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,17 +59,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how to notice changes (default: $MMDASH_WATCHER, else auto)")
     parser.add_argument("--poll-interval", type=float, default=POLL_INTERVAL, metavar="SECONDS",
                         help=f"seconds between stat() polls in poll mode (default {POLL_INTERVAL:g})")
-
-
-def _clean(v: float | None) -> Any:
-    if v is None:
-        return None
-    if isinstance(v, float):
-        if math.isnan(v):
-            return None
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-    return v
 
 
 def _num(v: float) -> str:
@@ -97,8 +87,8 @@ def train_records(src_id: str, run: Run, start: int) -> list[dict[str, Any]]:
         out.append({
             "source": src_id, "run": run.index, "kind": "train", "iter": n, "max_iters": big_n,
             "epoch": rec.epoch, "progress": (n / big_n) if big_n else None,
-            "eta_seconds": _clean(rec.eta_seconds), "timestamp": _clean(rec.timestamp),
-            "values": {k: _clean(v) for k, v in rec.values.items()},
+            "eta_seconds": json_safe(rec.eta_seconds), "timestamp": json_safe(rec.timestamp),
+            "values": json_safe(rec.values),
         })
     return out
 
@@ -108,8 +98,8 @@ def eval_records(src_id: str, run: Run, start: int) -> list[dict[str, Any]]:
     for e in run.evals[start:]:
         out.append({
             "source": src_id, "run": run.index, "kind": e.mode, "iter": e.train_iter, "max_iters": None,
-            "epoch": e.epoch, "progress": None, "eta_seconds": None, "timestamp": _clean(e.timestamp),
-            "values": {k: _clean(v) for k, v in e.metrics.items()},
+            "epoch": e.epoch, "progress": None, "eta_seconds": None, "timestamp": json_safe(e.timestamp),
+            "values": json_safe(e.metrics),
         })
     return out
 
@@ -165,7 +155,7 @@ class RecordPrinter:
         printed = 0
         for src in sources:
             for rec in self._new_records(src):
-                line = json.dumps(rec, allow_nan=False) if self.as_json else format_text(rec)
+                line = json_line(rec) if self.as_json else format_text(rec)
                 self.out.write(line + "\n")
                 self.out.flush()
                 printed += 1
