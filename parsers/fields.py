@@ -52,11 +52,3 @@ def split_mmcv_fields(text: str) -> list[tuple[str, str]]:
             k, v = out[-1]
             out[-1] = (k, v + MMCV_FIELD_SEPARATOR + piece)
     return out
-
-
-def to_number(raw: str) -> float | None:
-    """A float for numeric values (``nan``, ``inf`` included), None for anything else."""
-    try:
-        return float(raw)
-    except ValueError:
-        return None

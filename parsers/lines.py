@@ -14,7 +14,6 @@ Invariants:
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -206,10 +205,3 @@ class LineSplitter:
         if run:
             blocks.append((run_first, run))
         return blocks
-
-
-def iter_lines(blocks: list[tuple[int, list[str] | RawLines]]) -> Iterator[tuple[int, str]]:
-    """Flatten ``(first line number, lines)`` blocks into (line number, line) pairs."""
-    for first, lines in blocks:
-        for i, line in enumerate(as_lines(lines)):
-            yield first + i, line
