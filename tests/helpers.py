@@ -84,3 +84,43 @@ def train_line(i: int, n: int = 1000, *, eta: str = "1:00:00", data_time: bool =
     extra = "data_time: 0.0100  memory: 100  " if data_time else ""
     return (f"2024/08/27 06:{i // 60 % 60:02d}:{i % 60:02d} - mmengine - INFO - Iter(train) [{i:>4}/{n}]  "
             f"lr: 1.0000e-04  eta: {eta}  time: 1.0000  {extra}loss: {1 / i:.4f}\n").encode()
+
+
+# ----------------------------------------------------------------------------------- pages (AppTest, no browser)
+
+APP_TIMEOUT = 90
+
+
+def open_page(name: str | None = None, query: dict | None = None):
+    """The app (``app.py``, so pages can switch to each other) opened at page ``name`` (None: the default page)
+    with ``query`` in the URL, run once; fails on a script exception."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=APP_TIMEOUT)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    if name is not None:
+        at.switch_page(str(ROOT / "dashboard" / "ui" / "pages" / f"{name}.py"))
+    return rerun(at)
+
+
+def rerun(at):
+    """Run the page again (after a widget change); fails on a script exception."""
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def page_text(at) -> str:
+    """Every text a page shows (text, code, Markdown, alerts, metric tiles), one element a line."""
+    parts = [e.value for e in at.text] + [e.value for e in at.code] + [e.value for e in at.markdown]
+    parts += [e.value for e in at.error] + [e.value for e in at.warning] + [e.value for e in at.info]
+    parts += [e.value for e in at.success] + [f"{m.label} {m.value}" for m in at.metric]
+    return "\n".join(str(p) for p in parts)
+
+
+def tiles(at) -> dict[str, str]:
+    """The metric tiles of a page: label -> value."""
+    return {m.label: m.value for m in at.metric}

@@ -16,11 +16,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.ui import common
-from tests.conftest import ROOT, SAMPLE_LOGS
+from tests.conftest import SAMPLE_LOGS
+from tests.helpers import open_page, page_text, tiles
 
-APP = str(ROOT / "app.py")
 RUN_PAGE = "dashboard/ui/pages/run.py"
-TIMEOUT = 60
 LLM = "llm/20260314_090000/20260314_090000.log"
 CLS = "cls/20260315_140000/20260315_140000.log"
 NAN = "seg/20260318_132000/20260318_132000.log"
@@ -54,34 +53,11 @@ def log_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def runs_page(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(None, query)
 
 
 def run_page(query: dict[str, str | list[str]]) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page(RUN_PAGE)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def all_text(at: AppTest) -> str:
-    parts = [e.value for e in at.text] + [e.value for e in at.code] + [e.value for e in at.markdown]
-    parts += [e.value for e in at.error] + [e.value for e in at.warning] + [e.value for e in at.info]
-    parts += [f"{m.label} {m.value}" for m in at.metric]
-    return "\n".join(str(p) for p in parts)
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    return open_page("run", query)
 
 
 def charts(at: AppTest) -> list[dict]:
@@ -115,7 +91,7 @@ def test_runs_page_lists_every_run_with_status_progress_and_links(log_root):
     crashed = rows.loc[f"logs/{TEE} · run 1/2"]
     assert crashed["status"].endswith("crashed") and "OutOfMemoryError" in crashed["why"]
     assert crashed["open"] == f"run?run=logs/{TEE}&r=0" and crashed["progress"] == 0.75
-    assert "6 runs in 5 log files" in all_text(at)
+    assert "6 runs in 5 log files" in page_text(at)
 
 
 def test_runs_filter_is_a_regex_on_the_name_and_lives_in_the_url(log_root):
@@ -132,7 +108,7 @@ def test_runs_filter_is_a_regex_on_the_name_and_lives_in_the_url(log_root):
 
 def test_an_invalid_filter_shows_everything_with_a_notice(log_root):
     at = runs_page({"filter": "(unclosed", "bogus": "1"})
-    text = all_text(at)
+    text = page_text(at)
     assert "not a valid regular expression" in text and "not used on this page" in text
     table = at.dataframe[0].value
     assert len(table.data if hasattr(table, "data") else table) == 6
@@ -142,7 +118,7 @@ def test_missing_root_says_so(tmp_path, monkeypatch):
     monkeypatch.setenv("MMDASH_ROOTS", str(tmp_path / "nowhere"))
     try:
         at = runs_page()
-        text = all_text(at)
+        text = page_text(at)
         assert "No training logs were found" in text and "does not exist" in text
     finally:
         common.release_all()
@@ -163,7 +139,7 @@ def test_default_configuration_shows_the_samples_and_a_live_demo(monkeypatch):
             at.run()
         assert any(n.startswith("sample_logs/llm_sft_len_grouped/") for n in names)
         assert any(n.startswith("live-demo/llm_sft_len_grouped/") for n in names), names
-        assert "live demo: live-demo/" in all_text(at)
+        assert "live demo: live-demo/" in page_text(at)
     finally:
         common.release_all()
 
@@ -172,7 +148,7 @@ def test_default_configuration_shows_the_samples_and_a_live_demo(monkeypatch):
 
 def test_run_page_header_and_charts(log_root):
     at = run_page({"run": f"logs/{LLM}"})
-    m = metrics(at)
+    m = tiles(at)
     assert m["Iterations n/N"] == "3670/3672" and m["Epoch"] == "3/3" and m["Status"].endswith("finished")
     assert m["Optimizer updates"] == "458/459" and m["MMEngine's eta"] == "—" and m["ETA"] == "—"
     assert {"Elapsed", "s/iter", "samples/s", "Peak memory"} <= set(m)
@@ -183,7 +159,7 @@ def test_run_page_header_and_charts(log_root):
     assert {s["name"] for s in loss["layout"]["shapes"]} >= {"epoch_end"}
     ticks = [t for t in loss["data"] if t["name"] == "checkpoint"]  # one marker trace, not a shape per save
     assert len(ticks) == 1 and ticks[0]["mode"] == "markers"
-    text = all_text(at)
+    text = page_text(at)
     assert "Finish: none (finished: only a running run has an ETA)" in text and "N = 3 x 1224 = 3672" in text
     assert "Log clock: 2026-03-14 09:04 → 2026-03-14 21:30 · compute 12h 29m · pauses 1m 24s" in text
     events = at.dataframe[-1].value
@@ -194,14 +170,14 @@ def test_run_page_of_an_epoch_run_with_validation(log_root):
     at = run_page({"run": f"logs/{CLS}", "x_axis": "epoch"})
     assert chart_titles(at)[-2:] == ["validation: accuracy/top1", "validation: accuracy/top5"]
     assert charts(at)[0]["layout"]["xaxis"]["title"]["text"] == "epoch"
-    assert metrics(at)["Epoch"] == "6/6"
+    assert tiles(at)["Epoch"] == "6/6"
 
 
 def test_crash_banner_shows_the_error_as_text(log_root):
     at = run_page({"run": f"logs/{TEE}", "r": "0"})
     assert any(e.value.startswith("Crashed") for e in at.error)
     assert any("Traceback (most recent call last)" in c.value and "OutOfMemoryError" in c.value for c in at.code)
-    assert metrics(at)["Iterations n/N"] == "450/600"
+    assert tiles(at)["Iterations n/N"] == "450/600"
     assert at.selectbox(key="run_r").value == 0
 
 
@@ -222,7 +198,7 @@ def test_resumed_run_marks_the_resume(log_root):
 
 def test_run_page_without_a_run_points_to_the_runs_page(log_root):
     at = run_page({})
-    assert "No run selected" in all_text(at)
+    assert "No run selected" in page_text(at)
     assert not at.get("plotly_chart")
 
 
@@ -232,7 +208,7 @@ def test_run_page_without_a_run_points_to_the_runs_page(log_root):
 ])
 def test_run_page_refuses_ids_outside_the_roots(log_root, run_id):
     at = run_page({"run": run_id})
-    text = all_text(at)
+    text = page_text(at)
     assert "Refused" in text and "Some URL parameters" not in text  # one explanation, not two
     assert "TOP-SECRET-LINE" not in text and "root:x:0:0" not in text
     assert not at.get("plotly_chart") and not at.metric
@@ -241,7 +217,7 @@ def test_run_page_refuses_ids_outside_the_roots(log_root, run_id):
 @pytest.mark.parametrize("run_id", ["logs/missing.log", "logs/notes.txt"])
 def test_run_page_of_a_log_that_does_not_exist_says_not_found(log_root, run_id):
     at = run_page({"run": run_id})
-    text = all_text(at)
+    text = page_text(at)
     assert "Not found" in text and "Refused" not in text
     assert not at.get("plotly_chart") and not at.metric
 
@@ -274,7 +250,7 @@ def test_url_settings_become_widget_values_and_charts(log_root):
     assert loss["layout"]["yaxis"]["type"] == "log" and loss["layout"]["xaxis"]["range"] == [100.0, 5000.0]
     assert [t["name"] for t in loss["data"]][:2] == ["loss_cls (raw)", "loss_cls"]
     assert chart_titles(at)[-1] == "validation: coco/bbox_mAP_50"
-    assert "Some URL parameters" not in all_text(at)
+    assert "Some URL parameters" not in page_text(at)
     assert query(at) == {k: (v if isinstance(v, list) else [v]) for k, v in q.items()}
 
 
@@ -315,21 +291,21 @@ def test_changing_the_axis_clears_the_range(log_root):
 def test_invalid_url_values_fall_back_to_defaults_with_notices(log_root):
     at = run_page({"run": f"logs/{LLM}", "smoothing": "7", "x_axis": "<script>", "metric": "nope", "r": "x",
                    "log_y": "maybe"})
-    text = all_text(at)
+    text = page_text(at)
     assert "Some URL parameters were not understood" in text
     notices = "\n".join(t.value for t in at.text)
     for needle in ("smoothing", "x_axis", "'nope' is not logged", "r='x'", "log_y"):
         assert needle in notices
     assert at.slider(key="run_smoothing").value == 0.6 and at.radio(key="run_x_axis").value == "iter"
-    assert metrics(at)["Iterations n/N"] == "3670/3672"
+    assert tiles(at)["Iterations n/N"] == "3670/3672"
     assert query(at) == {"run": [f"logs/{LLM}"]}  # the URL is cleaned
     assert all("<script>" not in e.value for e in [*at.warning, *at.markdown])
 
 
 def test_a_run_index_past_the_end_shows_the_last_run_with_a_notice(log_root):
     at = run_page({"run": f"logs/{TEE}", "r": "7"})
-    assert "does not exist in this file" in all_text(at)
-    assert metrics(at)["Iterations n/N"] == "600/600"
+    assert "does not exist in this file" in page_text(at)
+    assert tiles(at)["Iterations n/N"] == "600/600"
     assert "r" not in query(at)
 
 
@@ -360,4 +336,4 @@ def test_logs_given_on_the_command_line_win_over_the_environment(log_root, tmp_p
     table = at.dataframe[0].value
     names = list((table.data if hasattr(table, "data") else table)["name"])
     assert names == ["cli-logs/w/20250101_000000/20250101_000000.log"]
-    assert "configured by: --logs" in all_text(at)
+    assert "configured by: --logs" in page_text(at)

@@ -58,7 +58,8 @@ def test_a_server_limit_below_the_setting_wins_and_says_so(tmp_path):
 
 @pytest.mark.parametrize("value", ["lots", "-3", "0", ""])
 def test_bad_settings_fall_back_with_a_note(tmp_path, value):
-    s = upload_settings.upload_settings({"MMDASH_UPLOAD_DIR": str(tmp_path), "MMDASH_MAX_UPLOAD_MB": value}, server_max_mb=500)
+    s = upload_settings.upload_settings({"MMDASH_UPLOAD_DIR": str(tmp_path), "MMDASH_MAX_UPLOAD_MB": value},
+                                        server_max_mb=500)
     assert s.max_upload_mb == 500
     assert bool(s.notes) == bool(value)
 

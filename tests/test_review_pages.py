@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.uploads.store import UploadStore
 
 from .conftest import ROOT, SAMPLE_LOGS
+from .helpers import open_page, page_text, rerun, tiles
 
 PAGES = ROOT / "dashboard" / "ui" / "pages"
 TIMEOUT = 90
@@ -39,37 +40,9 @@ def env(tmp_path, monkeypatch) -> Path:
     return uploads
 
 
-def page(name: str, query: dict | None = None) -> AppTest:
-    """A page of the app (through ``app.py``, so pages can switch to each other), opened at ``query``."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    at.switch_page(str(PAGES / f"{name}.py"))
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def run(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def texts(at: AppTest) -> str:
-    parts = [e.value for e in at.text] + [e.value for e in at.code] + [e.value for e in at.markdown]
-    parts += [e.value for e in at.error] + [e.value for e in at.warning] + [e.value for e in at.info]
-    parts += [e.value for e in at.success] + [f"{m.label} {m.value}" for m in at.metric]
-    return "\n".join(str(p) for p in parts)
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
 def upload(at: AppTest, *files: tuple[str, bytes]) -> AppTest:
     at.file_uploader[0].set_value([(name, data, "application/octet-stream") for name, data in files])
-    return run(at)
+    return rerun(at)
 
 
 def stored_ids(uploads: Path) -> list[str]:
@@ -84,20 +57,20 @@ def chart_traces(at: AppTest) -> list[list[str]]:
 
 
 def test_upload_page_without_an_upload_shows_the_uploader(env):
-    at = page("upload")
+    at = open_page("upload")
     assert at.file_uploader[0].accept_multiple_files
     assert set(at.file_uploader[0].allowed_type) == {".log", ".txt", ".json", ".gz"}
     assert at.file_uploader[0].proto.max_upload_size_mb == 500
-    assert "Limit: 500 MB per file" in texts(at) and not at.metric and dict(at.query_params) == {}
+    assert "Limit: 500 MB per file" in page_text(at) and not at.metric and dict(at.query_params) == {}
 
 
 def test_uploading_a_log_stores_it_and_shows_the_review_with_a_permalink(env):
-    at = upload(page("upload"), (LLM.name, LLM.read_bytes()))
+    at = upload(open_page("upload"), (LLM.name, LLM.read_bytes()))
     (uid,) = stored_ids(env)
     assert dict(at.query_params) == {"upload": uid}  # the address bar holds the permalink
     assert [t.value for t in at.title] == ["Run"]  # shown by the one run view
-    assert f"permalink: run?upload={uid}" in texts(at)  # relative when the browser URL is unknown
-    m = metrics(at)
+    assert f"permalink: run?upload={uid}" in page_text(at)  # relative when the browser URL is unknown
+    m = tiles(at)
     assert (m["Status"], m["Iterations n/N"], m["Epoch"], m["Elapsed"]) == ("✔ finished", "3670/3672", "3/3",
                                                                             "12h 30m")
     assert m["Optimizer updates"] == "458/459" and m["s/iter"] == "11.2" and m["ETA"] == "—"
@@ -107,30 +80,30 @@ def test_uploading_a_log_stores_it_and_shows_the_review_with_a_permalink(env):
                       ["grad_norm (raw)", "grad_norm", "checkpoint"]]
     assert [b.label for b in at.get("download_button")] == ["Records (CSV)", "Records (Parquet)",
                                                             "Run report (Markdown)"]
-    assert "Consistent" in texts(at)
+    assert "Consistent" in page_text(at)
 
 
 def test_the_permalink_opens_the_same_review_in_a_new_session(env):
-    first = upload(page("upload"), (LLM.name, LLM.read_bytes()))
+    first = upload(open_page("upload"), (LLM.name, LLM.read_bytes()))
     uid = first.query_params["upload"]
-    second = page("upload", {"upload": uid})  # an old permalink goes to the run page
+    second = open_page("upload", {"upload": uid})  # an old permalink goes to the run page
     assert dict(second.query_params) == {"upload": uid} and [t.value for t in second.title] == ["Run"]
-    assert metrics(second) == metrics(first)
+    assert tiles(second) == tiles(first)
     assert chart_traces(second) == chart_traces(first)
 
 
 def test_the_permalink_opens_the_run_page_with_the_same_numbers(env):
-    first = upload(page("upload"), (LLM.name, LLM.read_bytes()))
+    first = upload(open_page("upload"), (LLM.name, LLM.read_bytes()))
     uid = first.query_params["upload"]
-    on_run = page("run", {"upload": uid})
-    assert metrics(on_run) == metrics(first)
+    on_run = open_page("run", {"upload": uid})
+    assert tiles(on_run) == tiles(first)
     assert chart_traces(on_run) == chart_traces(first)
-    assert f"permalink: run?upload={uid}" in texts(on_run)
+    assert f"permalink: run?upload={uid}" in page_text(on_run)
 
 
 def test_the_same_bytes_give_the_same_permalink(env):
-    a = upload(page("upload"), ("first-name.log", LLM.read_bytes()))
-    b = upload(page("upload"), ("other-name.log", LLM.read_bytes()))
+    a = upload(open_page("upload"), ("first-name.log", LLM.read_bytes()))
+    b = upload(open_page("upload"), ("other-name.log", LLM.read_bytes()))
     assert a.query_params["upload"] == b.query_params["upload"] and len(stored_ids(env)) == 1
 
 
@@ -141,9 +114,9 @@ def test_the_same_bytes_give_the_same_permalink(env):
     ("broken.log.gz", b"\x1f\x8b\x08\x00garbage" * 10, "broken.log.gz: a damaged gzip file"),
 ])
 def test_a_bad_upload_is_refused_with_a_message_and_nothing_is_stored(env, name, data, message):
-    at = upload(page("upload"), (name, data))
+    at = upload(open_page("upload"), (name, data))
     assert "This upload was refused and nothing was stored:" in [e.value for e in at.error]
-    assert message in texts(at)
+    assert message in page_text(at)
     assert stored_ids(env) == [] and "upload" not in at.query_params and not at.metric
 
 
@@ -151,62 +124,62 @@ def test_a_gzip_that_expands_past_the_limit_is_refused(env, monkeypatch):
     monkeypatch.setenv("MMDASH_MAX_UPLOAD_MB", "1")
     bomb = gzip.compress(LLM.read_bytes() * 40)
     assert len(bomb) < 1 << 20
-    at = page("upload")
+    at = open_page("upload")
     assert at.file_uploader[0].proto.max_upload_size_mb == 1
     at = upload(at, ("bomb.log.gz", bomb))
-    assert "expands to more than the limit of 1,048,576 bytes" in texts(at)
+    assert "expands to more than the limit of 1,048,576 bytes" in page_text(at)
     assert stored_ids(env) == []
 
 
 def test_a_gzip_log_is_accepted(env):
-    at = upload(page("upload"), (LLM.name + ".gz", gzip.compress(LLM.read_bytes())))
-    assert metrics(at)["Iterations n/N"] == "3670/3672"
+    at = upload(open_page("upload"), (LLM.name + ".gz", gzip.compress(LLM.read_bytes())))
+    assert tiles(at)["Iterations n/N"] == "3670/3672"
 
 
 def test_a_log_and_its_scalars_json_are_one_upload_reviewed_from_the_text_log(env):
-    at = upload(page("upload"), (LLM.name, LLM.read_bytes()), ("scalars.json", LLM_SCALARS.read_bytes()))
+    at = upload(open_page("upload"), (LLM.name, LLM.read_bytes()), ("scalars.json", LLM_SCALARS.read_bytes()))
     assert len(stored_ids(env)) == 1
     files = at.dataframe[0].value
     assert list(files["file"]) == [LLM.name, "scalars.json"] and list(files["kind"]) == ["text", "json"]
-    assert "were stored but not reviewed" in texts(at)
-    assert metrics(at)["Iterations n/N"] == "3670/3672" and not at.selectbox
+    assert "were stored but not reviewed" in page_text(at)
+    assert tiles(at)["Iterations n/N"] == "3670/3672" and not at.selectbox
 
 
 def test_the_logs_of_a_resumed_run_are_reviewed_as_one_run(env):
-    at = upload(page("upload"), *[(p.name, p.read_bytes()) for p in DET])
-    m = metrics(at)
+    at = upload(open_page("upload"), *[(p.name, p.read_bytes()) for p in DET])
+    m = tiles(at)
     assert (m["Status"], m["Iterations n/N"]) == ("✔ finished", "600/600")
-    assert "treated as one experiment" in texts(at)
-    at = page("run", dict(at.query_params))  # AppTest stays on the upload script after st.switch_page
+    assert "treated as one experiment" in page_text(at)
+    at = open_page("run", dict(at.query_params))  # AppTest stays on the upload script after st.switch_page
     chooser = at.selectbox(key="run_r")
     assert chooser.value == -1 and len(chooser.options) == 3
     chooser.set_value(0)
-    at = run(at)
-    assert metrics(at)["Status"] == "✖ crashed" and at.query_params["r"] == "0"
+    at = rerun(at)
+    assert tiles(at)["Status"] == "✖ crashed" and at.query_params["r"] == "0"
     assert "OutOfMemoryError" in "\n".join(c.value for c in at.code)  # the traceback, as code
 
 
 def test_r_in_the_permalink_opens_one_run(env):
-    uid = upload(page("upload"), (TEE.name, TEE.read_bytes())).query_params["upload"]
-    at = page("run", {"upload": uid, "r": "1"})
+    uid = upload(open_page("upload"), (TEE.name, TEE.read_bytes())).query_params["upload"]
+    at = open_page("run", {"upload": uid, "r": "1"})
     assert at.selectbox(key="run_r").value == 1
-    assert metrics(at)["Iterations n/N"] == "600/600" and metrics(at)["Status"] == "✔ finished"
-    assert page("run", {"upload": uid}).selectbox(key="run_r").value == -1
-    assert page("upload", {"upload": uid, "r": "1"}).selectbox(key="run_r").value == 1  # the old permalink form
-    missing = page("run", {"upload": uid, "r": "9"})
-    assert "run r=9 does not exist in this upload (2 runs): showing all runs joined into one" in texts(missing)
+    assert tiles(at)["Iterations n/N"] == "600/600" and tiles(at)["Status"] == "✔ finished"
+    assert open_page("run", {"upload": uid}).selectbox(key="run_r").value == -1
+    assert open_page("upload", {"upload": uid, "r": "1"}).selectbox(key="run_r").value == 1  # the old permalink form
+    missing = open_page("run", {"upload": uid, "r": "9"})
+    assert "run r=9 does not exist in this upload (2 runs): showing all runs joined into one" in page_text(missing)
 
 
 def test_chart_settings_go_to_the_url(env):
-    uid = upload(page("upload"), (LLM.name, LLM.read_bytes())).query_params["upload"]
-    at = page("run", {"upload": uid})
+    uid = upload(open_page("upload"), (LLM.name, LLM.read_bytes())).query_params["upload"]
+    at = open_page("run", {"upload": uid})
     at.slider(key="run_smoothing").set_value(0.9)
     at.radio(key="run_x_axis").set_value("epoch")
     at.toggle(key="run_log_y").set_value(True)
-    at = run(at)
+    at = rerun(at)
     q = dict(at.query_params)
     assert (q["smoothing"], q["x_axis"], q["log_y"]) == ("0.9", "epoch", "1")
-    again = page("run", q)
+    again = open_page("run", q)
     assert again.slider(key="run_smoothing").value == 0.9 and again.radio(key="run_x_axis").value == "epoch"
 
 
@@ -217,12 +190,12 @@ def test_chart_settings_go_to_the_url(env):
     ({"upload": "0123456789abcdef01234567", "r": "x"}, "URL parameter r='x' ignored"),
 ])
 def test_unknown_or_malformed_upload_ids_say_so(env, query, message):
-    at = page("run", query)
-    assert message in texts(at) and not at.metric and not at.get("plotly_chart")
+    at = open_page("run", query)
+    assert message in page_text(at) and not at.metric and not at.get("plotly_chart")
 
 
 def test_a_hostile_file_name_is_shown_as_text_only(env):
-    at = upload(page("upload"), (HOSTILE, LLM.read_bytes()))
+    at = upload(open_page("upload"), (HOSTILE, LLM.read_bytes()))
     assert at.metric  # stored and reviewed
     shown = "\n".join(e.value for e in at.text)
     assert "javascript:alert(1)" in shown  # literally, as text
@@ -236,7 +209,7 @@ def test_a_hostile_file_name_is_shown_as_text_only(env):
 
 
 def test_compare_overlays_the_runs_in_the_url_with_a_table(env):
-    at = page("compare", {"compare": [CLS_ID, NAN_ID]})
+    at = open_page("compare", {"compare": [CLS_ID, NAN_ID]})
     (traces,) = chart_traces(at)
     assert traces == ["cls_epoch_val/…/20260315_140000.log (raw)", "cls_epoch_val/…/20260315_140000.log",
                       "seg_nan_loss/…/20260318_132000.log (raw)", "seg_nan_loss/…/20260318_132000.log",
@@ -249,20 +222,20 @@ def test_compare_overlays_the_runs_in_the_url_with_a_table(env):
 
 
 def test_compare_choices_go_to_the_url_and_back(env):
-    at = page("compare", {"compare": [CLS_ID, NAN_ID]})
+    at = open_page("compare", {"compare": [CLS_ID, NAN_ID]})
     at.multiselect(key="cmp_metrics").set_value(["loss", "lr"])
     at.radio(key="cmp_align").set_value("relative")
     at.slider(key="cmp_smoothing").set_value(0.0)
-    at = run(at)
+    at = rerun(at)
     q = dict(at.query_params)
     assert q["metric"] == ["loss", "lr"] and q["x_axis"] == "relative" and q["smoothing"] == "0.0"
     assert len(at.get("plotly_chart")) == 2 and "final lr" in at.dataframe[0].value.columns
-    again = page("compare", q)
+    again = open_page("compare", q)
     assert chart_traces(again) == chart_traces(at)
 
 
 def test_compare_a_validation_metric(env):
-    at = page("compare", {"compare": [CLS_ID, "sample_logs/det_crash_resume/console_tee.log"],
+    at = open_page("compare", {"compare": [CLS_ID, "sample_logs/det_crash_resume/console_tee.log"],
                           "metric": "coco/bbox_mAP"})
     table = at.dataframe[0].value
     assert table["final coco/bbox_mAP"].isna().tolist() == [True, False]
@@ -271,13 +244,13 @@ def test_compare_a_validation_metric(env):
 
 
 def test_compare_needs_two_runs(env):
-    at = page("compare", {"compare": CLS_ID})
-    assert "Choose two or more runs" in texts(at) and not at.get("plotly_chart")
+    at = open_page("compare", {"compare": CLS_ID})
+    assert "Choose two or more runs" in page_text(at) and not at.get("plotly_chart")
 
 
 def test_compare_an_upload_with_a_log_under_a_root(env):
     stored = UploadStore(env).add([(p.name, p.read_bytes()) for p in DET])
-    at = page("compare", {"compare": [f"upload:{stored.id}", CLS_ID]})
+    at = open_page("compare", {"compare": [f"upload:{stored.id}", CLS_ID]})
     table = at.dataframe[0].value
     assert list(table["run"]) == ["upload 20260316_214000.log + 1 more", "cls_epoch_val/…/20260315_140000.log"]
     assert list(table["N"]) == [600, 300]
@@ -285,9 +258,9 @@ def test_compare_an_upload_with_a_log_under_a_root(env):
 
 def test_an_upload_can_be_added_by_its_permalink(env):
     stored = UploadStore(env).add([(LLM.name, LLM.read_bytes())])
-    at = page("compare", {"compare": CLS_ID})
+    at = open_page("compare", {"compare": CLS_ID})
     at.text_input(key="cmp_add").input(f"http://somewhere:8501/upload?upload={stored.id}")
-    at = run(at)
+    at = rerun(at)
     assert at.query_params["compare"] == [CLS_ID, f"upload:{stored.id}"]
     assert len(at.dataframe[0].value) == 2
 
@@ -300,14 +273,14 @@ def test_an_upload_can_be_added_by_its_permalink(env):
     ("upload:0123456789abcdef01234567", "there is no upload with this id"),
 ])
 def test_compare_refuses_bad_references_and_shows_the_others(env, ref, message):
-    at = page("compare", {"compare": [CLS_ID, ref, NAN_ID]})
-    assert message in texts(at)
+    at = open_page("compare", {"compare": [CLS_ID, ref, NAN_ID]})
+    assert message in page_text(at)
     assert len(at.dataframe[0].value) == 2
 
 
 def test_compare_rejects_wall_clock_alignment(env):
-    at = page("compare", {"compare": [CLS_ID, NAN_ID], "x_axis": "wall"})
-    assert "runs are aligned by iter, epoch, relative" in texts(at)
+    at = open_page("compare", {"compare": [CLS_ID, NAN_ID], "x_axis": "wall"})
+    assert "runs are aligned by iter, epoch, relative" in page_text(at)
     assert at.radio(key="cmp_align").value == "iter"
 
 
@@ -315,60 +288,60 @@ def test_compare_rejects_wall_clock_alignment(env):
 
 
 def test_calculator_from_the_url_alone(env):
-    at = page("calculator", {"dataset_size": "1220", "gpus": "4", "batch_size": "1", "accumulative_counts": "8",
+    at = open_page("calculator", {"dataset_size": "1220", "gpus": "4", "batch_size": "1", "accumulative_counts": "8",
                              "epochs": "3", "sampler": "length-grouped", "s_per_iter": "12"})
-    m = metrics(at)
+    m = tiles(at)
     assert (m["Iterations per epoch"], m["N (total iterations)"], m["Optimizer updates"]) == ("312", "936", "117")
     assert m["Estimated duration"] == "3h 07m"
     assert "ceil(1220 / (8 x 4)) x 8 = 312" in "\n".join(c.value for c in at.code)
-    assert "Check against the run" not in texts(at)
+    assert "Check against the run" not in page_text(at)
 
 
 def test_calculator_inputs_go_to_the_url(env):
-    at = page("calculator")
+    at = open_page("calculator")
     for key, value in (("dataset_size", 1220), ("gpus", 4), ("batch_size", 1), ("accumulative_counts", 8),
                        ("epochs", 3)):
         at.number_input(key=f"calc_{key}").set_value(value)
     at.selectbox(key="calc_sampler").set_value("length-grouped")
     at.checkbox(key="calc_drop_last").check()
-    at = run(at)
+    at = rerun(at)
     assert dict(at.query_params) == {"dataset_size": "1220", "gpus": "4", "batch_size": "1",
                                      "accumulative_counts": "8", "epochs": "3", "sampler": "length-grouped",
                                      "drop_last": "1"}
-    assert metrics(at)["N (total iterations)"] == "936"
+    assert tiles(at)["N (total iterations)"] == "936"
 
 
 def test_calculator_prefilled_from_a_run_explains_a_3672_log_believed_on_4_gpus(env):
-    at = page("calculator", {"run": LLM_ID, "gpus": "4"})
+    at = open_page("calculator", {"run": LLM_ID, "gpus": "4"})
     assert at.number_input(key="calc_dataset_size").value == 1220  # from the log
     assert at.number_input(key="calc_gpus").value == 4  # the URL wins
-    assert metrics(at)["N (total iterations)"] == "936"
+    assert tiles(at)["N (total iterations)"] == "936"
     assert "The run's log says N = 3672, but this setup gives N = 936." in [e.value for e in at.error]
-    text = texts(at)
+    text = page_text(at)
     assert "3672 = 3 epochs x 1224 iterations per epoch" in text and "what a single process sees" in text
     assert "World sizes that give the logged N = 3672 with these other inputs: 1" in text
     assert at.query_params["run"] == LLM_ID and at.query_params["s_per_iter"] == "11.83"
 
 
 def test_calculator_with_the_runs_own_setup_agrees(env):
-    at = page("calculator", {"run": LLM_ID})
+    at = open_page("calculator", {"run": LLM_ID})
     assert [e.value for e in at.success] == ["The run's log says N = 3672: this setup gives exactly that."]
     assert at.query_params["gpus"] == "1"
 
 
 def test_picking_another_run_prefills_its_setup(env):
-    at = page("calculator", {"run": LLM_ID, "gpus": "4"})
+    at = open_page("calculator", {"run": LLM_ID, "gpus": "4"})
     at.selectbox(key="calc_run").set_value("sample_logs/det_crash_resume/20260317_085500/20260317_085500.log")
-    at = run(at)
+    at = rerun(at)
     assert at.selectbox(key="calc_sampler").value == "infinite"
     assert at.number_input(key="calc_gpus").value == 1 and at.number_input(key="calc_batch_size").value == 16
-    assert metrics(at)["N (total iterations)"] == "600"
+    assert tiles(at)["N (total iterations)"] == "600"
     assert at.query_params["run"] == "sample_logs/det_crash_resume/20260317_085500/20260317_085500.log"
 
 
 def test_calculator_prefills_from_an_upload_and_r(env):
     stored = UploadStore(env).add([(TEE.name, TEE.read_bytes())])
-    at = page("calculator", {"upload": stored.id, "r": "0"})
+    at = open_page("calculator", {"upload": stored.id, "r": "0"})
     assert at.selectbox(key="calc_run").value == f"upload:{stored.id}::0"
     assert at.number_input(key="calc_batch_size").value == 16
     assert at.query_params["upload"] == stored.id and at.query_params["r"] == "0"
@@ -383,8 +356,8 @@ def test_calculator_prefills_from_an_upload_and_r(env):
     ({"upload": "0123456789abcdef01234567"}, "there is no upload with this id"),
 ])
 def test_calculator_bad_urls_become_notices(env, query, message):
-    at = page("calculator", query)
-    assert message in texts(at)
+    at = open_page("calculator", query)
+    assert message in page_text(at)
 
 
 # ------------------------------------------------------------------------------------------- navigation
@@ -396,7 +369,7 @@ def test_the_review_links_to_the_calculator_and_compare_with_this_upload(env):
     at.switch_page(str(PAGES / "upload.py"))
     at.query_params["upload"] = stored.id
     at.query_params["r"] = "1"
-    at = run(at)
+    at = rerun(at)
     links = {p.value: (p.proto.page, p.proto.query_string) for p in at.get("page_link")
              if p.value in ("Open in the calculator", "Compare with other runs")}
     assert links == {"Open in the calculator": ("calculator", f"upload={stored.id}&r=1"),
@@ -404,17 +377,17 @@ def test_the_review_links_to_the_calculator_and_compare_with_this_upload(env):
 
 
 def test_compare_picked_in_the_page_starts_with_the_loss(env):
-    at = page("compare")
-    assert "Choose two or more runs" in texts(at)
+    at = open_page("compare")
+    assert "Choose two or more runs" in page_text(at)
     at.multiselect(key="cmp_runs").set_value([CLS_ID, NAN_ID])
-    at = run(at)
+    at = rerun(at)
     assert at.multiselect(key="cmp_metrics").value == ["loss"] and len(at.get("plotly_chart")) == 1
     assert at.query_params["compare"] == [CLS_ID, NAN_ID]
 
 
 def test_compare_says_which_metrics_no_run_logged(env):
-    at = page("compare", {"compare": [CLS_ID, NAN_ID], "metric": ["nope", "lr"]})
-    assert "Not logged by any of these runs (left out): nope" in texts(at)
+    at = open_page("compare", {"compare": [CLS_ID, NAN_ID], "metric": ["nope", "lr"]})
+    assert "Not logged by any of these runs (left out): nope" in page_text(at)
     assert at.multiselect(key="cmp_metrics").value == ["lr"]
 
 
@@ -422,7 +395,8 @@ def test_an_unusable_upload_folder_turns_uploads_off_with_a_message(env, tmp_pat
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("MMDASH_UPLOAD_DIR", str(blocker / "uploads"))
-    at = page("upload")
+    at = open_page("upload")
     assert "The upload store cannot be used, so uploads are off:" in [e.value for e in at.error]
     assert not at.file_uploader
-    assert "the upload store cannot be used" in texts(page("calculator", {"upload": "0123456789abcdef01234567"}))
+    calculator = open_page("calculator", {"upload": "0123456789abcdef01234567"})
+    assert "the upload store cannot be used" in page_text(calculator)
