@@ -183,9 +183,9 @@ def test_the_demo_replays_a_live_run_that_the_watcher_follows():
         first = wait_until(lambda: (m := state.run_model(src, None)) is not None and m.summary.last_iter)
         assert first
         assert wait_until(lambda: (state.run_model(src, None).summary.last_iter or 0) > first)
-        import dashboard.views.run_model as rv
+        from dashboard.views import run_model
 
-        lv = rv.liveness(discovered_at=src.discovered_at, last_growth_at=src.last_growth_at,
+        lv = run_model.liveness(discovered_at=src.discovered_at, last_growth_at=src.last_growth_at,
                          mtime=os.stat(src.path).st_mtime)
         assert lv.live
     finally:

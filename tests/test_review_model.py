@@ -13,8 +13,7 @@ from dashboard.analysis import summarize
 from dashboard.live.roots import make_roots
 from dashboard.uploads import settings as upload_settings
 from dashboard.uploads.store import UploadStore
-from dashboard.views import calculator, compare
-from dashboard.views import review as rv
+from dashboard.views import calculator, compare, review
 from dashboard.views.text import plotly_text
 from dashboard.views.url_state import CalculatorInputs, RunRef, app_url
 from parsers import SizeLimitExceeded, parse_path
@@ -76,19 +75,19 @@ def test_bad_settings_fall_back_with_a_note(tmp_path, value):
     (b"", "text"),
 ])
 def test_sniff_kind(data, kind):
-    assert rv.sniff_kind(data) == kind
+    assert review.sniff_kind(data) == kind
 
 
 def test_a_text_log_is_preferred_over_its_scalars_json():
-    plan, note = rv.plan_files([("scalars.json", 10, "json"), ("run.log", 20, "text")])
+    plan, note = review.plan_files([("scalars.json", 10, "json"), ("run.log", 20, "text")])
     assert [(p.name, p.used) for p in plan] == [("scalars.json", False), ("run.log", True)]
     assert "stored but not reviewed" in note and "joined" not in note
 
 
 def test_json_files_alone_are_reviewed_and_several_files_are_joined():
-    plan, note = rv.plan_files([("a/scalars.json", 1, "json"), ("b/scalars.json", 1, "json")])
+    plan, note = review.plan_files([("a/scalars.json", 1, "json"), ("b/scalars.json", 1, "json")])
     assert all(p.used for p in plan) and "joined in time order into one run" in note
-    plan, note = rv.plan_files([("one.log", 1, "text")])
+    plan, note = review.plan_files([("one.log", 1, "text")])
     assert plan[0].used and note is None
 
 
@@ -96,9 +95,9 @@ def test_json_files_alone_are_reviewed_and_several_files_are_joined():
 
 
 def test_parse_files_reports_progress_up_to_one(tmp_path, monkeypatch):
-    monkeypatch.setattr(rv, "PARSE_CHUNK", 4096)
+    monkeypatch.setattr(review, "PARSE_CHUNK", 4096)
     seen: list[float] = []
-    parsed = rv.parse_files([(LLM.name, LLM, None), (CLS.name, CLS, None)],
+    parsed = review.parse_files([(LLM.name, LLM, None), (CLS.name, CLS, None)],
                             progress=lambda f, text: seen.append(f))
     assert [len(p.runs[0].train) for p in parsed] == [367, 30]
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 10
@@ -108,58 +107,58 @@ def test_parse_files_stops_a_gzip_bomb_at_the_cap(tmp_path):
     bomb = tmp_path / "bomb.log.gz"
     bomb.write_bytes(gzip.compress(LLM.read_bytes() * 40))
     with pytest.raises(SizeLimitExceeded):
-        rv.parse_files([("bomb.log.gz", bomb, None)], max_bytes=1 << 20)
+        review.parse_files([("bomb.log.gz", bomb, None)], max_bytes=1 << 20)
 
 
 def test_reference_date_comes_from_the_name_else_the_upload_time():
-    assert rv.reference_for("20260314_090000.log", 0.0).year == 2026
-    assert rv.reference_for("console.log", time.mktime((2024, 6, 1, 0, 0, 0, 0, 0, -1))).year == 2024
-    assert rv.reference_for("console.log", None) is None
+    assert review.reference_for("20260314_090000.log", 0.0).year == 2026
+    assert review.reference_for("console.log", time.mktime((2024, 6, 1, 0, 0, 0, 0, 0, -1))).year == 2024
+    assert review.reference_for("console.log", None) is None
 
 
 def test_review_of_a_log_with_its_scalars_uses_the_text_log(store):
     stored = store.add([(LLM.name, LLM.read_bytes()), ("scalars.json", LLM_SCALARS.read_bytes())])
-    review = rv.review_upload(stored)
-    assert [p.used for p in review.files] == [True, False]
-    assert len(review.runs) == 1 and review.joined is None
-    run = review.run(None)
+    rev = review.review_upload(stored)
+    assert [p.used for p in rev.files] == [True, False]
+    assert len(rev.runs) == 1 and rev.joined is None
+    run = rev.run(None)
     assert run.max_iters == 3672 and run.header.accumulative_counts == 8  # the header came from the text log
-    assert review.title == f"{LLM.name} + 1 more"
+    assert rev.title == f"{LLM.name} + 1 more"
 
 
 def test_review_of_the_logs_of_a_resumed_run_is_one_continuous_run(store):
     stored = store.add([(p.name, p.read_bytes()) for p in reversed(DET)])  # any order
-    review = rv.review_upload(stored)
-    joined = review.run(None)
+    rev = review.review_upload(stored)
+    joined = rev.run(None)
     s = summarize(joined)
     assert (s.status, s.last_iter, s.max_iters) == ("finished", 600, 600)
     iters = list(joined.train.iters)
     assert iters == sorted(set(iters))  # rolled-back records dropped
-    assert [c[0] for c in review.choices()] == [None, 0, 1]
-    assert review.run(1) is review.runs[1] and review.run(7) is joined
+    assert [c[0] for c in rev.choices()] == [None, 0, 1]
+    assert rev.run(1) is rev.runs[1] and rev.run(7) is joined
 
 
 def test_review_of_a_tee_file_offers_the_joined_run_and_each_run(store):
     stored = store.add([(TEE.name, TEE.read_bytes())])
-    review = rv.review_upload(stored)
-    labels = [label for _, label in review.choices()]
+    rev = review.review_upload(stored)
+    labels = [label for _, label in rev.choices()]
     assert labels[0] == "all 2 runs joined into one"
     assert labels[1] == "run 1 of 2 · run header · iterations 10–450 of 600"
-    assert summarize(review.run(0)).status == "crashed"
-    assert summarize(review.run(None)).status == "finished"
+    assert summarize(rev.run(0)).status == "crashed"
+    assert summarize(rev.run(None)).status == "finished"
 
 
 def test_summaries_are_computed_once_per_view(store):
-    review = rv.review_upload(store.add([(TEE.name, TEE.read_bytes())]))
+    rev = review.review_upload(store.add([(TEE.name, TEE.read_bytes())]))
     calls = []
 
     def fn(run):
         calls.append(run)
         return summarize(run)
 
-    a = review.summary(None, fn)
-    b = review.summary(None, fn)
-    c = review.summary(0, fn)
+    a = rev.summary(None, fn)
+    b = rev.summary(None, fn)
+    c = rev.summary(0, fn)
     assert a is b and c is not a and len(calls) == 2
 
 
@@ -167,7 +166,7 @@ def test_summaries_are_computed_once_per_view(store):
 
 
 def test_parse_cache_is_an_lru():
-    cache = rv.ParseCache(max_entries=2)
+    cache = review.ParseCache(max_entries=2)
     cache.put("a", 1)
     cache.put("b", 2)
     assert cache.get("a") == 1
@@ -176,7 +175,7 @@ def test_parse_cache_is_an_lru():
 
 
 def test_parse_cache_computes_a_key_once_for_concurrent_callers():
-    cache = rv.ParseCache()
+    cache = review.ParseCache()
     calls = []
     gate = threading.Event()
 
@@ -201,11 +200,11 @@ def test_parse_cache_computes_a_key_once_for_concurrent_callers():
 
 def test_upload_references_round_trip_through_the_url_form():
     uid = "0123456789abcdef01234567"
-    t = rv.Target("upload", uid, 2)
+    t = review.Target("upload", uid, 2)
     assert str(t) == f"upload:{uid}::2"
-    assert rv.target_of(RunRef.parse(str(t))) == t
-    assert rv.target_of(RunRef.parse("upload:nothex")) is None
-    assert rv.target_of(RunRef.parse("logs/a/b.log::1")) == rv.Target("root", "logs/a/b.log", 1)
+    assert review.target_of(RunRef.parse(str(t))) == t
+    assert review.target_of(RunRef.parse("upload:nothex")) is None
+    assert review.target_of(RunRef.parse("logs/a/b.log::1")) == review.Target("root", "logs/a/b.log", 1)
 
 
 @pytest.mark.parametrize(("text", "uid"), [
@@ -218,7 +217,7 @@ def test_upload_references_round_trip_through_the_url_form():
     ("hello", None),
 ])
 def test_upload_id_in_pasted_text(text, uid):
-    assert rv.upload_id_in(text) == uid
+    assert review.upload_id_in(text) == uid
 
 
 @pytest.fixture
@@ -237,7 +236,7 @@ def roots(tmp_path):
 
 
 def test_list_root_logs_lists_logs_only(roots):
-    ids = [f.id for f in rv.list_root_logs(roots)]
+    ids = [f.id for f in review.list_root_logs(roots)]
     assert ids == ["logs/run/20250101_000000/20250101_000000.log", "logs/run/20250101_000000/vis_data/scalars.json"]
 
 
@@ -246,20 +245,20 @@ def test_list_root_logs_lists_logs_only(roots):
     "logs/run/20250101_000000/vis_data/config.py", "other/x.log", "logs/missing.log", "logs/run",
 ])
 def test_resolve_root_file_refuses_what_is_not_a_log_inside_a_root(roots, source_id):
-    found, reason = rv.resolve_root_file(source_id, roots)
+    found, reason = review.resolve_root_file(source_id, roots)
     assert found is None and reason
 
 
 def test_resolve_root_file_finds_a_log(roots):
-    found, reason = rv.resolve_root_file("logs/run/20250101_000000/20250101_000000.log", roots)
+    found, reason = review.resolve_root_file("logs/run/20250101_000000/20250101_000000.log", roots)
     assert reason is None and found.size == CLS.stat().st_size
 
 
 def test_labels_are_short_unique_and_plot_safe():
-    assert compare.short_label(rv.Target("root", "logs/w/20250101_000000/20250101_000000.log")) == \
+    assert compare.short_label(review.Target("root", "logs/w/20250101_000000/20250101_000000.log")) == \
         "w/…/20250101_000000.log"
-    assert compare.short_label(rv.Target("root", "logs/a.log", 1)) == "a.log #1"
-    assert compare.short_label(rv.Target("upload", "0123456789abcdef01234567"), ["x.log", "y.json"]) == \
+    assert compare.short_label(review.Target("root", "logs/a.log", 1)) == "a.log #1"
+    assert compare.short_label(review.Target("upload", "0123456789abcdef01234567"), ["x.log", "y.json"]) == \
         "upload x.log + 1 more"
     assert compare.unique_labels(["a", "a", "b", "a"]) == ["a", "a (2)", "b", "a (3)"]
     label = plotly_text("<a href='javascript:alert(1)'>x</a>\x1b[31m" + "y" * 200, 80)
@@ -384,16 +383,16 @@ def test_app_url(context, page, params, expected):
 
 
 def test_build_review_needs_a_parse_per_used_file():
-    plan, note = rv.plan_files([("a.log", 1, "text")])
+    plan, note = review.plan_files([("a.log", 1, "text")])
     with pytest.raises(ValueError):
-        rv.build_review("a.log", plan, note, [])
+        review.build_review("a.log", plan, note, [])
 
 
 def test_review_root_file_parses_like_parse_path(roots):
-    rf, _ = rv.resolve_root_file("logs/run/20250101_000000/20250101_000000.log", roots)
-    review = rv.review_root_file(rf)
-    assert len(review.runs) == 1 and review.title == rf.id and review.format == "mmengine-text"
-    assert list(review.run(None).train.iters) == list(parse_path(Path(rf.path)).runs[0].train.iters)
+    rf, _ = review.resolve_root_file("logs/run/20250101_000000/20250101_000000.log", roots)
+    rev = review.review_root_file(rf)
+    assert len(rev.runs) == 1 and rev.title == rf.id and rev.format == "mmengine-text"
+    assert list(rev.run(None).train.iters) == list(parse_path(Path(rf.path)).runs[0].train.iters)
 
 
 def test_run_k_of_one_file_is_the_parsers_run_k(tmp_path):
@@ -404,9 +403,9 @@ def test_run_k_of_one_file_is_the_parsers_run_k(tmp_path):
     log = tmp_path / "twice.log"
     log.write_text(header_only + text)
     roots = make_roots([tmp_path])
-    rf, _ = rv.resolve_root_file(f"{tmp_path.name}/twice.log", roots)
-    review = rv.review_root_file(rf)
+    rf, _ = review.resolve_root_file(f"{tmp_path.name}/twice.log", roots)
+    rev = review.review_root_file(rf)
     parsed = parse_path(log)
     assert len(parsed.runs) == 2 and len(parsed.runs[0].train) == 0
-    assert [r.index for r in review.runs] == [0, 1]
-    assert review.run(1).last_iter == 3670 and review.run(None).last_iter == 3670
+    assert [r.index for r in rev.runs] == [0, 1]
+    assert rev.run(1).last_iter == 3670 and rev.run(None).last_iter == 3670

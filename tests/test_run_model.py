@@ -1,4 +1,4 @@
-"""dashboard.views.run_view: the page models of the Runs and Run pages, without Streamlit."""
+"""The run model (``dashboard.views.run_model``), the runs table and the pages' URLs, without Streamlit."""
 
 from __future__ import annotations
 
