@@ -18,10 +18,11 @@ Caches (bounded, keyed on the watcher's versions, never on a growing DataFrame):
 
 - ``run_summaries``: one ``RunSummary`` per (source id, run index), rebuilt when the source's ``version``
   changed. Summaries are computed with ``live=False`` (so they do not depend on the clock) and the page
-  overlays running/stalled with ``run_view.live_status``.
+  overlays running/stalled with ``run_model.live_status``.
 - ``figure``: a built chart per (run, its fingerprint, chart, settings): sessions that look at the same run with
   the same settings share it (the default view of a live run is built once per change, not once per session).
-- ``run_model``: summary + train/eval frames + events of the run a page shows, single-flight per run so five
+- ``run_model``: the ``views.run_model.RunModel`` of the run a page shows (the same model an upload gets),
+  single-flight per run so five
   sessions on one live run build it once per version. A model is reused for ``max(MIN_AGE, MODEL_THROTTLE`` x
   its build time) even when its run grew meanwhile: that bounds the builds of a fast log watched by many sessions
   (at most ~2 a second) and the CPU a big live run costs (a run of a million lines builds in ~1 s).
