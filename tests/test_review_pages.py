@@ -7,10 +7,12 @@ with ``MMDASH_ROOTS`` = the bundled sample_logs (root label ``sample_logs``) and
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -400,3 +402,14 @@ def test_an_unusable_upload_folder_turns_uploads_off_with_a_message(env, tmp_pat
     assert not at.file_uploader
     calculator = open_page("calculator", {"upload": "0123456789abcdef01234567"})
     assert "the upload store cannot be used" in page_text(calculator)
+
+
+def test_compare_aligns_iter_train_logs_by_epoch(env):
+    """Two xtuner-style runs (Iter(train) lines only) aligned by epoch: both have points, on 0..3 epochs."""
+    at = open_page("compare", {"compare": [LLM_ID, f"{LLM_ID}::0"], "x_axis": "epoch"})
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    (loss,) = specs
+    assert loss["layout"]["xaxis"]["title"]["text"] == "epoch"
+    raw = [t for t in loss["data"] if t["name"].endswith("(raw)")]
+    xs = [np.frombuffer(base64.b64decode(t["x"]["bdata"]), dtype=t["x"]["dtype"]) for t in raw]
+    assert len(xs) == 2 and all(len(x) == 367 and x[0] == 10 / 1224 and x[-1] == 3670 / 1224 for x in xs)

@@ -347,3 +347,18 @@ def test_view_state_metrics_survive_from_query():
     view, notes = from_query({"metric": ["loss", "coco/AP (M)"]})
     assert notes == [] and view.metrics == ["loss", "coco/AP (M)"]
     assert math.isclose(view.smoothing, 0.6)
+
+
+def test_the_epoch_axis_of_an_iter_train_log_is_fractional_epochs():
+    """xtuner logs say ``Iter(train) [n/3672]``, never the epoch: the epoch axis comes from the epoch length
+    (1224 iterations here), so the chart spans epochs 0 to 3 with epoch lines at 1 and 2."""
+    run = run_of(LLM)
+    model = rm.build_run_model(run, rm.RunSource("root", "x/llm.log", "x/llm.log"), run_index=0,
+                               choices=[(0, "run 1")])
+    assert model.summary.iters_per_epoch == 1224
+    progress = model.frame["epoch_progress"].to_numpy()
+    assert progress[0] == 10 / 1224 and progress[-1] == 3670 / 1224
+    loss = rm.build_figure(rm.chart_plan(model.metrics, ["loss"], [])[0], model.frame, model.evals,
+                           rm.ChartView(x_axis="epoch"), epoch_ends=model.summary.epoch_ends)
+    assert len(loss.data[0].x) == 367 and loss.layout.xaxis.title.text == "epoch"
+    assert [s.x0 for s in loss.layout.shapes if s.name == "epoch_end"] == [1.0, 2.0]

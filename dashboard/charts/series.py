@@ -243,12 +243,14 @@ def _to_wall(ts: np.ndarray) -> pd.DatetimeIndex:
     return pd.to_datetime(ts, unit="s")
 
 
-def train_frame(run: Run) -> pd.DataFrame:
+def train_frame(run: Run, iters_per_epoch: int | None = None) -> pd.DataFrame:
     """One row per logged train iteration.
 
     Columns: ``TRAIN_BASE_COLUMNS`` then every logged field in first-seen order:
     - ``iter`` (int64), ``epoch`` (float, NaN when the line had no epoch), ``epoch_progress``
-      (fractional epoch ``epoch - 1 + iter_in_epoch / iters_per_epoch`` when known, else ``epoch``),
+      (fractional epoch ``epoch - 1 + iter_in_epoch / iters_per_epoch`` when the line names its epoch, else
+      ``iter / iters_per_epoch`` when the caller knows the epoch length (``Iter(train)`` lines of an
+      epoch-based run, e.g. every xtuner run: ``analysis.epoch_info``), else NaN),
       ``max_iters`` (float, NaN unknown), ``timestamp`` (float seconds of the log's naive wall clock,
       NaN unknown), ``relative_seconds`` (since ``run_start_time``), ``wall`` (datetime64, NaT
       unknown), ``eta_seconds`` (the logged eta, NaN unknown), ``line_no``;
@@ -271,6 +273,9 @@ def train_frame(run: Run) -> pd.DataFrame:
     known = np.isfinite(epochs) & (per_epoch > 0) & (in_epoch >= 0)
     progress = epochs.copy()
     progress[known] = epochs[known] - 1.0 + in_epoch[known] / per_epoch[known]
+    if iters_per_epoch and iters_per_epoch > 0:
+        unknown = ~np.isfinite(progress)
+        progress[unknown] = iters[unknown] / float(iters_per_epoch)
     max_iters = _column(t.max_iters, np.int64, n).astype(np.float64)
     max_iters[max_iters <= 0] = np.nan
     ts = _column(t.timestamps, np.float64, n)

@@ -68,21 +68,26 @@ def default_metric(options: Sequence[str]) -> str | None:
     return next(iter(options), None)
 
 
-def metric_frame(run: Run, key: str) -> pd.DataFrame:
-    """A frame ``charts.compare_figure`` can draw ``key`` from: the train frame for a train field,
-    else the run's validation summaries with ``iter`` = the train iteration they followed,
-    ``epoch_progress`` = their epoch and ``relative_seconds`` from the run's start."""
+def metric_frame(run: Run, key: str, iters_per_epoch: int | None = None) -> pd.DataFrame:
+    """A frame ``charts.compare_figure`` can draw ``key`` from: the train frame for a train field (with
+    ``iters_per_epoch``, the run's epoch length, its epoch axis exists for ``Iter(train)`` logs too), else the
+    run's validation summaries with ``iter`` = the train iteration they followed, ``epoch_progress`` = their
+    epoch (or the iteration / ``iters_per_epoch``) and ``relative_seconds`` from the run's start."""
     if key in run.train.field_names:
-        return train_frame(run)
+        return train_frame(run, iters_per_epoch)
 
     ev = eval_frame(run)
     col = ev.attrs.get("metrics", {}).get(key)
     if col is None or ev.empty:
         return pd.DataFrame({"iter": [], "epoch_progress": [], "relative_seconds": []})
     ev = ev[ev["mode"] == "val"] if (ev["mode"] == "val").any() else ev
+    epochs = ev["epoch"].to_numpy(dtype=np.float64)
+    if iters_per_epoch:
+        unknown = ~np.isfinite(epochs)
+        epochs[unknown] = ev["train_iter"].to_numpy(dtype=np.float64)[unknown] / iters_per_epoch
     return pd.DataFrame({
         "iter": ev["train_iter"].to_numpy(dtype=np.float64),
-        "epoch_progress": ev["epoch"].to_numpy(dtype=np.float64),
+        "epoch_progress": epochs,
         "relative_seconds": ev["relative_seconds"].to_numpy(dtype=np.float64),
         key: ev[col].to_numpy(dtype=np.float64),
     })

@@ -677,7 +677,7 @@ def build_run_model(run: Run, source: RunSource, *, run_index: int | None,
     """
     t0 = time.perf_counter()
     summary = (summarize_fn or (lambda r: summarize(r, path=source.title, live=False)))(run)
-    frame = train_frame(run)
+    frame = train_frame(run, summary.iters_per_epoch)  # the epoch axis of Iter(train) logs too
     evals = eval_frame(run)
     events = event_rows(run)
     for r in restarts:

@@ -136,7 +136,8 @@ left, right = st.columns([5, 4])
 with left:
     for m in metrics[:MAX_CHARTS]:
         is_train = any(m in run.train.field_names for run in runs)
-        frames = [(label, compare.metric_frame(run, m)) for label, run in zip(run_labels, runs)]
+        frames = [(label, compare.metric_frame(run, m, s.iters_per_epoch if s is not None else None))
+                  for label, run, s in zip(run_labels, runs, summaries)]
         fig = compare_figure(frames, m, align=align, smoothing=float(smoothing) if is_train else 0.0,
                              log_y=bool(log_y), title=plotly_text(m), uirevision=f"compare-{m}")
         st.plotly_chart(fig, key=f"cmp_chart_{metrics.index(m)}",
