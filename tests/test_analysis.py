@@ -58,6 +58,29 @@ def test_llm_sample_run_believed_four_gpus_is_flagged():
     assert s.audit.fitting_world_sizes == [1]
 
 
+def test_throughput_never_multiplies_by_a_contradicted_world_size():
+    """The seed case: 4 GPUs believed, N = 3672 says one process saw the data, so samples/s is batch 1 x 1
+    process / s/iter, said so; the setup's 4 is never used (issue 11 item 2)."""
+    from dashboard.analysis import Overrides
+
+    run = parse_path(LLM).runs[0]
+    believed = summarize(run, overrides=Overrides(dataset_size=1220, world_size=4, batch_size=1,
+                                                  accumulative_counts=8, epochs=3, sampler="length-grouped"))
+    it_s = believed.recent_iter_seconds
+    assert believed.world_size == 4 and believed.audit.consistent is False
+    assert believed.samples_per_second == 1 / it_s and believed.samples_per_hour == 3600 / it_s
+    assert believed.sources["samples_per_second"].startswith(
+        "batch 1 x world size 1 (the world size that gives the logged N = 3672; the 4 of the setup contradicts it)")
+
+
+def test_a_header_that_says_four_gpus_while_n_says_one_process(tmp_path):
+    log = tmp_path / "20260314_090000.log"
+    log.write_text(LLM.read_text().replace("    GPU number: 1\n", "    GPU number: 4\n", 1))
+    s = summarize(parse_path(log).runs[0])
+    assert s.world_size == 4 and s.audit.consistent is False and s.audit.fitting_world_sizes == [1]
+    assert s.samples_per_second == 1 / s.recent_iter_seconds
+
+
 def test_crashed_then_resumed_tee_file():
     runs = parse_path(TEE).runs
     assert [summarize(r).status for r in runs] == ["crashed", "finished"]

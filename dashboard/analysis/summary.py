@@ -157,6 +157,28 @@ def setup_for(run: Run, o: Overrides | None = None) -> tuple[Setup, dict[str, st
     return setup, src
 
 
+def throughput_world_size(setup: Setup, aud: Audit) -> tuple[int | None, str]:
+    """The world size samples/s is computed with, and why when it is not the setup's.
+
+    When the log's N contradicts the setup's world size (the audit is not consistent), the world size that
+    reproduces N is used, never the contradicted one: with the setup's sampler when one fits, else the only one
+    that fits. When several fit, or none, samples/s stays unknown. ``("", ...)`` text is empty when the setup's
+    world size is used as it is.
+    """
+    W = setup.world_size
+    if aud.consistent is not False or not W:
+        return W, ""
+    same = sorted({f.world_size for f in aud.fits if f.sampler == (setup.sampler or "default")})
+    fits = same or sorted(set(aud.fitting_world_sizes))
+    if len(fits) == 1:
+        return fits[0], (f" (the world size that gives the logged N = {aud.logged_max_iters}; "
+                         f"the {W} of the setup contradicts it)")
+    if fits:
+        return None, (f" the logged N fits world sizes {', '.join(map(str, fits))}, not the setup's {W}: "
+                      "samples/s cannot be told")
+    return None, f" the logged N fits no world size with this setup, and contradicts the setup's {W}"
+
+
 def _metric_summaries(run: Run) -> tuple[dict[str, float], dict[str, dict[str, Any]]]:
     final: dict[str, float] = {}
     best: dict[str, dict[str, Any]] = {}
@@ -196,11 +218,14 @@ def summarize(run: Run, *, path: str | None = None, overrides: Overrides | None 
     eta = estimate(run, N)
 
     B, W = setup.batch_size, setup.world_size
+    W_used, why_w = throughput_world_size(setup, aud)
     it_s = ts.recent_iter_seconds
-    sps = (B * W / it_s) if (B and W and it_s) else None
+    sps = (B * W_used / it_s) if (B and W_used and it_s) else None
     if sps is not None:
-        sources["samples_per_second"] = (f"batch {B} x world size {W} / {it_s:.4g} s "
+        sources["samples_per_second"] = (f"batch {B} x world size {W_used}{why_w} / {it_s:.4g} s "
                                          f"(median time of the last records)")
+    elif W and not W_used:
+        sources["samples_per_second"] = f"unknown:{why_w}"
     else:
         missing = [k for k, v in (("batch size", B), ("world size", W), ("iteration time", it_s)) if not v]
         sources["samples_per_second"] = "unknown: no " + ", ".join(missing)

@@ -170,7 +170,8 @@ HEADER_HELP = {
                       "wrong after a resume.",
     "Elapsed": "Wall time from the first to the last record of this run (the log's clock).",
     "s/iter": "Median 'time' of the last records: seconds per iteration (one micro-batch per process).",
-    "samples/s": "batch size x world size / seconds per iteration.",
+    "samples/s": "batch size x world size / seconds per iteration; when the log's N contradicts the setup's world "
+                 "size, the world size that gives N (see the audit).",
     "Optimizer updates": "Updates done / total: iterations / gradient accumulation.",
     "Peak memory": "Highest 'memory' logged: torch.cuda.max_memory_allocated() on rank 0, in MB.",
 }
