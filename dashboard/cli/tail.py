@@ -73,10 +73,6 @@ def format_eta(seconds: float | None) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
-def _opt(v: int) -> int | None:
-    return None if v < 0 else v
-
-
 def train_records(src_id: str, run: Run, start: int) -> list[dict[str, Any]]:
     """The train records of ``run`` from row ``start`` on, as --json objects (call under the lock)."""
     t = run.train
