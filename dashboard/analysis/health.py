@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from parsers import Run
 
+from .smoothing import debiased_ema
 from .timing import column, iters
 
 STALL_FACTOR = 5.0
@@ -65,8 +65,7 @@ def loss_spikes(run: Run, name: str = "loss", z: float = SPIKE_Z, limit: int = 2
         return []
     it = iters(run)[ok]
     y = y[ok]
-    # Debiased EMA (weight 0.6), TensorBoard's smoothing: pandas' ewm with adjust=True is exactly that.
-    smooth = pd.Series(y).ewm(alpha=0.4, adjust=True).mean().to_numpy()
+    smooth = debiased_ema(y, 0.4)
     resid = y[1:] - smooth[:-1]
     med = np.median(resid)
     mad = np.median(np.abs(resid - med)) or 1e-12

@@ -1,0 +1,73 @@
+"""The loss smoothing behind loss-spike detection: pandas' numbers, bit for bit, without pandas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard.analysis import smoothing
+from dashboard.analysis.smoothing import debiased_ema
+from dashboard.analysis.timing import column
+from parsers import parse_path, train_kernel
+
+from .conftest import corpus_files, sample_log_files
+
+
+def pandas_ema(y: np.ndarray, alpha: float) -> np.ndarray:
+    return pd.Series(y).ewm(alpha=alpha, adjust=True).mean().to_numpy()
+
+
+def loss_curves() -> list[np.ndarray]:
+    """The finite values of every loss column of the sample logs and the real-log corpus."""
+    curves = []
+    for path in sample_log_files() + corpus_files():
+        for run in parse_path(path).runs:
+            for name in run.train.field_names:
+                if "loss" in name:
+                    y = column(run, name)
+                    y = y[np.isfinite(y)]
+                    if len(y):
+                        curves.append(y)
+    return curves
+
+
+# 0.35 and 0.9: alphas whose trip through pandas' center of mass (1 - a) / a rounds to another decay than 1 - a.
+@pytest.mark.parametrize("alpha", [0.4, 0.1, 0.35, 0.9, 1.0])
+def test_every_logged_loss_curve_smooths_exactly_as_pandas(alpha):
+    curves = loss_curves()
+    assert len(curves) > 10
+    for y in curves:
+        np.testing.assert_array_equal(debiased_ema(y, alpha), pandas_ema(y, alpha))
+
+
+def test_repeated_values_and_extremes_follow_pandas():
+    # Runs of equal values take pandas' "no update" branch; mixed magnitudes expose any reordering.
+    y = np.array([2.0, 2.0, 2.0, 1e-12, 1e12, 3.5, 3.5, 0.0, -7.25, -7.25, 1 / 3, 1 / 3, 5e-324] * 50)
+    for alpha in (0.4, 0.3, 0.05):
+        np.testing.assert_array_equal(debiased_ema(y, alpha), pandas_ema(y, alpha))
+
+
+def test_a_long_curve_takes_the_compiled_loop_and_matches_pandas(monkeypatch):
+    if not train_kernel.available():
+        pytest.skip("numba cannot compile here: only the Python loop runs")
+    rng = np.random.default_rng(7)
+    y = np.abs(rng.normal(1.0, 0.3, smoothing.COMPILE_FROM + 1234))
+    y[5000:5100] = y[4999]
+    calls = []
+    real = smoothing._compiled_ema
+
+    def spy():
+        fn = real()
+        calls.append(fn)
+        return fn
+
+    monkeypatch.setattr(smoothing, "_compiled_ema", spy)
+    got = debiased_ema(y, 0.4)
+    assert calls and calls[0] is not None, "a long curve with numba loaded is smoothed by the compiled loop"
+    np.testing.assert_array_equal(got, pandas_ema(y, 0.4))
+
+
+def test_a_short_curve_and_an_empty_one():
+    assert debiased_ema(np.array([]), 0.4).shape == (0,)
+    np.testing.assert_array_equal(debiased_ema(np.array([3.0]), 0.4), [3.0])
