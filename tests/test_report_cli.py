@@ -8,13 +8,20 @@ import sys
 
 import pytest
 
-from .conftest import ROOT, SAMPLE_LOGS, corpus_params
+from .conftest import NO_CORPUS, ROOT, SAMPLE_LOGS, SHARED_LOGS, corpus_params
 
 REQUIRED = ("train_records", "val_records", "first_iter", "last_iter", "max_iters", "max_epochs", "iters_per_epoch",
             "epoch_ends", "world_size", "batch_size", "accumulative_counts", "optimizer_updates", "resumed_from_iter",
             "first_nonfinite_iter", "status", "started_at", "ended_at", "wall_seconds", "compute_seconds",
             "median_iter_seconds", "samples_per_second", "eta_seconds", "finish_at", "audit")
 LLM = SAMPLE_LOGS / "llm_sft_len_grouped" / "20260314_090000" / "20260314_090000.log"
+CLS = SAMPLE_LOGS / "cls_epoch_val" / "20260315_140000" / "20260315_140000.log"
+NAN = SAMPLE_LOGS / "seg_nan_loss" / "20260318_132000" / "20260318_132000.log"
+
+# Report lines that hold only our own numbers (no log text): terminal, then Markdown.
+OUR_NUMBER_LINES = ("  progress ", "  time ", "  eta ", "  throughput ", "  setup ",
+                    "- Logged N:", "- Optimizer updates:", "- Progress:", "- Seconds per iteration:", "- Wall time ",
+                    "- Data loading share:", "- Peak memory:", "- ETA:")
 
 
 def report(*args: str) -> subprocess.CompletedProcess:
@@ -48,6 +55,10 @@ def test_every_real_log_reports_in_all_three_formats(path, capsys):
         assert out.strip()
         if fmt == ("--json",):
             json.loads(out)
+        else:  # the lines of our own numbers write an unknown as the formatting module's dash
+            ours = [ln for ln in out.splitlines() if ln.startswith(OUR_NUMBER_LINES)]
+            assert ours
+            assert not [ln for ln in ours if "None" in ln or "unknown" in ln or "nan" in ln], ours
 
 
 def test_markdown_report_sections_and_escaped_log_text():
@@ -56,6 +67,72 @@ def test_markdown_report_sections_and_escaped_log_text():
     for section in ("### Setup", "### Iteration arithmetic", "### Epoch timeline", "### Efficiency", "### Health"):
         assert section in p.stdout
     assert "| 1 | 1–1224 |" in p.stdout
+
+
+# Numbers, durations, rates, times and unknowns as dashboard.views.formatting writes them (as on the pages).
+def test_terminal_report_lines_use_the_formatting_module():
+    p = report(str(LLM))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines()[1:6] == [
+        "  progress   iter 3670/3672 (99.9 %), epoch 3/3",
+        "  time       elapsed 12h 30m, compute 12h 29m, s/iter median 11.8, p90 14.2",
+        "  eta        0s -> 2026-03-14 21:30 (MMEngine's logged eta: 24s -> 2026-03-14 21:30)",
+        "  throughput samples/s 0.089, updates/s 0.0111",
+        "  setup      world size 1, batch 1, accumulation 8, dataset 1,220, optimizer updates 459",
+    ]
+
+
+def test_terminal_report_unknowns_are_the_dash_and_rates_keep_their_names():
+    header_only = SHARED_LOGS / "mmdet3-rtmdet-header-only-no-iters.log"
+    if not header_only.exists():
+        pytest.skip(NO_CORPUS)
+    p = report(str(header_only))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines()[1:6] == [
+        "  progress   iter —",
+        "  time       elapsed —, compute —, s/iter median —, p90 —",
+        "  eta        — -> — (MMEngine's logged eta: — -> —)",
+        "  throughput samples/s —, updates/s —",
+        "  setup      world size 1, batch 8, accumulation 1, dataset —, optimizer updates —",
+    ]
+
+
+def test_terminal_report_warnings_and_validation_values():
+    p = report(str(CLS))
+    assert p.returncode == 0, p.stderr
+    val = [ln for ln in p.stdout.splitlines() if ln.startswith("  val ")]
+    assert val == ["  val        accuracy/top1=77.2, accuracy/top5=98.4"]
+    p = report(str(NAN))
+    assert "  warning    NaN/inf first at iteration 200 (loss, decode.loss_ce, aux.loss_ce)" in p.stdout.splitlines()
+
+
+def test_markdown_report_lines_use_the_formatting_module():
+    p = report(str(LLM), "--markdown")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    for expected in (
+        "| dataset size | 1,220 | log: Num train samples 1220 |",
+        "- Logged N: 3,672; expected N: 3,672; consistent: yes",
+        "- Optimizer updates: 459 (done so far: 458)",
+        "| 1 | 1–1224 | 2026-03-14 09:04 | 2026-03-14 13:10 |",
+        "- Progress: 3670/3672 (99.9 %)",
+        "- Seconds per iteration: median 11.8, p90 14.2, recent 11.2",
+        "- Wall time 12h 30m vs compute time 12h 29m (gap 1m 24s: validation, checkpoints, restarts)",
+        "- Data loading share: 0.1 %",
+        "- Peak memory: —",
+        "- ETA: 0s (finish 2026-03-14 21:30); MMEngine's logged eta: 24s (finish 2026-03-14 21:30)",
+    ):
+        assert expected in lines
+    p = report(str(CLS), "--markdown")
+    assert "| accuracy/top1 | 77.2 | 77.6 | 5 |" in p.stdout.splitlines()
+
+
+def test_report_does_not_import_pandas():
+    # pandas costs a report a quarter of a second of start-up; the analysis smooths without it.
+    code = ("import sys; from dashboard.cli.main import main; main(['report', sys.argv[1], '--json']); "
+            "sys.exit(3 if 'pandas' in sys.modules else 0)")
+    p = subprocess.run([sys.executable, "-c", code, str(LLM)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, f"exit {p.returncode} (3: pandas was imported) {p.stderr}"
 
 
 def test_missing_file_is_one_line_error_and_nonzero_exit():

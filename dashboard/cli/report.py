@@ -14,18 +14,30 @@ Errors: one line ``error: ...`` on stderr, exit 2.
 from __future__ import annotations
 
 import argparse
+import gc
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from dashboard.views.formatting import hms
-from parsers import parse_path
+from dashboard.analysis.audit import SAMPLERS
+from dashboard.views.formatting import (
+    finite,
+    fmt_clock,
+    fmt_duration,
+    fmt_fraction,
+    fmt_num,
+    fmt_percent,
+)
+from parsers import parse_path, train_kernel
 from parsers.jsonout import json_line
 
 if TYPE_CHECKING:
     from dashboard.analysis import RunSummary
 
-# The analysis pulls in numpy and pandas: imported in run(), so `tail` and `replay` start fast.
-SAMPLERS = ("default", "length-grouped", "infinite")
+#: Input (bytes on disk, all PATHs together) from which the report loads the parser's compiled scanner
+#: before parsing: the parser alone loads it only after ``LOAD_AFTER_LINES`` train lines read the slow way,
+#: which on a big log costs more than loading it at once (train lines are ~150-400 bytes).
+LOAD_SCANNER_BYTES = train_kernel.LOAD_AFTER_LINES * 200
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -54,37 +66,53 @@ def _overrides(args: argparse.Namespace):
                      args.drop_last)
 
 
-def _num(v: float | None, fmt: str = "{:.4g}") -> str:
-    return "unknown" if v is None else fmt.format(v)
+def _input_bytes(paths: list[str]) -> int:
+    """Bytes on disk of the PATHs (a gzip file counts its compressed size; unreadable ones count 0)."""
+    total = 0
+    for path in paths:
+        try:
+            total += os.path.getsize(path)
+        except OSError:
+            pass
+    return total
 
 
 def terminal_summary(path: str, s: RunSummary) -> str:
-    pct = f" ({s.progress:.1%})" if s.progress is not None else ""
+    """One run as the terminal report's lines. Numbers, durations, rates, times and unknowns are written by
+    ``dashboard.views.formatting`` (as on the pages: unknown is ``—``); iteration and epoch numbers as
+    MMEngine writes them."""
+    progress = fmt_fraction(s.last_iter, s.max_iters)
+    if finite(s.progress):
+        progress += f" ({fmt_percent(s.progress)})"
+    if s.current_epoch:
+        progress += f", epoch {fmt_fraction(s.current_epoch, s.max_epochs)}"
+    # Each rate after its unit, so that an unknown one (``—``, no unit) still says what it is.
+    throughput = [f"samples/s {fmt_num(s.samples_per_second)}", f"updates/s {fmt_num(s.updates_per_second)}"]
+    if s.tokens_per_second:
+        throughput.append(f"tokens/s {fmt_num(s.tokens_per_second)}")
+    if s.tflops:
+        throughput.append(f"TFLOPS {fmt_num(s.tflops)}")
     lines = [
         f"{path} run {s.run_index} [{s.status}] {s.status_reason}",
-        f"  progress   iter {s.last_iter if s.last_iter is not None else '-'} / "
-        f"{s.max_iters if s.max_iters else '?'}{pct}"
-        + (f", epoch {s.current_epoch} / {s.max_epochs or '?'}" if s.current_epoch else ""),
-        f"  time       elapsed {hms(s.wall_seconds)}, compute {hms(s.compute_seconds)}, "
-        f"median {_num(s.median_iter_seconds)} s/iter (p90 {_num(s.p90_iter_seconds)})",
-        f"  eta        {hms(s.eta_seconds)} -> {s.finish_at or 'unknown'} "
-        f"(MMEngine's logged eta: {hms(s.logged_eta_seconds)})",
-        f"  throughput {_num(s.samples_per_second)} samples/s, {_num(s.updates_per_second)} updates/s"
-        + (f", {_num(s.tokens_per_second)} tokens/s" if s.tokens_per_second else "")
-        + (f", {_num(s.tflops)} TFLOPS" if s.tflops else ""),
-        f"  setup      world size {s.world_size or '?'}, batch {s.batch_size or '?'}, "
-        f"accumulation {s.accumulative_counts or '?'}, dataset {s.dataset_size or '?'}, "
-        f"optimizer updates {s.optimizer_updates or '?'}",
+        f"  progress   iter {progress}",
+        f"  time       elapsed {fmt_duration(s.wall_seconds)}, compute {fmt_duration(s.compute_seconds)}, "
+        f"s/iter median {fmt_num(s.median_iter_seconds)}, p90 {fmt_num(s.p90_iter_seconds)}",
+        f"  eta        {fmt_duration(s.eta_seconds)} -> {fmt_clock(s.finish_at)} "
+        f"(MMEngine's logged eta: {fmt_duration(s.logged_eta_seconds)} -> {fmt_clock(s.logged_finish_at)})",
+        f"  throughput {', '.join(throughput)}",
+        f"  setup      world size {fmt_num(s.world_size)}, batch {fmt_num(s.batch_size)}, "
+        f"accumulation {fmt_num(s.accumulative_counts)}, dataset {fmt_num(s.dataset_size)}, "
+        f"optimizer updates {fmt_num(s.optimizer_updates)}",
         f"  audit      {s.audit.explanation}",
     ]
     if s.data_bound:
-        lines.append(f"  warning    waiting for data is {s.data_time_share:.0%} of an iteration")
+        lines.append(f"  warning    waiting for data is {fmt_percent(s.data_time_share, 0)} of an iteration")
     if s.first_nonfinite_iter is not None:
         lines.append(f"  warning    NaN/inf first at iteration {s.first_nonfinite_iter} "
                      f"({', '.join(s.nonfinite_fields)})")
     if s.final_metrics:
         shown = list(s.final_metrics.items())[:6]
-        lines.append("  val        " + ", ".join(f"{k}={v:.4g}" for k, v in shown))
+        lines.append("  val        " + ", ".join(f"{k}={fmt_num(v, 4)}" for k, v in shown))
     return "\n".join(lines)
 
 
@@ -97,6 +125,11 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if _input_bytes(args.paths) >= LOAD_SCANNER_BYTES:
+        train_kernel.warm_up()
+        # numba's hundreds of thousands of objects live as long as the process: out of the collector's sight,
+        # they cost nothing more (walking them at interpreter exit alone took 0.2 s a report).
+        gc.freeze()
     parsed = []
     for path in args.paths:
         try:
@@ -124,10 +157,11 @@ def run(args: argparse.Namespace) -> int:
         else:
             label = path if isinstance(path, str) else " + ".join(path)
             if not summaries:
-                out.write(f"{label}: no runs found ({skipped} unparsed lines)\n")
+                out.write(f"{label}: no runs found ({fmt_num(skipped)} unparsed lines)\n")
             for s in summaries:
                 out.write(terminal_summary(label, s) + "\n")
             if skipped:
-                out.write(f"  ({skipped} line(s) not understood: `python -m parsers inspect {label}` shows them)\n")
+                out.write(f"  ({fmt_num(skipped)} line(s) not understood: `python -m parsers inspect {label}` "
+                          "shows them)\n")
         out.flush()
     return 0

@@ -1,6 +1,8 @@
 """The Markdown run report: setup, iteration arithmetic and audit, epoch timeline, efficiency,
 health, final and best validation metrics. Log text inside it is escaped so that a log line can
-never become Markdown structure or a link in the document it is pasted into.
+never become Markdown structure or a link in the document it is pasted into. Numbers, durations,
+rates, times and unknowns are written by ``dashboard.views.formatting`` (as on the pages); iteration
+and epoch numbers as MMEngine writes them.
 """
 
 from __future__ import annotations
@@ -8,9 +10,19 @@ from __future__ import annotations
 import re
 
 from dashboard.analysis import RunSummary
-from dashboard.analysis.audit import Setup, compute
 from dashboard.analysis.timing import iters, timestamps
-from dashboard.views.formatting import hms
+from dashboard.views.formatting import (
+    UNKNOWN,
+    finite,
+    fmt_bool,
+    fmt_clock,
+    fmt_duration,
+    fmt_fraction,
+    fmt_memory,
+    fmt_num,
+    fmt_percent,
+    fmt_value,
+)
 from parsers import Run
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
@@ -19,10 +31,6 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
 def md_escape(text: str) -> str:
     """Escape Markdown/HTML metacharacters so log text stays literal text."""
     return _MD_SPECIAL.sub(r"\\\1", text.replace("\n", " "))
-
-
-def _v(x, fmt: str = "{}") -> str:
-    return "unknown" if x is None else fmt.format(x)
 
 
 def epoch_timeline(run: Run, s: RunSummary) -> list[tuple[int, int, int, str | None, str | None]]:
@@ -56,40 +64,41 @@ def markdown_report(path: str, runs: list[Run], summaries: list[RunSummary]) -> 
                             ("max_epochs", s.max_epochs), ("sampler", s.sampler)):
             key = {"dataset size": "dataset_size", "world size (GPUs)": "world_size",
                    "batch size per GPU": "batch_size", "max_epochs": "epochs"}.get(name, name)
-            out.append(f"| {name} | {_v(value)} | {md_escape(s.sources.get(key, '-'))} |")
+            source = s.sources.get(key)
+            out.append(f"| {name} | {fmt_value(value)} | {UNKNOWN if source is None else md_escape(source)} |")
         a = s.audit
         out += ["", "### Iteration arithmetic", ""]
         if a.arithmetic is not None and a.arithmetic.formula:
             out.append(f"- Formula: {md_escape(a.arithmetic.formula)}")
         out += [
-            f"- Logged N: {_v(s.max_iters)}; expected N: {_v(a.expected_max_iters)}; "
-            f"consistent: {_v(a.consistent)}",
-            f"- Optimizer updates: {_v(s.optimizer_updates)} "
-            f"(done so far: {_v(s.updates_done)})",
+            f"- Logged N: {fmt_num(s.max_iters)}; expected N: {fmt_num(a.expected_max_iters)}; "
+            f"consistent: {fmt_bool(a.consistent)}",
+            f"- Optimizer updates: {fmt_num(s.optimizer_updates)} "
+            f"(done so far: {fmt_num(s.updates_done)})",
             "- World sizes that reproduce the logged N: "
-            + (", ".join(map(str, a.fitting_world_sizes)) or "none found"),
+            + (", ".join(map(fmt_num, a.fitting_world_sizes)) or "none found"),
             f"- Audit: {md_escape(a.explanation)}",
         ]
         timeline = epoch_timeline(run, s)
         if timeline:
             out += ["", "### Epoch timeline", "", "| epoch | iterations | started | ended |", "|---|---|---|---|"]
             for e, lo, hi, t0, t1 in timeline:
-                out.append(f"| {e} | {lo}–{hi} | {_v(t0)} | {_v(t1)} |")
+                out.append(f"| {e} | {lo}–{hi} | {fmt_clock(t0)} | {fmt_clock(t1)} |")
         out += [
             "", "### Efficiency", "",
-            f"- Progress: {_v(s.last_iter)} / {_v(s.max_iters)}"
-            + (f" ({s.progress:.1%})" if s.progress is not None else ""),
-            f"- Seconds per iteration: median {_v(s.median_iter_seconds, '{:.4g}')}, "
-            f"p90 {_v(s.p90_iter_seconds, '{:.4g}')}, recent {_v(s.recent_iter_seconds, '{:.4g}')}",
-            f"- Samples per hour: {_v(s.samples_per_hour, '{:,.0f}')} "
+            f"- Progress: {fmt_fraction(s.last_iter, s.max_iters)}"
+            + (f" ({fmt_percent(s.progress)})" if finite(s.progress) else ""),
+            f"- Seconds per iteration: median {fmt_num(s.median_iter_seconds)}, "
+            f"p90 {fmt_num(s.p90_iter_seconds)}, recent {fmt_num(s.recent_iter_seconds)}",
+            f"- Samples per hour: {fmt_num(s.samples_per_hour)} "
             f"({md_escape(s.sources.get('samples_per_second', ''))})",
-            f"- Wall time {hms(s.wall_seconds)} vs compute time {hms(s.compute_seconds)} "
-            f"(gap {hms(s.gap_seconds)}: validation, checkpoints, restarts)",
-            f"- Data loading share: {_v(s.data_time_share, '{:.0%}')}"
+            f"- Wall time {fmt_duration(s.wall_seconds)} vs compute time {fmt_duration(s.compute_seconds)} "
+            f"(gap {fmt_duration(s.gap_seconds)}: validation, checkpoints, restarts)",
+            f"- Data loading share: {fmt_percent(s.data_time_share)}"
             + (" — data-bound" if s.data_bound else ""),
-            f"- Peak memory: {_v(s.peak_memory_mb, '{:.0f}')} MB",
-            f"- ETA: {hms(s.eta_seconds)} (finish {_v(s.finish_at)}); MMEngine's logged eta: "
-            f"{hms(s.logged_eta_seconds)}",
+            f"- Peak memory: {fmt_memory(s.peak_memory_mb)}",
+            f"- ETA: {fmt_duration(s.eta_seconds)} (finish {fmt_clock(s.finish_at)}); MMEngine's logged eta: "
+            f"{fmt_duration(s.logged_eta_seconds)} (finish {fmt_clock(s.logged_finish_at)})",
         ]
         out += ["", "### Health", "", f"- Status: **{s.status}** — {md_escape(s.status_reason)}"]
         if s.first_nonfinite_iter is not None:
@@ -103,11 +112,9 @@ def markdown_report(path: str, runs: list[Run], summaries: list[RunSummary]) -> 
             out += ["", "### Validation", "", "| metric | final | best | best at |", "|---|---|---|---|"]
             for k, v in s.final_metrics.items():
                 b = s.best_metrics.get(k, {})
-                out.append(f"| {md_escape(k)} | {v:.4g} | {_v(b.get('value'), '{:.4g}')} | {_v(b.get('step'))} |")
+                step = b.get("step")
+                out.append(f"| {md_escape(k)} | {fmt_num(v, 4)} | {fmt_num(b.get('value'), 4)} | "
+                           f"{UNKNOWN if step is None else step} |")
         out.append("")
     return "\n".join(out)
 
-
-def what_if_table(setup: Setup) -> str:
-    a = compute(setup)
-    return f"N = {_v(a.max_iters)}, updates = {_v(a.optimizer_updates)} ({a.formula})"
