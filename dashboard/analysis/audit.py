@@ -108,6 +108,48 @@ class Fit:
     iters_per_epoch: int
 
 
+@dataclass(frozen=True)
+class DatasetRange:
+    """The dataset sizes ``lo..hi`` (inclusive) that give ``iters_per_epoch`` with ``world_size`` processes."""
+
+    world_size: int
+    sampler: str
+    lo: int
+    hi: int
+
+
+#: The world sizes the inverse audit tries (plus the one the log or the user names).
+INVERSE_WORLD_SIZES = (1, 2, 4, 8)
+
+
+def dataset_sizes_for(iters_per_epoch: int, setup: Setup) -> list[DatasetRange]:
+    """The inverse of ``compute``: for each world size of ``INVERSE_WORLD_SIZES`` (and the setup's), which dataset
+    sizes L give ``iters_per_epoch`` (I) with the setup's batch size B, sampler and drop_last.
+
+    The per-rank sample count r gives I when ceil(r / B) = I, i.e. (I - 1) B < r <= I B (floor(r / B) = I with
+    drop_last: I B <= r < (I + 1) B). The default sampler has r = ceil(L / W), so L runs from (r_min - 1) W + 1
+    to r_max W; the length-grouped one has r = g P with g = ceil(L / (P W)), so L runs from (g_min - 1) P W + 1
+    to g_max P W over the g whose g P is such an r. Empty when the batch size is unknown.
+    """
+    B = setup.batch_size
+    if not B or iters_per_epoch <= 0:
+        return []
+    sampler = setup.sampler or "default"
+    if sampler == "infinite":
+        return []
+    n = iters_per_epoch
+    r_min, r_max = (n * B, (n + 1) * B - 1) if setup.drop_last else ((n - 1) * B + 1, n * B)
+    if sampler == "length-grouped":
+        step = setup.per_device_batch_size or B * (setup.accumulative_counts or 1)
+        g_min, g_max = -(-r_min // step), r_max // step  # the multiples of P inside r_min..r_max
+        if g_min > g_max:
+            return []
+    else:
+        step, g_min, g_max = 1, r_min, r_max
+    ws = sorted({*INVERSE_WORLD_SIZES, *([setup.world_size] if setup.world_size else [])})
+    return [DatasetRange(W, sampler, (g_min - 1) * step * W + 1, g_max * step * W) for W in ws]
+
+
 @dataclass
 class Audit:
     expected_max_iters: int | None
@@ -118,6 +160,10 @@ class Audit:
     explanation: str
     arithmetic: Arithmetic | None = None
     inputs: dict[str, str] = field(default_factory=dict)  # input name -> "value (source)"
+    iteration_based: bool = False  # N is set directly (max_iters): any world size gives it
+    data_epochs: float | None = None  # iteration-based: N x B x W / L, the epochs of the data N covers
+    logged_iters_per_epoch: int | None = None  # what the log establishes (epoch lines, config, phase shift)
+    dataset_sizes: list[DatasetRange] = field(default_factory=list)  # the inverse: sizes that give it
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -137,12 +183,22 @@ def fitting_setups(logged_n: int, setup: Setup, max_world: int = MAX_WORLD_SIZE)
     return fits
 
 
-def audit(logged_n: int | None, setup: Setup, inputs: dict[str, str] | None = None) -> Audit:
-    """Compare the N the log shows with the N the setup implies, and explain any difference."""
+def audit(logged_n: int | None, setup: Setup, inputs: dict[str, str] | None = None,
+          logged_iters_per_epoch: int | None = None) -> Audit:
+    """Compare the N the log shows with the N the setup implies, and explain any difference.
+
+    ``logged_iters_per_epoch`` is what the log itself establishes (``analysis.epoch_info``): without a dataset
+    size there is no verdict, but the audit still says what the log shows and, inversely, which dataset sizes
+    give it for 1, 2, 4, 8 processes (and the setup's).
+    """
     inputs = inputs or {}
     arith = compute(setup)
     expected = arith.max_iters
+    if (setup.sampler or "default") == "infinite" and logged_n is not None:
+        return _iteration_based(logged_n, setup, arith, inputs)
     if logged_n is None or expected is None:
+        if logged_n is not None and logged_iters_per_epoch and not setup.dataset_size:
+            return _without_dataset_size(logged_n, setup, arith, inputs, logged_iters_per_epoch)
         missing = [k for k, v in (("dataset size", setup.dataset_size), ("world size", setup.world_size),
                                   ("batch size", setup.batch_size), ("epochs", setup.epochs)) if not v]
         why = ("the log shows no N" if logged_n is None else
@@ -152,12 +208,6 @@ def audit(logged_n: int | None, setup: Setup, inputs: dict[str, str] | None = No
         return Audit(expected, logged_n, None, sorted({f.world_size for f in fits}), fits,
                      f"No verdict: {why}." + (_fits_sentence(fits, setup) if fits else ""), arith, inputs)
     A = setup.accumulative_counts or 1
-    if (setup.sampler or "default") == "infinite":
-        ok = expected == logged_n
-        text = (f"Iteration-based: the infinite sampler has no epochs, so N is max_iters from the config "
-                f"({expected}); the log's N = {logged_n} {'matches it' if ok else 'does not match it'}. "
-                f"That is {_ceil_div(logged_n, A)} optimizer updates (accumulation {A}).")
-        return Audit(expected, logged_n, ok, [], [], text, arith, inputs)
     fits = fitting_setups(logged_n, setup)
     if expected == logged_n:
         text = (f"Consistent: {arith.formula}. The log's N = {logged_n} is what this setup gives; "
@@ -165,6 +215,51 @@ def audit(logged_n: int | None, setup: Setup, inputs: dict[str, str] | None = No
         return Audit(expected, logged_n, True, sorted({f.world_size for f in fits}), fits, text, arith, inputs)
     text = _explain_mismatch(logged_n, setup, arith, fits)
     return Audit(expected, logged_n, False, sorted({f.world_size for f in fits}), fits, text, arith, inputs)
+
+
+def _iteration_based(logged_n: int, setup: Setup, arith: Arithmetic, inputs: dict[str, str]) -> Audit:
+    """An iteration-based loop sets N directly (max_iters): any number of processes gives it. The question is
+    whether the config's max_iters is the logged N, and how many epochs of the data N covers."""
+    A = setup.accumulative_counts or 1
+    expected = arith.max_iters
+    ok = None if expected is None else expected == logged_n
+    said = ("the config does not say max_iters" if expected is None else
+            f"the config's max_iters = {expected} {'is' if ok else 'is not'} the log's N = {logged_n}")
+    parts = [f"Iteration-based: N is set directly (max_iters), not by the dataset, the batch or the number of "
+             f"processes, so any world size gives it; {said}. That is {_ceil_div(logged_n, A)} optimizer updates "
+             f"(accumulation {A})."]
+    B, W, L = setup.batch_size, setup.world_size, setup.dataset_size
+    epochs = None
+    if B and W and L:
+        epochs = logged_n * B * W / L
+        parts.append(f"N x B x W = {logged_n} x {B} x {W} = {logged_n * B * W} samples: {epochs:.3g} epochs of the "
+                     f"{L} samples.")
+    elif not L:
+        parts.append("With the dataset size it would say how many epochs of the data N covers.")
+    return Audit(expected, logged_n, ok, [], [], " ".join(parts), arith, inputs, iteration_based=True,
+                 data_epochs=epochs)
+
+
+def _without_dataset_size(logged_n: int, setup: Setup, arith: Arithmetic, inputs: dict[str, str],
+                          ipe: int) -> Audit:
+    """No verdict without the dataset size; what the log establishes, and the dataset sizes that give it."""
+    A = setup.accumulative_counts or 1
+    epochs = logged_n // ipe if logged_n % ipe == 0 else None
+    sizes = dataset_sizes_for(ipe, setup)
+    parts = [f"No verdict without the dataset size. The log establishes {ipe} iterations per epoch"
+             + (f", {epochs} epochs" if epochs else "") + f", N = {logged_n}: {_ceil_div(logged_n, A)} optimizer "
+             f"updates (accumulation {A})."]
+    if sizes:
+        named = setup.world_size
+        parts.append("Dataset sizes that give " + f"{ipe} iterations per epoch with batch {setup.batch_size} "
+                     f"({sizes[0].sampler} sampler): " + "; ".join(
+                         f"{r.world_size} process{'es' if r.world_size > 1 else ''}"
+                         f"{' (the setup)' if r.world_size == named else ''}: {r.lo:,}–{r.hi:,}" for r in sizes)
+                     + ".")
+    else:
+        parts.append("With the batch size it would say which dataset sizes give it.")
+    return Audit(None, logged_n, None, [], [], " ".join(parts), arith, inputs, logged_iters_per_epoch=ipe,
+                 dataset_sizes=sizes)
 
 
 def _fits_sentence(fits: list[Fit], setup: Setup) -> str:

@@ -206,7 +206,7 @@ def summarize(run: Run, *, path: str | None = None, overrides: Overrides | None 
     setup, sources = setup_for(run, overrides)
     # The audit compares the log's N with what the setup implies.
     aud: Audit = audit(N, setup, {k: f"{getattr(setup, _SETUP_FIELD.get(k, k), None)} ({v})"
-                                  for k, v in sources.items()})
+                                  for k, v in sources.items()}, logged_iters_per_epoch=ep.iters_per_epoch)
     A = setup.accumulative_counts
     updates = -(-N // A) if (N and A) else None
     last = run.last_iter

@@ -552,18 +552,32 @@ def audit_rows(summary: RunSummary) -> list[dict[str, str]]:
         return one_line(fmt_value(x))
 
     fit_text = ", ".join(f"{f.world_size} ({f.sampler}, {f.iters_per_epoch}/epoch)" for f in a.fits[:8])
+    if a.iteration_based:
+        fit_text = "any: an iteration-based loop sets N directly (max_iters)"
+    elif not fit_text:
+        fit_text = "none found (1 to 64 processes)" if a.expected_max_iters is not None else UNKNOWN
+    ipe = ar.iters_per_epoch if ar and ar.iters_per_epoch else None
+    updates = ar.optimizer_updates if ar and ar.optimizer_updates else None
+    if ipe is None and a.logged_iters_per_epoch:
+        ipe = a.logged_iters_per_epoch
+    if updates is None and a.logged_max_iters and summary.optimizer_updates:
+        updates = summary.optimizer_updates
     rows = [
         ("N in the log", v(a.logged_max_iters)),
         ("N the setup gives", v(a.expected_max_iters)),
         ("consistent", v(a.consistent)),
         ("per-rank samples per epoch", v(ar and ar.per_rank_samples)),
-        ("iterations per epoch", v(ar and ar.iters_per_epoch)),
-        ("optimizer updates", v(ar and ar.optimizer_updates)),
+        ("iterations per epoch", v(ipe) + (" (from the log)" if ipe and ipe == a.logged_iters_per_epoch else "")),
+        ("optimizer updates", v(updates)),
         ("samples seen (N x B x W)", v(ar and ar.samples_seen)),
         ("samples repeated by the sampler's round-up", v(ar and ar.samples_repeated)),
-        ("world sizes that give the logged N", fit_text or ("none found (1 to 64 processes)"
-                                                            if a.expected_max_iters is not None else UNKNOWN)),
+        ("world sizes that give the logged N", fit_text),
     ]
+    if a.data_epochs is not None:
+        rows.append(("epochs of the data N covers", f"{a.data_epochs:.3g}"))
+    for r in a.dataset_sizes:
+        rows.append((f"dataset sizes for {r.world_size} process{'es' if r.world_size > 1 else ''}",
+                     f"{r.lo:,}–{r.hi:,}"))
     for key in ("samples_per_second", "updates_per_second"):
         if summary.sources.get(key):
             rows.append((f"{key.replace('_', ' ')} from", one_line(summary.sources[key])))
