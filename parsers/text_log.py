@@ -19,7 +19,7 @@ import datetime as _dt
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -73,6 +73,20 @@ class _Layout:
     eta_col: int  # index of "eta" in keys, -1 when absent
 
 
+@dataclass
+class _HeaderLead:
+    """An empty prefixed message (lines ``first``..``last`` with the dash lines after it) that opens the
+    next run when ``System environment:`` follows at once; what it added to ``run`` is kept to move it."""
+
+    first: int
+    last: int
+    ts: float
+    run: Run
+    prev_first_ts: float | None  # the run's first and last timestamps before this line
+    prev_last_ts: float | None
+    kinds: dict[str, int] = field(default_factory=lambda: {"message": 1})
+
+
 # Block states: what a bare (unprefixed) line continues.
 NONE, MESSAGE, ENV, CONFIG, TRACEBACK = range(5)
 
@@ -90,6 +104,7 @@ class TextLogInterpreter:
         self.pending_eval_text: dict[str, str] = {}
         self._layouts: dict[tuple[str, ...], _Layout] = {}
         self._batched_lines = 0  # train lines seen in runs of BATCH_MIN or more
+        self._lead: _HeaderLead | None = None  # an empty prefixed message that may open the next run's header
 
     # -- runs --------------------------------------------------------------------------------------
     @property
@@ -376,6 +391,10 @@ class TextLogInterpreter:
         kind = g.LEVEL_EVENTS.get(level)
         if kind is not None:
             run.events.append(Event(kind, no, ts, msg))
+        elif not msg.strip():
+            # MMEngine logs its run header as one message that starts with a newline: this line, then a
+            # dash line, then "System environment:". If that follows, the line belongs to the next run.
+            self._lead = _HeaderLead(no, no, ts, run, run.first_timestamp, run.last_timestamp)
         self.block = MESSAGE
 
     def _bare(self, line: str, no: int) -> None:
@@ -399,6 +418,7 @@ class TextLogInterpreter:
             return
         if not stripped:
             self.cur.line_kinds["blank"] += 1
+            self._extend_lead(no, "blank")
             return
         start = _SECTION_STARTS.get(stripped)
         if start is not None:
@@ -429,14 +449,38 @@ class TextLogInterpreter:
                 return
         if block == MESSAGE:
             self.cur.line_kinds["continuation"] += 1
+            if not stripped.strip("-"):
+                self._extend_lead(no, "continuation")
             return
         self._unparsed(no, line)
 
     # -- section starts (bare lines) ----------------------------------------------------------------
     def _system_env(self, line: str, no: int) -> None:
-        run = self._new_run(no, "run header")
+        lead, self._lead = self._lead, None
+        prev = self.runs[-1] if self.runs else None
+        if lead is not None and lead.last == no - 1 and lead.run is prev and lead.first > prev.start_line:
+            # The header's first lines (its prefixed empty message and the dash line) open the run.
+            run = self._new_run(lead.first, "run header")
+            if run is not prev:
+                for kind, n in lead.kinds.items():
+                    prev.line_kinds[kind] -= n
+                    if prev.line_kinds[kind] <= 0:
+                        del prev.line_kinds[kind]
+                run.line_kinds.update(lead.kinds)
+                prev.first_timestamp, prev.last_timestamp = lead.prev_first_ts, lead.prev_last_ts
+                if lead.ts == lead.ts:
+                    run.first_timestamp = run.last_timestamp = lead.ts
+        else:
+            run = self._new_run(no, "run header")
         run.line_kinds["header"] += 1
         self.block = ENV
+
+    def _extend_lead(self, no: int, kind: str) -> None:
+        """A blank or dash line right after the header lead (or after such a line) keeps it open."""
+        lead = self._lead
+        if lead is not None and lead.last == no - 1:
+            lead.last = no
+            lead.kinds[kind] = lead.kinds.get(kind, 0) + 1
 
     def _runtime_env(self, line: str, no: int) -> None:
         self.cur.line_kinds["header"] += 1

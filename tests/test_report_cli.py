@@ -90,7 +90,7 @@ def test_terminal_report_unknowns_are_the_dash_and_rates_keep_their_names():
     assert p.returncode == 0, p.stderr
     assert p.stdout.splitlines()[1:6] == [
         "  progress   iter —",
-        "  time       elapsed —, compute —, s/iter median —, p90 —",
+        "  time       elapsed 10s, compute —, s/iter median —, p90 —",  # its header's lines span 10 s
         "  eta        — -> — (MMEngine's logged eta: — -> —)",
         "  throughput samples/s —, updates/s —",
         "  setup      world size 1, batch 8, accumulation 1, dataset —, optimizer updates —",

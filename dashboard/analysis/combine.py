@@ -78,6 +78,10 @@ def combine(runs: list[Run], *, sort_by_time: bool = True) -> Run:
         out.unparsed.examples.extend(run.unparsed.examples[: max(0, 50 - len(out.unparsed.examples))])
         out.line_kinds.update(run.line_kinds)
         out.end_line = run.end_line
+    # The combined span: from the earliest first time stamp to the latest last one (timing.span).
+    firsts = [r.first_timestamp for r in useful if r.first_timestamp is not None]
+    lasts = [r.last_timestamp for r in useful if r.last_timestamp is not None]
+    out.first_timestamp, out.last_timestamp = (min(firsts), max(lasts)) if firsts and lasts else (None, None)
     return out
 
 

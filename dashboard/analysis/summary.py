@@ -262,8 +262,7 @@ def summarize(run: Run, *, path: str | None = None, overrides: Overrides | None 
         resumed_from_iter=run.resumed_from_iter,
         status=h.status, status_reason=h.reason, error_text=h.error_text,
         first_nonfinite_iter=h.first_nonfinite_iter, nonfinite_fields=h.nonfinite_fields, loss_spikes=h.spikes,
-        started_at=iso(float(fin_ts[0])) if len(fin_ts) else None,
-        ended_at=iso(float(fin_ts[-1])) if len(fin_ts) else None,
+        started_at=iso(ts.started_ts), ended_at=iso(ts.ended_ts),  # the span wall_seconds measures
         wall_seconds=ts.wall_seconds, compute_seconds=ts.compute_seconds, gap_seconds=ts.gap_seconds,
         median_iter_seconds=ts.median_iter_seconds, p90_iter_seconds=ts.p90_iter_seconds,
         recent_iter_seconds=ts.recent_iter_seconds, data_time_share=ts.data_time_share,

@@ -1,7 +1,10 @@
 """Time and throughput figures of a run, from its columnar train records.
 
 Definitions:
-- ``wall_seconds``: last train timestamp minus first (the log's own clock).
+- the run's span (``span``): from its first to its last time-stamped line (the log's own clock), header,
+  validation and a crash's last words included; without any (a JSON log has none): from the first to the last
+  train record with a time stamp. ``started_ts`` / ``ended_ts`` are its ends.
+- ``wall_seconds``: ``ended_ts - started_ts``, the same span (None when it is empty).
 - ``compute_seconds``: sum over records of ``time`` x iterations since the previous record: MMEngine's
   ``time`` is a mean over the window of iterations since the last log line, so this approximates the
   seconds spent in iterations. The first record counts ``time`` x its iteration count since the run's
@@ -34,8 +37,22 @@ def timestamps(run: Run) -> np.ndarray:
     return np.frombuffer(run.train.timestamps, dtype=np.float64)
 
 
+def span(run: Run) -> tuple[float | None, float | None]:
+    """The first and last time stamp of the run (see the module docstring); (None, None) without any."""
+    t0, t1 = run.first_timestamp, run.last_timestamp
+    if t0 is None or t1 is None:
+        ts = timestamps(run) if len(run.train) else np.empty(0)
+        ts = ts[np.isfinite(ts)]
+        if not len(ts):
+            return None, None
+        t0, t1 = float(ts[0]), float(ts[-1])
+    return t0, t1
+
+
 @dataclass(frozen=True)
 class TimeStats:
+    started_ts: float | None  # the run's span (``span``)
+    ended_ts: float | None
     wall_seconds: float | None
     compute_seconds: float | None
     gap_seconds: float | None
@@ -84,15 +101,14 @@ def iteration_steps(run: Run) -> np.ndarray:
 
 def time_stats(run: Run) -> TimeStats:
     n = len(run.train)
-    if n == 0:
-        return TimeStats(*([None] * 11))
-    ts = timestamps(run)
-    fin_ts = ts[np.isfinite(ts)]
     # Wall time spans the whole run (header to its last line), not only the train lines: the
     # first train line comes after its first ``interval`` iterations and the last validation.
-    t0 = run.first_timestamp if run.first_timestamp is not None else (fin_ts[0] if len(fin_ts) else None)
-    t1 = run.last_timestamp if run.last_timestamp is not None else (fin_ts[-1] if len(fin_ts) else None)
+    t0, t1 = span(run)
     wall = float(t1 - t0) if (t0 is not None and t1 is not None and t1 > t0) else None
+    if n == 0:
+        return TimeStats(t0, t1, wall, *([None] * 10))
+    ts = timestamps(run)
+    fin_ts = ts[np.isfinite(ts)]
     t = column(run, "time")
     compute = None
     med = p90 = recent = None
@@ -117,7 +133,7 @@ def time_stats(run: Run) -> TimeStats:
     if len(fin_ts) >= 3:
         rec_gap = float(np.median(np.diff(fin_ts)))
     return TimeStats(
-        wall_seconds=wall, compute_seconds=compute, gap_seconds=gap,
+        started_ts=t0, ended_ts=t1, wall_seconds=wall, compute_seconds=compute, gap_seconds=gap,
         median_iter_seconds=med, p90_iter_seconds=p90, recent_iter_seconds=recent,
         data_time_share=share, data_bound=None if share is None else share > DATA_BOUND_SHARE,
         peak_memory_mb=float(mem.max()) if len(mem) else None,
