@@ -88,7 +88,7 @@ class Tailers:
         self.made: list[FakeTailer] = []
         self.budget_looks = budget_looks
 
-    def __call__(self, path: str) -> FakeTailer:
+    def __call__(self, path: str, root: str | None = None) -> FakeTailer:
         tailer = FakeTailer(path, self.budget_looks)
         self.made.append(tailer)
         return tailer

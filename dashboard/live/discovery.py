@@ -37,6 +37,7 @@ import stat as _stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from dashboard.live.roots import UnsafePath, open_inside
 from parsers import sniff
 from parsers.grammar import BARE_PATTERNS, PREFIX_PATTERNS
 from parsers.sniff import GZIP_SNIFF_INPUT, SNIFF_BYTES
@@ -170,13 +171,19 @@ def _sniff_json(lines: list[bytes], text: bytes, complete: bool) -> Verdict:
     return Verdict(NOT_LOG, reason="JSON without MMEngine or mmcv training keys")
 
 
-def sniff_file(path: str, *, layout: Layout | None = None) -> Verdict:
-    """Read at most the sniff window of ``path`` and classify it (never raises for I/O)."""
+def sniff_file(path: str, *, layout: Layout | None = None, bound: str | None = None) -> Verdict:
+    """Read at most the sniff window of ``path`` and classify it (never raises for I/O). The file is opened by
+    ``roots.open_inside``: with ``bound`` (a root's real path) a path that leads outside it is ``skipped``
+    unread, whatever was true when it was listed."""
     name = os.path.basename(path)
     if has_binary_suffix(name):
         return Verdict(SKIPPED, reason="checkpoint or binary by its extension")
     try:
-        with open(path, "rb") as f:
+        try:
+            fd = open_inside(path, bound)
+        except UnsafePath as e:
+            return Verdict(SKIPPED, reason=str(e))
+        with open(fd, "rb") as f:  # closes fd
             st = os.fstat(f.fileno())
             if not _stat.S_ISREG(st.st_mode):
                 return Verdict(SKIPPED, reason="not a regular file")

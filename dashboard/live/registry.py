@@ -1,8 +1,9 @@
 """The registry of followed logs: one ``Source`` per log file found under a root, each with its own tailer.
 
-The tailer is made by a factory the watcher is given (``tailer_factory(path)``, ``tailer.Tailer`` by default),
-as TensorBoard's ``DirectoryWatcher`` takes a ``loader_factory``; the registry needs only what
-``FollowedFile`` lists, so tests can hand in a small fake that reads nothing.
+The tailer is made by a factory the watcher is given (``tailer_factory(path, root=bound)``, ``tailer.Tailer`` by
+default), as TensorBoard's ``DirectoryWatcher`` takes a ``loader_factory``; ``bound`` is the real path every open
+of the file must stay inside (``LogRoot.bound``). The registry needs only what ``FollowedFile`` lists, so tests can
+hand in a small fake that reads nothing.
 
 Invariants:
 
@@ -13,6 +14,8 @@ Invariants:
 - Only the watcher's worker adds sources or calls ``look`` (so each file has one reader); any thread may list
   or get them. A reader of a source's ``runs`` holds that source's ``lock``.
 - ``on_change`` (the watcher's global version) is called after a source's own version grew, never before.
+- A tailer that refuses its file (``refused``: the path now leads outside the root) has it dropped: no runs,
+  ``exists`` False, so it is not listed; ``on_note(source, reason)`` tells the watcher, whose notes show it.
 
 Failure mode: a tailer that raises from ``poll`` would stop the worker's pass at that file; the real
 ``Tailer.poll`` never raises (it keeps the error as a note), and a fake must not either.
@@ -44,6 +47,7 @@ class FollowedFile(Protocol):
     last_growth_at: float | None
     restarts: list[Restart]
     behind: bool  # the last look stopped at its read budget with more to read
+    refused: str | None  # why the file at the path is not read now (it leads outside the root), else None
 
     @property
     def runs(self) -> list[Run]: ...
@@ -55,7 +59,7 @@ class FollowedFile(Protocol):
         """Look at the file once; True when ``version`` changed. Never raises."""
 
 
-TailerFactory = Callable[[str], FollowedFile]
+TailerFactory = Callable[..., FollowedFile]  # (path, *, root=bound) -> FollowedFile
 
 
 @dataclass
@@ -120,9 +124,11 @@ class Source:
 class Registry:
     """The followed logs by id and by path; see the module docstring."""
 
-    def __init__(self, tailer_factory: TailerFactory, on_change: Callable[[], None]) -> None:
+    def __init__(self, tailer_factory: TailerFactory, on_change: Callable[[], None],
+                 on_note: Callable[[Source, str], None] | None = None) -> None:
         self._factory = tailer_factory
         self._on_change = on_change
+        self._on_note = on_note
         self._lock = threading.Lock()  # guards the two maps for readers on other threads
         self._by_id: dict[str, Source] = {}
         self._by_path: dict[str, Source] = {}
@@ -164,16 +170,23 @@ class Registry:
         if self.get(source_id) is not None:  # only the worker adds: nothing can come in between
             return
         src = Source(id=source_id, root=root, relative=relative, path=path, kind=verdict.kind, gzip=verdict.gzip,
-                     layout=layout, tailer=self._factory(path))
+                     layout=layout, tailer=self._factory(path, root=root.bound(path)))
         with self._lock:
             self._by_id[source_id] = src
             self._by_path[path] = src
         src.tailer.poll(force=True)
+        self._check_refused(src)
         self._on_change()
 
     def look(self, src: Source, *, force: bool) -> bool:
         """Let the source's tailer look at its file; True (and ``on_change``) when its version changed."""
         changed = src.tailer.poll(force=force)
+        self._check_refused(src)
         if changed:
             self._on_change()
         return changed
+
+    def _check_refused(self, src: Source) -> None:
+        why = getattr(src.tailer, "refused", None)
+        if why and self._on_note is not None:
+            self._on_note(src, why)

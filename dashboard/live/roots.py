@@ -15,14 +15,16 @@ Invariants:
   the file system. It returns a real path (``os.path.realpath``) that ``os.path.commonpath`` proves
   to be inside the root's real path, or raises ``UnsafePath``. It rejects NUL bytes, absolute paths,
   drive letters, ``..`` components (with either slash) and symlinks that lead out of the root.
-  It cannot stop a symlink from being swapped after the check (a time-of-check race); roots are
-  expected to be writable only by people who may read them anyway.
+- ``open_inside`` is the one way a file under a root is opened (the tailer, discovery's sniffing, a log
+  opened by reference): the check holds at every open, not only when a path is first resolved, so a file
+  or directory swapped for a symlink after it was checked (a time-of-check race) is refused, never read.
 - Nothing here reads the contents of a file.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import re
 import stat as _stat
@@ -55,6 +57,14 @@ class LogRoot:
 
     def realpath(self) -> str:
         return os.path.realpath(self.path)
+
+    def bound(self, path: str) -> str:
+        """The real path every open of ``path`` (a file of this root) must stay inside: the root's real path,
+        or for a single-file root the named file's real path now (a link named on the command line is followed
+        to where it leads when it is first found, never elsewhere later)."""
+        if self.single_file is not None:
+            return os.path.realpath(path)
+        return self.realpath()
 
     def source_id(self, relative: str) -> str:
         """``<label>/<relative>`` with forward slashes."""
@@ -183,13 +193,89 @@ def resolve_under_root(root: LogRoot | str | os.PathLike, relative: str) -> str:
         raise UnsafePath("root contains a NUL byte")
     root_real = os.path.realpath(root_path)
     candidate = os.path.realpath(os.path.join(root_real, *parts))
-    try:
-        inside = os.path.commonpath([root_real, candidate]) == root_real
-    except ValueError:  # different drives (Windows)
-        inside = False
-    if not inside:
+    if not is_inside(root_real, candidate):
         raise UnsafePath("path leads outside its log root")
     return candidate
+
+
+def is_inside(bound: str, real: str) -> bool:
+    """Whether the real path ``real`` is ``bound`` or below it (``os.path.commonpath``, never ``startswith``)."""
+    try:
+        return os.path.commonpath([bound, real]) == bound
+    except ValueError:  # different drives (Windows), or one path relative
+        return False
+
+
+#: Read-only; the last component must not be a symlink; a FIFO does not block the open; not inherited.
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+               | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+_DELETED = " (deleted)"
+
+
+def _fd_path(fd: int) -> str | None:
+    """The path the kernel holds for an open file (Linux ``/proc/self/fd``, macOS ``F_GETPATH``), or None."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        pass
+    try:
+        import fcntl
+
+        getpath = getattr(fcntl, "F_GETPATH", None)
+        if getpath is not None:
+            raw = fcntl.fcntl(fd, getpath, bytes(1024))
+            return os.fsdecode(raw.rstrip(b"\x00"))
+    except (ImportError, OSError):
+        pass
+    return None
+
+
+def open_inside(path: str | os.PathLike, bound: str | os.PathLike | None) -> int:
+    """Open ``path`` read-only and prove that what was opened is the regular file at its real path, inside
+    ``bound``; the file descriptor (the caller closes it), or ``UnsafePath`` / ``OSError``.
+
+    ``bound`` is a real path: a root directory, or one file (a file named on the command line); None allows
+    any real path (the race below is still closed). The steps:
+
+    1. ``real = realpath(path)`` must be ``bound`` or inside it;
+    2. ``real`` is opened with ``O_NOFOLLOW`` (a symlink put at its last component since step 1 fails, and is
+       refused) and ``O_NONBLOCK`` (a FIFO put there does not block the caller);
+    3. the opened file must be a regular file and be the file at ``real``: the kernel's path of the
+       descriptor equals ``real`` (so a directory on the way swapped for a symlink since step 1 is refused
+       too); where the kernel gives no path, its ``(st_dev, st_ino)`` must equal ``lstat(real)``'s.
+
+    Every read then goes through the descriptor, so it reads the file that was checked. Messages never name
+    where a link leads.
+    """
+    real = os.path.realpath(path)
+    bound_real = None if bound is None else os.fspath(bound)
+    if bound_real is not None and not is_inside(bound_real, real):
+        raise UnsafePath("the path leads outside its log root (a symlink)")
+    try:
+        fd = os.open(real, _OPEN_FLAGS)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise UnsafePath("the file was replaced by a symlink after it was checked") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not _stat.S_ISREG(st.st_mode):
+            raise UnsafePath("not a regular file")
+        opened = _fd_path(fd)
+        if opened is None:
+            here = os.lstat(real)
+            same = (here.st_dev, here.st_ino) == (st.st_dev, st.st_ino)
+        elif opened.endswith(_DELETED) and opened[: -len(_DELETED)] == real:
+            raise FileNotFoundError(errno.ENOENT, "the file was deleted while it was opened")
+        else:
+            same = opened == real
+        if not same:
+            raise UnsafePath("the file opened is not the file checked: a directory on its path was replaced "
+                             "(a symlink) after it was checked")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def split_source_id(source_id: str, roots: Sequence[LogRoot]) -> tuple[LogRoot, str]:

@@ -13,7 +13,8 @@ work_dir layout) and hands every log to ``follow`` (the registry). It remembers,
 - ``notes``: what was skipped and why (bounded, no repeats), for the status panel.
 
 Invariants: a path is judged only while it is not followed (``skip``); a file symlink is followed only when its
-target is inside the root; checkpoints are skipped by name without being opened; a single-file root
+target is inside the root, and a file is read for judging only through ``roots.open_inside`` (inside the root at
+that open, whatever it was when listed); checkpoints are skipped by name without being opened; a single-file root
 (``LogRoot.single_file``) follows exactly that file, whatever its content, and lists nothing. Nothing here raises
 for a file that vanished or cannot be read (it is forgotten or noted).
 
@@ -212,7 +213,7 @@ class RootScan:
             self.rejected[path] = key
             return
         layout = disc.layout_of(rel)
-        verdict = disc.sniff_file(path, layout=layout)
+        verdict = disc.sniff_file(path, layout=layout, bound=self.real)
         status = verdict.status
         if status == disc.LOG:
             self.pending.pop(path, None)

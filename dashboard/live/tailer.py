@@ -10,8 +10,13 @@ the file was created, last truncated or replaced. It remembers
 
 ``poll()`` looks once: ``stat`` the path; if nothing changed since the last look (same device, inode,
 size and mtime) and the caller did not force it, it stops there (the idle cost is one ``stat``).
-Otherwise it opens the file, ``fstat``\\ s the handle and decides, in this order:
+Otherwise it opens the file with ``roots.open_inside`` (its real path inside ``root``, the last component
+not a symlink, the descriptor proven to be the file checked), ``fstat``\\ s the handle and decides, in
+this order:
 
+0. the path now leads outside ``root`` (a symlink swapped in) -> the file is *dropped*: treated as
+   deleted (``runs`` empty, ``exists`` False), with a note and ``refused`` saying why; none of the
+   outside file is read. A regular file at the path again is followed again, from its start;
 1. the path is gone -> ``deleted``: the generation ends, ``runs`` becomes empty, ``exists`` False;
 2. another inode -> ``replaced`` (rotation: rename + new file, or an atomic replace);
 3. size below ``offset`` -> ``truncated``;
@@ -31,6 +36,8 @@ Invariants:
 - The parser is mutated only under ``lock``; readers hold ``lock`` while reading ``runs``.
 - Only one thread calls ``poll()`` (the watcher's worker); the I/O happens outside the lock.
 - ``poll()`` never raises: I/O errors and a vanished file become ``notes`` or a deletion.
+- With a ``root``, no byte of a file whose real path is outside it is ever read: containment is checked
+  at every open, and every read goes through the descriptor that was checked.
 
 Limits (as in pygtail and Filebeat): a file rewritten between two looks with content that keeps the
 same first KiB, the same KiB before the old offset and at least the old size is taken for an append;
@@ -46,6 +53,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from dashboard.live.roots import UnsafePath, open_inside
 from parsers import LogParser, Run, SizeLimitExceeded, reference_time_for
 from parsers.sniff import looks_binary, may_be_gzip
 
@@ -68,17 +76,23 @@ class Restart:
 
 
 class Tailer:
-    """Follows one file; see the module docstring for the algorithm and invariants."""
+    """Follows one file; see the module docstring for the algorithm and invariants.
+
+    ``root`` is the real path every open must stay inside (the log root's directory, or for a file named
+    on the command line that file's real path); None checks nothing but the open itself.
+    """
 
     def __init__(
         self,
         path: str | os.PathLike,
         *,
+        root: str | os.PathLike | None = None,
         max_bytes: int | None = None,
         read_chunk: int = READ_CHUNK,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.path = os.fspath(path)
+        self.root = None if root is None else os.fspath(root)
         self.lock = threading.RLock()
         self.max_bytes = max_bytes
         self.read_chunk = read_chunk
@@ -96,6 +110,7 @@ class Tailer:
         self.skipped: str | None = None  # why this generation is not parsed (binary content)
         self.behind = False  # the last look stopped at MAX_READ_PER_POLL with more left to read
         self.failed: str | None = None  # why following stopped for good (size limit, internal error)
+        self.refused: str | None = None  # why the file at the path is not read now (it leads outside root)
         self._notes: list[str] = []
         self._head = b""
         self._tail = b""
@@ -150,20 +165,25 @@ class Tailer:
         if sig == self._sig and not force:
             return
         try:
-            f = open(self.path, "rb", buffering=0)
+            fd = open_inside(self.path, self.root)
+        except UnsafePath as e:
+            self._refuse(str(e), sig)
+            return
         except (FileNotFoundError, NotADirectoryError):
             self._gone()
             return
         except OSError as e:
             self._note(f"cannot open the file: {e.strerror or e}")
             return
-        with f:
-            try:
-                post = self._look(f.fileno(), sig)
-            except OSError as e:  # ESTALE and friends: the next look starts over
-                self._note(f"reading failed: {e.strerror or e}; will retry")
-                self._sig = None
-                return
+        self.refused = None
+        try:
+            post = self._look(fd, sig)
+        except OSError as e:  # ESTALE and friends: the next look starts over
+            self._note(f"reading failed: {e.strerror or e}; will retry")
+            self._sig = None
+            return
+        finally:
+            os.close(fd)
         if post is None:
             return
         post_stat, complete = post
@@ -227,7 +247,7 @@ class Tailer:
             self._skip_key = None
             self.version += 1
 
-    def _gone(self) -> None:
+    def _gone(self, detail: str = "the file was deleted or moved away") -> None:
         with self.lock:  # a reader that sees the new version sees exists False too
             known = self.exists or self.inode is not None or self.offset
             self.exists = False
@@ -235,7 +255,17 @@ class Tailer:
             self.size = 0
             self._sig = None
             if known:
-                self._restart("deleted", "the file was deleted or moved away")
+                self._restart("deleted", detail)
+
+    def _refuse(self, reason: str, sig: tuple[int, int, int, int]) -> None:
+        """Drop the file: the path no longer leads to a file that may be read (see ``open_inside``)."""
+        with self.lock:
+            if self.refused is None:
+                self.version += 1
+            self.refused = reason
+            self._gone(f"dropped: {reason}")
+        self._note(f"dropped: {reason}; not read")
+        self._sig = sig  # the next look tries again only when the path changes
 
     # -- reading ------------------------------------------------------------------------------------
     def _read(self, fd: int) -> bool:

@@ -96,9 +96,10 @@ class _Root:
 class LogWatcher:
     """Finds and follows every log under the roots; see the module docstring.
 
-    ``tailer_factory(path)`` makes the tailer of each log found (``functools.partial(Tailer, max_bytes=N)`` for
-    a size limit); ``observer_factory()`` the watchdog observer (watchdog's ``Observer``); ``clock`` is
-    monotonic seconds (it times the polls and the missed-event checks).
+    ``tailer_factory(path, root=bound)`` makes the tailer of each log found (``functools.partial(Tailer,
+    max_bytes=N)`` for a size limit; ``bound`` is the real path its opens must stay inside);
+    ``observer_factory()`` the watchdog observer (watchdog's ``Observer``); ``clock`` is monotonic seconds (it
+    times the polls and the missed-event checks).
     """
 
     def __init__(
@@ -137,7 +138,7 @@ class LogWatcher:
         self._feed = EventFeed(observer_factory)
         self._inbox = EventInbox(self._wake.set, keep_seconds=max(4 * safety_interval, 10 * MISS_WINDOW),
                                  clock=clock)
-        self._registry = Registry(tailer_factory, on_change=self._bump)
+        self._registry = Registry(tailer_factory, on_change=self._bump, on_note=self._dropped)
         skip = lambda path: self._registry.at(path) is not None or self._stop.is_set()
         self._roots = [
             _Root(RootScan(r, i, full_rescan_interval=full_rescan_interval, skip=skip, follow=self._registry.follow),
@@ -306,6 +307,12 @@ class LogWatcher:
         with self._cond:
             self._version += 1
             self._cond.notify_all()
+
+    def _dropped(self, src: Source, why: str) -> None:
+        """A followed file that now leads outside its root was dropped (``registry``): say so in ``notes``."""
+        for r in self._roots:
+            if r.scan.root is src.root:
+                r.scan.note(f"{src.root.label}: dropped {src.relative}: {why}; it is not read")
 
     def _interval(self, r: _Root) -> float:
         return self.safety_interval if r.mode == "inotify" and r.scan.problem is None else self.poll_interval

@@ -22,7 +22,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from dashboard.analysis import RunSummary, summarize
-from dashboard.live.roots import LogRoot, configured_roots
+from dashboard.live.roots import LogRoot, UnsafePath, configured_roots
 from dashboard.uploads import settings as upload_settings
 from dashboard.uploads.store import UploadStore
 from dashboard.views import review, url_state
@@ -236,8 +236,10 @@ def open_root_file(source_id: str, *, show_progress: bool = True) -> tuple[revie
         return None, reason
     bar, update = _progress_bar("Parsing the log…") if show_progress else (None, None)
     try:
-        return parse_cache().get_or_compute(("root", rf.path, rf.size, rf.mtime_ns),
+        return parse_cache().get_or_compute(("root", rf.path, rf.ident, rf.size, rf.mtime_ns),
                                             lambda: review.review_root_file(rf, progress=update)), None
+    except UnsafePath as e:
+        return None, f"the log is not opened: {e}"
     except OSError as e:
         return None, f"the log cannot be read ({type(e).__name__})"
     finally:

@@ -10,8 +10,10 @@ no Streamlit here.
 - ``Review.model``: the run model (``views.run_model``) of one view of a review, as the Run page draws it.
 
 Invariants:
-- A reference from a URL is only ever opened through ``resolve_root_file`` (``dashboard.live.roots``:
-  realpath + ``os.path.commonpath`` inside a configured root) or ``UploadStore.get`` (24 hex digits).
+- A reference from a URL is only ever resolved through ``resolve_root_file`` (``dashboard.live.roots``:
+  realpath + ``os.path.commonpath`` inside a configured root) or ``UploadStore.get`` (24 hex digits), and a
+  log under a root is opened only by ``roots.open_inside`` (still inside the root at the open, and the very
+  file that was resolved: same device and inode), so a file swapped for a symlink since is refused.
 - Everything here that takes log text returns it unchanged; pages show it with ``st.text`` /
   ``st.code`` / ``st.dataframe`` only (plotly text goes through ``text.plotly_text``).
 """
@@ -31,11 +33,11 @@ from typing import Any
 
 from dashboard.analysis import RunSummary, combine
 from dashboard.live import discovery
-from dashboard.live.roots import LogRoot, UnsafePath, resolve_source_id
+from dashboard.live.roots import LogRoot, UnsafePath, open_inside, resolve_source_id, split_source_id
 from dashboard.uploads.settings import MB
 from dashboard.views.run_model import FileRow, RunModel, RunSource, build_run_model, run_label
 from dashboard.views.url_state import RunRef
-from parsers import ParsedLog, Run, parse_path, reference_time_for, sniff
+from parsers import LogParser, ParsedLog, Run, parse_path, reference_time_for, sniff
 from parsers.timestamps import stamp_in_name
 
 UPLOAD_TYPES = ("log", "txt", "json", "gz")
@@ -110,10 +112,11 @@ def reference_for(name: str, created: float | None) -> _dt.datetime | None:
 
 
 def parse_files(files: Sequence[tuple[str, Path, _dt.datetime | None]], *, max_bytes: int | None = None,
-                progress: ProgressFn | None = None) -> list[ParsedLog]:
+                progress: ProgressFn | None = None, opener: Callable[[Path], Any] | None = None) -> list[ParsedLog]:
     """Parse ``(display name, path, reference date)`` files in ``PARSE_CHUNK`` pieces, reporting
     progress over all their bytes. Raises ``SizeLimitExceeded`` when a (decompressed) file is larger
-    than ``max_bytes``; ``OSError`` for an unreadable file."""
+    than ``max_bytes``; ``OSError`` for an unreadable file. ``opener(path)`` returns the binary file to
+    read (default: ``open(path, "rb")``)."""
     sizes = []
     for _, path, _ in files:
         try:
@@ -130,7 +133,16 @@ def parse_files(files: Sequence[tuple[str, Path, _dt.datetime | None]], *, max_b
             if progress is not None:
                 progress(min(1.0, done / total), f"Parsing {name}: {done / MB:,.1f} of {total / MB:,.1f} MB")
 
-        out.append(parse_path(path, max_bytes, reference=reference, on_chunk=advance, chunk_size=PARSE_CHUNK))
+        if opener is None:
+            out.append(parse_path(path, max_bytes, reference=reference, on_chunk=advance, chunk_size=PARSE_CHUNK))
+            continue
+        parser = LogParser(reference=reference or reference_time_for(path), max_bytes=max_bytes)
+        with opener(path) as f:
+            while chunk := f.read(PARSE_CHUNK):
+                parser.feed(chunk)
+                advance(len(chunk))
+        parser.close()
+        out.append(parser.result())
     if progress is not None:
         progress(1.0, f"Parsed {len(files)} file(s), {total / MB:,.1f} MB")
     return out
@@ -296,9 +308,22 @@ def review_upload(stored, *, max_bytes: int | None = None, progress: ProgressFn 
     return build_review(upload_title(names), plan, note, parsed)
 
 
+def open_root_file(rf: RootFile):
+    """The log ``rf`` names, opened by ``roots.open_inside`` (inside its root now) and checked to be the very file
+    ``resolve_root_file`` found (same device and inode); ``UnsafePath`` otherwise, ``OSError`` when it is gone."""
+    fd = open_inside(rf.path, rf.bound)
+    st = os.fstat(fd)
+    if (st.st_dev, st.st_ino) != rf.ident:
+        os.close(fd)
+        raise UnsafePath("the file at this path is not the file that was checked (replaced since)")
+    return os.fdopen(fd, "rb")
+
+
 def review_root_file(rf: RootFile, *, progress: ProgressFn | None = None) -> Review:
-    """A ``Review`` of one log file under a root (parsed like ``parsers.parse_path``)."""
-    parsed = parse_files([(rf.id, Path(rf.path), reference_time_for(rf.path))], progress=progress)[0]
+    """A ``Review`` of one log file under a root (parsed like ``parsers.parse_path``), opened by
+    ``open_root_file``: ``UnsafePath`` when the file was swapped since it was resolved."""
+    parsed = parse_files([(rf.id, Path(rf.path), reference_time_for(rf.path))], progress=progress,
+                         opener=lambda _path: open_root_file(rf))[0]
     kind = JSON if (parsed.format or "").endswith("json") else TEXT
     return build_review(rf.id, [PlannedFile(rf.id, rf.size, kind, True, "reviewed")], None, [parsed])
 
@@ -339,28 +364,31 @@ def upload_id_in(text: str) -> str | None:
 @dataclass(frozen=True)
 class RootFile:
     id: str  # source id: <root label>/<relative path>
-    path: str  # real path, for opening only
+    path: str  # real path, for opening only (``open_root_file``)
     size: int
     mtime_ns: int
+    bound: str  # the real path of its root: every open stays inside it
+    ident: tuple[int, int]  # (st_dev, st_ino) when it was resolved: what is opened must be this file
 
 
 def resolve_root_file(source_id: str, roots: Sequence[LogRoot]) -> tuple[RootFile | None, str | None]:
     """The log file a source id names inside a configured root, or ``(None, reason)``."""
     try:
+        root, _ = split_source_id(source_id, roots)
         real = resolve_source_id(source_id, roots)
     except UnsafePath as e:
         return None, str(e)
     if not discovery.has_log_suffix(os.path.basename(real)) or discovery.has_binary_suffix(os.path.basename(real)):
         return None, "it is not a log file (.log, .txt, .json, .gz)"
     try:
-        st = os.stat(real)
+        st = os.lstat(real)  # the real path: a symlink here now was put there since it was resolved
     except OSError:
         return None, "the file cannot be read"
     import stat as _stat
 
     if not _stat.S_ISREG(st.st_mode):
         return None, "it is not a file"
-    return RootFile(source_id, real, st.st_size, st.st_mtime_ns), None
+    return RootFile(source_id, real, st.st_size, st.st_mtime_ns, root.realpath(), (st.st_dev, st.st_ino)), None
 
 
 def list_root_logs(roots: Sequence[LogRoot], limit: int = 2000) -> list[RootFile]:
