@@ -10,6 +10,10 @@ Sources, in order of trust (the first that answers wins, and is named in ``sourc
 4. events: xtuner's "Reach the end of the dataloader" after the epoch's last line, and
    "Saving checkpoint at k epochs" after the last iteration of epoch k.
 An iteration-based run without epochs has none.
+
+The current epoch is the latest one a train line names (or the one its iteration falls in), and at least
+the latest one a validation line names (``Epoch(val) [e]``): a log of validation lines only knows its
+epoch too. ``current_epoch_source`` says which.
 """
 
 from __future__ import annotations
@@ -29,7 +33,24 @@ class EpochInfo:
     max_epochs: int | None
     epoch_ends: list[int] = field(default_factory=list)  # global iterations, up to N when known
     current_epoch: int | None = None
-    source: str = "none"
+    source: str = "none"  # where iters_per_epoch came from
+    current_epoch_source: str = "none"
+
+
+def _val_epoch(run: Run) -> int | None:
+    """The latest epoch a validation line names."""
+    epochs = [e.epoch for e in run.evals if e.mode == "val" and e.epoch is not None and e.epoch > 0]
+    return max(epochs) if epochs else None
+
+
+def _current_epoch(run: Run, from_iters: int | None) -> tuple[int | None, str]:
+    current, source = from_iters, "iteration / iterations per epoch"
+    if len(run.train) and run.train.epochs[-1] > 0:
+        current, source = run.train.epochs[-1], "train lines"
+    val = _val_epoch(run)
+    if val is not None and (current is None or val > current):
+        current, source = val, "validation lines"
+    return current, (source if current is not None else "none")
 
 
 def _from_lines(run: Run) -> int | None:
@@ -88,13 +109,12 @@ def epoch_info(run: Run) -> EpochInfo:
             source = name
             break
     if not ipe:
-        return EpochInfo(None, h.max_epochs, [], None, "none")
+        current, current_source = _current_epoch(run, None)
+        return EpochInfo(None, h.max_epochs, [], current, "none", current_source)
     N = run.max_iters
     E = h.max_epochs or (N // ipe if N and N % ipe == 0 else None)
     last = run.last_iter or 0
     horizon = N or max(last, ipe)
     ends = list(range(ipe, horizon + 1, ipe))
-    current = -(-last // ipe) if last else None
-    if run.train.epochs and run.train.epochs[-1] > 0:
-        current = run.train.epochs[-1]
-    return EpochInfo(ipe, E, ends, current, source)
+    current, current_source = _current_epoch(run, -(-last // ipe) if last else None)
+    return EpochInfo(ipe, E, ends, current, source, current_source)

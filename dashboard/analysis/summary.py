@@ -204,6 +204,8 @@ def summarize(run: Run, *, path: str | None = None, overrides: Overrides | None 
     if N is None and ep.iters_per_epoch and run.header.max_epochs:
         N = ep.iters_per_epoch * run.header.max_epochs
     setup, sources = setup_for(run, overrides)
+    if ep.current_epoch is not None:
+        sources["current_epoch"] = ep.current_epoch_source
     # The audit compares the log's N with what the setup implies.
     aud: Audit = audit(N, setup, {k: f"{getattr(setup, _SETUP_FIELD.get(k, k), None)} ({v})"
                                   for k, v in sources.items()}, logged_iters_per_epoch=ep.iters_per_epoch)
