@@ -161,7 +161,7 @@ def test_run_page_header_and_charts(log_root):
     assert len(ticks) == 1 and ticks[0]["mode"] == "markers"
     text = page_text(at)
     assert "Finish: none (finished: only a running run has an ETA)" in text and "N = 3 x 1224 = 3672" in text
-    assert "Log clock: 2026-03-14 09:04 → 2026-03-14 21:30 · compute 12h 29m · pauses 1m 24s" in text
+    assert "Log clock: 2026-03-14 09:00 → 2026-03-14 21:30 · compute 12h 29m · pauses 1m 24s" in text
     events = at.dataframe[-1].value
     assert "checkpoint" in set(events["kind"])
 
@@ -337,3 +337,18 @@ def test_logs_given_on_the_command_line_win_over_the_environment(log_root, tmp_p
     names = list((table.data if hasattr(table, "data") else table)["name"])
     assert names == ["cli-logs/w/20250101_000000/20250101_000000.log"]
     assert "configured by: --logs" in page_text(at)
+
+
+def test_the_setup_you_believe_is_checked_on_the_run_page_and_kept_in_the_url(log_root):
+    """The seed case on the Run page: 4 GPUs believed, the log's N says one process (issue 11 item 3)."""
+    at = run_page({"run": f"logs/{LLM}"})
+    assert at.number_input(key="run_calc_gpus").value == 1  # prefilled with what the log states
+    assert "This setup gives N = 3672: what the log says." in [s.value for s in at.success]
+    at.number_input(key="run_calc_gpus").set_value(4)
+    at.run()
+    assert "This setup gives N = 936, but the log says N = 3672." in [e.value for e in at.error]
+    assert "a single process sees" in page_text(at)
+    assert query(at)["gpus"] == ["4"] and "dataset_size" not in query(at)  # only what differs from the log
+    again = run_page({"run": f"logs/{LLM}", "gpus": "4"})  # the link opens the same check
+    assert again.number_input(key="run_calc_gpus").value == 4
+    assert "This setup gives N = 936, but the log says N = 3672." in [e.value for e in again.error]

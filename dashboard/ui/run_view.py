@@ -16,17 +16,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 import streamlit as st
 
+from dashboard.analysis.audit import SAMPLERS
 from dashboard.reports import exports
 from dashboard.ui import common
 from dashboard.views import run_model as rm
 from dashboard.views.formatting import fmt_ago
 from dashboard.views.text import one_line, plain
-from dashboard.views.url_state import MAX_SMOOTHING, X_AXES, RunPageQuery, ViewState, run_page_query
+from dashboard.views.url_state import MAX_SMOOTHING, X_AXES, CalculatorInputs, RunPageQuery, ViewState, run_page_query
 
 #: Chart settings per page session (smoothing, x axis and range, log y, live, metrics): keys of session_state.
 _K = "run_"
@@ -58,6 +59,8 @@ def _seed_widgets(query: RunPageQuery, model: rm.RunModel, notices: list[str]) -
         _K + "metrics": train_sel, _K + "evals": eval_sel, _K + "smoothing": query.view.smoothing,
         _K + "x_axis": query.view.x_axis, _K + "log_y": query.view.log_y, _K + "live": query.view.live,
     })
+    start = rm.believed_start(model, query.view.calc, query.calc_given)
+    st.session_state.update({f"{_K}calc_{k}": getattr(start, k) for k in rm.BELIEVED_KEYS})
     if query.view.x_axis == "wall":
         st.session_state.update({_K + "x_from_t": rm.fmt_clock_input(lo), _K + "x_to_t": rm.fmt_clock_input(hi),
                                  _K + "x_from": None, _K + "x_to": None})
@@ -168,10 +171,6 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
                      run_index=None if chosen == default_model.run_index else chosen,
                      metrics=rm.metrics_param(train_sel, eval_sel, choices), smoothing=smoothing, x_axis=x_axis,
                      x_range=x_range, log_y=log_y, live=live)
-    new_query = run_page_query(view)
-    common.set_query(new_query)
-    st.session_state["_run_url"] = {k: ([v] if isinstance(v, str) else list(v)) for k, v in new_query.items()}
-    st.session_state["_run_source"] = source_key
 
     chart_view = rm.ChartView(x_axis, smoothing, log_y, x_range)
     plan = rm.chart_plan(choices, train_sel, eval_sel)
@@ -199,9 +198,13 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
         draw_charts(m, plan, chart_view, opened.chart_cache)
 
     live_part()
-    draw_details(model)
+    believed = draw_details(model)
     with st.expander("About this log"):
         st.text(opened.about())
+    new_query = {**run_page_query(view), **believed}
+    common.set_query(new_query)
+    st.session_state["_run_url"] = {k: ([v] if isinstance(v, str) else list(v)) for k, v in new_query.items()}
+    st.session_state["_run_source"] = source_key
 
 
 def draw_header(m: rm.RunModel, lv: rm.Liveness | None) -> None:
@@ -260,8 +263,9 @@ def draw_charts(m: rm.RunModel, plan: list[rm.ChartSpec], view: rm.ChartView,
             "losses, time, grad_norm and throughput. PNG: the camera button of a chart.")
 
 
-def draw_details(m: rm.RunModel) -> None:
-    """Files of an upload, links, validation, audit, events, tracebacks, lines not understood, downloads."""
+def draw_details(m: rm.RunModel) -> dict[str, str]:
+    """Files of an upload, links, validation, audit and the setup check, events, tracebacks, lines not understood,
+    downloads. Returns the setup check's URL parameters."""
     if m.files:
         st.dataframe(pd.DataFrame([{"file": one_line(f.name), "size (bytes)": f.size, "kind": f.kind, "use": f.note}
                                    for f in m.files]), hide_index=True)
@@ -287,6 +291,7 @@ def draw_details(m: rm.RunModel) -> None:
     right.dataframe(m.setup_rows, hide_index=True, width="stretch", height=38 + 35 * max(len(m.setup_rows), 1))
     if s.audit.arithmetic is not None and s.audit.arithmetic.formula:
         st.text(plain(s.audit.arithmetic.formula, 2000))
+    believed = draw_setup_check(m)
 
     st.subheader("Events")
     st.text(rm.events_caption(m))
@@ -326,3 +331,38 @@ def draw_details(m: rm.RunModel) -> None:
                          key=f"{key}_md", on_click="ignore")
     st.caption("Records: one row per train iteration and per validation/test result, the columns of "
                "`python -m parsers export`; a value the log wrote as nan stays nan, a missing one is empty.")
+    return believed
+
+
+_SETUP_INPUTS = (("dataset_size", "Dataset size (samples)"), ("gpus", "GPUs (processes)"),
+                 ("batch_size", "Batch size per GPU"), ("accumulative_counts", "accumulative_counts"),
+                 ("epochs", "Epochs"))
+
+
+def draw_setup_check(m: rm.RunModel) -> dict[str, str]:
+    """The setup a person believes they ran (prefilled with what the log states), the verdict against the log's
+    N right here, and a link to the Calculator with the same inputs. Returns the inputs that differ from the log
+    (the URL keeps them)."""
+    st.subheader("Check the setup you believe you ran")
+    st.text("Prefilled with what the log states; change what you believe was different (e.g. the number of GPUs).")
+    cols = st.columns(6)
+    values = {}
+    for col, (k, label) in zip(cols, _SETUP_INPUTS):
+        values[k] = col.number_input(label, min_value=1, step=1, value=None, key=f"{_K}calc_{k}",
+                                     placeholder="unknown")
+    sampler = cols[5].selectbox("Sampler", list(SAMPLERS), key=f"{_K}calc_sampler")
+    logged = m.prefill.inputs if m.prefill else CalculatorInputs()
+    believed = replace(logged, **values, sampler=sampler or logged.sampler)
+    params = rm.believed_params(m, believed)
+    check = rm.check_believed(m, believed)
+    aud = check.audit
+    if aud is not None:
+        if aud.consistent is True:
+            st.success(f"This setup gives N = {aud.expected_max_iters}: what the log says.")
+        elif aud.consistent is False:
+            st.error(f"This setup gives N = {aud.expected_max_iters}, but the log says N = {aud.logged_max_iters}.")
+        else:
+            st.info("No verdict with these inputs: see why below.")
+        st.text(plain(aud.explanation, 5000))
+    common.page_link("calculator", "Open these numbers in the calculator", {**m.query(), **params})
+    return params

@@ -27,6 +27,7 @@ class Prefill:
     inputs: CalculatorInputs
     sources: dict[str, str]
     logged_n: int | None
+    logged_iters_per_epoch: int | None = None  # what the log establishes (for the audit without a dataset size)
 
 
 def prefill_from(run: Run, summary: RunSummary | None) -> Prefill:
@@ -44,7 +45,7 @@ def prefill_from(run: Run, summary: RunSummary | None) -> Prefill:
     if setup.sampler is None:
         sources.setdefault("sampler", "not in the log: MMEngine's DefaultSampler assumed")
     logged_n = summary.max_iters if summary is not None else run.max_iters
-    return Prefill(inputs, sources, logged_n)
+    return Prefill(inputs, sources, logged_n, summary.iters_per_epoch if summary is not None else None)
 
 
 _CALC_NAME = {"world_size": "gpus"}
@@ -95,13 +96,13 @@ def calculator_setup(inputs: CalculatorInputs, run: Run | None = None) -> Setup:
 
 
 def calculate(inputs: CalculatorInputs, run: Run | None = None, logged_n: int | None = None,
-              sources: Mapping[str, str] | None = None) -> Calculation:
+              sources: Mapping[str, str] | None = None, logged_iters_per_epoch: int | None = None) -> Calculation:
     setup = calculator_setup(inputs, run)
     result = what_if(setup, inputs.s_per_iter)
     aud = None
     if run is not None:
         shown = {k: f"{getattr(inputs, k)} ({v})" for k, v in (sources or {}).items() if k in CALC_FIELDS}
-        aud = audit(logged_n, setup, shown)
+        aud = audit(logged_n, setup, shown, logged_iters_per_epoch=logged_iters_per_epoch)
     return Calculation(setup, result, aud, logged_n)
 
 

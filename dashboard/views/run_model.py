@@ -38,6 +38,7 @@ from dashboard.analysis.summary import iso
 from dashboard.analysis.timing import time_stats
 from dashboard.charts.figures import EVAL_X_COLUMN, TRAIN_X_COLUMN, X_AXES, eval_figure, group_keys, metric_figure
 from dashboard.charts.series import eval_frame, train_frame
+from dashboard.views.calculator import Calculation, Prefill, calculate, merge_inputs, prefill_from
 from dashboard.views.formatting import (
     UNKNOWN,
     finite,
@@ -51,7 +52,7 @@ from dashboard.views.formatting import (
     fmt_value,
 )
 from dashboard.views.text import one_line, plotly_text
-from dashboard.views.url_state import MAX_SMOOTHING
+from dashboard.views.url_state import MAX_SMOOTHING, CalculatorInputs
 from parsers import Run
 
 #: A source whose file was last written at most this long before the watcher found it counts as live.
@@ -652,6 +653,7 @@ class RunModel:
     lock: contextlib.AbstractContextManager = field(default_factory=contextlib.nullcontext)
     files: list[FileRow] = field(default_factory=list)
     files_note: str | None = None
+    prefill: Prefill | None = None  # the setup the log states, as the Calculator's inputs (with their sources)
 
     @property
     def run_count(self) -> int:
@@ -701,6 +703,7 @@ def build_run_model(run: Run, source: RunSource, *, run_index: int | None,
                                         f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(r.at))}, server clock)")})
     setup, sources = setup_for(run)
     tracebacks = [(e.line_no or None, e.text) for e in run.events_of("traceback")[:MAX_TRACEBACKS]]
+    prefill = prefill_from(run, summary)
     return RunModel(
         source=source, run_index=run_index, choices=list(choices), fingerprint=fingerprint,
         built_at=time.monotonic(), build_seconds=time.perf_counter() - t0, summary=summary, frame=frame,
@@ -712,7 +715,7 @@ def build_run_model(run: Run, source: RunSource, *, run_index: int | None,
         resume_iters=_marker_iters(run, "resume") or _marker_iters(run, "restart"),
         checkpoint_iters=_marker_iters(run, "checkpoint"),
         median_record_gap=time_stats(run).median_record_gap_seconds, is_last_run=is_last_run, run=run,
-        lock=lock or contextlib.nullcontext(), files=list(files), files_note=files_note,
+        lock=lock or contextlib.nullcontext(), files=list(files), files_note=files_note, prefill=prefill,
     )
 
 
@@ -722,3 +725,33 @@ def events_caption(model: RunModel) -> str:
         return (f"{model.event_total:,} events (checkpoints, validations, warnings, errors, resumes): "
                 f"the last {shown:,} are listed")
     return f"{model.event_total:,} events (checkpoints, validations, warnings, errors, resumes)"
+
+
+# ----------------------------------------------------------------------------------- the setup you believe
+
+
+BELIEVED_KEYS = ("dataset_size", "gpus", "batch_size", "accumulative_counts", "epochs", "sampler")
+
+
+def believed_start(model: RunModel, url_inputs: CalculatorInputs, given: set[str]) -> CalculatorInputs:
+    """The inputs the Run page's setup check starts from: the URL's where it sets them, else the log's."""
+    return merge_inputs(url_inputs, model.prefill.inputs if model.prefill else None, given)
+
+
+def believed_params(model: RunModel, believed: CalculatorInputs) -> dict[str, str]:
+    """URL parameters of the setup check: only the inputs that differ from what the log states."""
+    logged = model.prefill.inputs if model.prefill else CalculatorInputs()
+    out = {}
+    for key in BELIEVED_KEYS:
+        value = getattr(believed, key)
+        if value is not None and value != getattr(logged, key):
+            out[key] = str(value)
+    return out
+
+
+def check_believed(model: RunModel, believed: CalculatorInputs) -> Calculation:
+    """The audit of the log's N against the setup a person believes they ran. Reads the run under its lock."""
+    p = model.prefill
+    with model.lock:
+        return calculate(believed, model.run, model.summary.max_iters, p.sources if p else None,
+                         model.summary.iters_per_epoch)

@@ -414,7 +414,29 @@ def with_changes(state: ViewState, **changes: object) -> ViewState:
 
 #: Query keys each page reads; anything else gets a "not used on this page" notice.
 RUN_PAGE_KEYS = frozenset({"run", "upload", "r", "run_index", "metric", "smoothing", "x_axis", "x_range", "log_y",
-                           "live", "page"})
+                           "live", "page", "dataset_size", "gpus", "batch_size", "accumulative_counts", "epochs",
+                           "sampler", "drop_last"})
+#: The setup a person believes they ran (the Calculator's inputs; on the Run page too, checked against the log).
+CALC_KEYS = ("dataset_size", "gpus", "batch_size", "accumulative_counts", "epochs", "sampler", "drop_last",
+             "s_per_iter")
+
+
+def calc_keys_given(raw: Mapping[str, Sequence[str]], calc: CalculatorInputs) -> set[str]:
+    """The calculator inputs the URL sets to a valid value (``from_query`` already read them into ``calc``)."""
+    given = set()
+    for key in CALC_KEYS:
+        values = _values(raw.get(key))
+        if not values:
+            continue
+        if key == "sampler":
+            ok = values[-1] in SAMPLERS
+        elif key == "drop_last":
+            ok = parse_yes_no(values[-1]) is not None
+        else:
+            ok = getattr(calc, key) is not None
+        if ok:
+            given.add(key)
+    return given
 RUNS_PAGE_KEYS = frozenset({"filter", "twins", "live", "page"})
 
 def _single(values: Sequence[str]) -> str | None:
@@ -445,6 +467,7 @@ class RunPageQuery:
     run: str | None  # the requested source id, unchecked (the page refuses it with a reason)
     view: ViewState
     notices: list[str]
+    calc_given: set[str] = field(default_factory=set)  # the setup-check inputs the URL sets (``view.calc``)
 
 
 def read_run_query(raw: Mapping[str, Sequence[str]]) -> RunPageQuery:
@@ -466,7 +489,7 @@ def read_run_query(raw: Mapping[str, Sequence[str]]) -> RunPageQuery:
         view.run_index = r
     view.page = "run"
     view.run = run
-    return RunPageQuery(run, view, notices)
+    return RunPageQuery(run, view, notices, calc_keys_given(raw, view.calc))
 
 
 def run_page_query(view: ViewState) -> dict[str, str | list[str]]:

@@ -151,7 +151,7 @@ def test_a_run_url_shows_n_the_eta_and_a_plotly_chart(page, live_server, page_er
     assert metric(page, "ETA") == "—" and metric(page, "MMEngine's eta") == "—"  # only a running run has one
     assert metric(page, "Status") == "✔ finished" and metric(page, "Epoch") == "6/6"
     assert "Finish: none (finished: only a running run has an ETA)" in main_text(page)
-    assert "Log clock: 2026-03-15 14:01 → 2026-03-15 14:31" in main_text(page)
+    assert "Log clock: 2026-03-15 14:00 → 2026-03-15 14:32" in main_text(page)
     wait_for_charts(page, 4)
     assert page.locator(".js-plotly-plot .scatterlayer .trace").count() >= 2  # raw + smoothed loss
     assert page.locator(".js-plotly-plot .shapelayer path").count() > 0  # epoch ends, checkpoints

@@ -15,16 +15,16 @@ import streamlit as st
 from dashboard.analysis.audit import SAMPLERS
 from dashboard.ui import common
 from dashboard.views import calculator, review
-from dashboard.views.formatting import fmt_duration, fmt_num
+from dashboard.views.formatting import UNKNOWN, fmt_duration, fmt_num, fmt_value
 from dashboard.views.text import one_line
 from dashboard.views.url_state import (
     CalculatorInputs,
     RunRef,
     ViewState,
+    calc_keys_given,
     check_source_id,
     from_query,
     parse_run_index,
-    parse_yes_no,
     to_query,
 )
 
@@ -50,17 +50,6 @@ raw = common.query_dict()
 index, r_notice = parse_run_index(raw.pop("r", None))
 state, notices = from_query(raw)
 common.show_notices(notices + ([r_notice] if r_notice else []))
-
-
-def given_in_url(key: str) -> bool:
-    """Whether the URL sets this input to a valid value (those win over the run's)."""
-    if key not in raw or not raw[key]:
-        return False
-    if key == "sampler":
-        return raw[key][-1] in SAMPLERS
-    if key == "drop_last":
-        return parse_yes_no(raw[key][-1]) is not None
-    return getattr(state.calc, key) is not None
 
 
 url_ref = NONE
@@ -96,7 +85,7 @@ if target is not None:
         prefill = calculator.prefill_from(run, common.summary_of(rev, target.index))
 
 if fresh:
-    given = {k for k in calculator.CALC_FIELDS if given_in_url(k)}
+    given = calc_keys_given(raw, state.calc)  # those win over the run's
     values = calculator.merge_inputs(state.calc, prefill.inputs if prefill else None, given)
 elif chosen != st.session_state.get("_calc_prefilled_for"):
     values = prefill.inputs if prefill else None  # another run was picked: its values replace the inputs
@@ -112,12 +101,12 @@ cols = st.columns(3)
 inputs = {}
 for i, (k, label, help_) in enumerate(INT_INPUTS):
     inputs[k] = cols[i % 3].number_input(label, min_value=1, step=1, key=f"calc_{k}", help=help_,
-                                         placeholder="?")
+                                         placeholder=UNKNOWN)
 inputs["sampler"] = cols[2].selectbox("Sampler", list(SAMPLERS), key="calc_sampler",
                                           format_func=SAMPLER_LABELS.get)
 cols = st.columns(3)
 inputs["s_per_iter"] = cols[0].number_input("Seconds per iteration", min_value=0.0, step=0.1, format="%.4g",
-                                            key="calc_s_per_iter", placeholder="?",
+                                            key="calc_s_per_iter", placeholder=UNKNOWN,
                                             help="For the duration: a run's median is prefilled")
 inputs["drop_last"] = cols[1].checkbox("drop_last", key="calc_drop_last",
                                        help="The dataloader drops the last incomplete batch of each epoch")
@@ -127,8 +116,7 @@ calc.s_per_iter = calc.s_per_iter or None  # 0 s/iter means "not given"
 calc.drop_last = bool(calc.drop_last)
 
 if prefill is not None:
-    src = [{"input": k, "the run's value": "?" if getattr(prefill.inputs, k) is None
-            else str(getattr(prefill.inputs, k)),
+    src = [{"input": k, "the run's value": fmt_value(getattr(prefill.inputs, k)),
             "from": one_line(prefill.sources.get(k, "not in the log"))} for k in calculator.CALC_FIELDS]
     with st.expander("What the run's log says"):
         st.dataframe(pd.DataFrame(src), hide_index=True)
@@ -146,14 +134,14 @@ if target is not None and target.index is not None:
 common.write_query(out, SCOPE)
 
 st.subheader("Result")
-result = calculator.calculate(calc, run, prefill.logged_n if prefill else None, prefill.sources if prefill else None)
+result = calculator.calculate(calc, run, prefill.logged_n if prefill else None, prefill.sources if prefill else None,
+                              prefill.logged_iters_per_epoch if prefill else None)
 a = result.result.arithmetic
 m = st.columns(4)
 m[0].metric("Iterations per epoch", fmt_num(a.iters_per_epoch))
 m[1].metric("N (total iterations)", fmt_num(a.max_iters))
 m[2].metric("Optimizer updates", fmt_num(a.optimizer_updates))
-m[3].metric("Estimated duration", fmt_duration(result.result.duration_seconds)
-            if result.result.duration_seconds else "?")
+m[3].metric("Estimated duration", fmt_duration(result.result.duration_seconds))
 st.dataframe(pd.DataFrame(calculator.calculation_rows(result), columns=["quantity", "value"]), hide_index=True)
 st.text("Formula (L dataset size, W GPUs, B batch size, A accumulative_counts, E epochs):")
 st.code(a.formula, language=None, wrap_lines=True)
