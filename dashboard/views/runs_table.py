@@ -3,12 +3,20 @@
 Rows are plain values; ``name`` and ``why`` may hold log text (the page draws them in a dataframe, never as
 Markdown). Status words, badges and the ETA rule are the run model's (``run_model``), so a run reads the same
 in the table and on its page.
+
+The name filter comes from a URL, so it must not be able to stall the server: Python's ``re`` backtracks
+(``^(.|.){24}z`` costs about 2^(name length) steps) and holds the GIL while it matches. It is matched by Google's
+RE2 (``google-re2``, ``import re2``), which never backtracks: matching time is linear in the name, whatever the
+pattern. RE2 refuses what needs backtracking (backreferences ``\\1``, lookaround ``(?=``, ``(?<=``, possessive
+``a++``) and repetitions over 1000: such a filter is not used, with a notice. Without RE2 installed the filter is a
+plain, case-insensitive substring, and a notice says so.
 """
 
 from __future__ import annotations
 
 import math
-import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -24,16 +32,61 @@ STATUS_COLORS = {"running": "#d7f5dd", "stalled": "#ffe7c2", "crashed": "#ffd6d6
                  "stopped": "#eeeeee", "waiting": "#f5f5f5"}
 
 
-def compile_filter(pattern: str) -> tuple[re.Pattern[str] | None, str | None]:
-    """The name filter (a case-insensitive regular expression), or a notice and no filter."""
+try:
+    import re2 as _re2
+except ImportError:  # the filter falls back to a plain substring (see the module docstring)
+    _re2 = None
+
+RE2_MAX_MEM = 8 << 20  # bytes RE2 may use for one compiled filter (its default); a bigger pattern is refused
+
+
+@dataclass(frozen=True)
+class NameFilter:
+    """A compiled name filter: ``search(name)`` is true when the name matches. ``engine`` says how it matches:
+    ``re2`` (a regular expression, linear time) or ``substring`` (plain text, case-insensitive)."""
+
+    pattern: str
+    engine: str
+    _match: Callable[[str], bool]
+
+    def search(self, name: str) -> bool:
+        return self._match(name)
+
+
+def _re2_options():
+    opts = _re2.Options()
+    opts.case_sensitive = False
+    opts.log_errors = False  # a bad pattern is a notice on the page, not a line in the server's log
+    opts.max_mem = RE2_MAX_MEM
+    return opts
+
+
+def compile_filter(pattern: str) -> tuple[NameFilter | None, str | None]:
+    """The name filter (case-insensitive; RE2 syntax), or a notice and no filter; see the module docstring."""
     if not pattern:
         return None, None
     if len(pattern) > MAX_FILTER_CHARS:
         return None, f"the filter is longer than {MAX_FILTER_CHARS} characters: showing every run"
+    if _re2 is None:
+        needle = pattern.casefold()
+        return NameFilter(pattern, "substring", lambda name: needle in name.casefold()), (
+            "RE2 (the google-re2 package) is not installed, so the filter is matched as plain text "
+            "(case-insensitive), not as a regular expression")
     try:
-        return re.compile(pattern, re.IGNORECASE), None
-    except re.error as e:
-        return None, f"the filter {one_line(pattern, 80)!r} is not a valid regular expression ({e}): showing every run"
+        compiled = _re2.compile(pattern, options=_re2_options())
+    except _re2.error as e:
+        reason = e.args[0] if e.args else e
+        reason = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+        return None, (f"the filter {one_line(pattern, 80)!r} is not a valid regular expression for RE2 "
+                      f"({one_line(reason, 120)}): showing every run")
+
+    def match(name: str) -> bool:
+        try:
+            return compiled.search(name) is not None
+        except UnicodeEncodeError:  # a lone surrogate (undecodable bytes in a file name)
+            return compiled.search(name.encode("utf-8", "replace").decode("utf-8")) is not None
+
+    return NameFilter(pattern, "re2", match), None
 
 
 def is_scalars_twin(layout, text_layouts: set[tuple[str, str]]) -> bool:
@@ -102,9 +155,9 @@ RUN_TABLE_COLUMNS = ("open", "name", "status", "progress", "n/N", "epoch", "ETA"
                      "finish (log clock)", "why")
 
 
-def runs_table(rows: list[dict[str, object]], regex: re.Pattern[str] | None) -> pd.DataFrame:
+def runs_table(rows: list[dict[str, object]], name_filter: NameFilter | None) -> pd.DataFrame:
     """Rows matching the filter, newest first (most recently written log first, later runs of a file first)."""
-    kept = [r for r in rows if regex is None or regex.search(str(r["name"]))]
+    kept = [r for r in rows if name_filter is None or name_filter.search(str(r["name"]))]
     kept.sort(key=lambda r: r["_sort"], reverse=True)  # type: ignore[arg-type, return-value]
     frame = pd.DataFrame(kept, columns=list(RUN_TABLE_COLUMNS))
     frame["progress"] = pd.to_numeric(frame["progress"], errors="coerce")

@@ -1,7 +1,8 @@
 """Runs page: every run under the log roots, newest first, with status, progress, ETA and latest loss.
 
-URL: ``filter`` (regular expression on the name), ``twins=1`` (also list ``vis_data/scalars.json`` copies of a
-run that has its text log), ``live=0`` (pause the refresh). The table is drawn by one fragment that reruns
+URL: ``filter`` (regular expression on the name, RE2 syntax: matched in linear time, ``runs_table.compile_filter``),
+``twins=1`` (also list ``vis_data/scalars.json`` copies of a run that has its text log), ``live=0`` (pause the
+refresh). The table is drawn by one fragment that reruns
 every ``runs_table.RUNS_INTERVAL`` seconds: a run that starts under a root appears by itself. Summaries come
 from the shared cache (``AppState.run_summaries``, keyed on the watcher's versions).
 """
@@ -32,7 +33,7 @@ if st.session_state.get(URL_KEY) != raw or "runs_filter" not in st.session_state
     st.session_state["runs_live"] = query.live
 
 c_filter, c_twins, c_live = st.columns([4, 2, 1], vertical_alignment="bottom")
-pattern = c_filter.text_input("Filter by name (regular expression, case-insensitive)", key="runs_filter",
+pattern = c_filter.text_input("Filter by name (regular expression, RE2 syntax, case-insensitive)", key="runs_filter",
                               max_chars=url_state.MAX_FILTER_CHARS, placeholder="e.g. llm|det_.*resume")
 twins = c_twins.toggle("Show vis_data/scalars.json copies", key="runs_twins",
                        help="MMEngine writes each run twice: the text log and vis_data/scalars.json.")
@@ -44,7 +45,8 @@ st.session_state[URL_KEY] = {k: [v] for k, v in new_query.items()}
 
 regex, filter_notice = runs_table.compile_filter(pattern)
 if filter_notice:
-    st.warning("The filter is not a valid regular expression: every run is shown.")
+    st.warning("The filter is not used: every run is shown." if regex is None else
+               "The filter is matched as plain text, not as a regular expression.")
     st.text(filter_notice)
 
 
