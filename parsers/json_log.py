@@ -2,9 +2,10 @@
 
 - scalars.json: a train record has ``iter`` (global) and ``step``; an eval record has no ``iter``
   and its ``step`` is the epoch (epoch-based runs, whose train records carry ``epoch``) or the iteration.
-- mmcv .log.json: ``{"mode": "train"|"val", "epoch": e, "iter": i, ...}``. Meta lines (``{}``,
-  ``{"hook_msgs": {}}``, ``{"env_info": ...}``, a checkpoint meta dict) each open a run: a file that
-  several launches appended to holds one per launch. ``iter`` is inside the epoch for the
+- mmcv .log.json: ``{"mode": "train"|"val", "epoch": e, "iter": i, ...}``. A meta line (``{}``,
+  ``{"hook_msgs": {}}``, ``{"env_info": ...}``, a checkpoint meta dict) after records opens a run: a file
+  that several launches appended to holds one per launch. Meta lines before any record belong to the run
+  they precede (one launch may write several, e.g. two ``{}``). ``iter`` is inside the epoch for the
   EpochBasedRunner and global for the IterBasedRunner; the first epoch change tells which. For the
   former the true iterations per epoch are not in the file: the largest ``iter`` seen in the
   previous epoch stands in for it (a lower bound), and ``iters_per_epoch`` stays unknown (-1).
@@ -44,7 +45,7 @@ class JsonLogInterpreter:
 
     def _new_run(self, no: int, why: str, *, keep_header: bool = False, force: bool = False) -> Run:
         prev = self.runs[-1] if self.runs else None
-        if prev is not None and not force and not len(prev.train) and not prev.evals and not prev.line_kinds:
+        if prev is not None and not force and not len(prev.train) and not prev.evals:
             prev.started_by = why
             return prev
         if prev is not None:

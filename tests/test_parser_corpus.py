@@ -99,12 +99,19 @@ def test_multirun_nohup_file_yields_six_launches_with_their_tracebacks():
     assert parsed.runs[2].header.accumulative_counts == 4
 
 
-def test_two_meta_lines_in_mmcv_json_are_two_runs():
+def test_empty_meta_lines_before_any_record_make_no_run_of_their_own():
     parsed = parse_path(_corpus("mmseg0x-mmcv1-potato-None.log.json"))
-    assert len(parsed.runs) == 2
-    assert len(parsed.runs[0].train) == 0 and len(parsed.runs[1].train) == 4000
-    # IterBasedRunner: iter is global although epoch grows
-    assert parsed.runs[1].train.iters[-1] == 40000 or parsed.runs[1].train.iters[-1] > 4000
+    (run,) = parsed.runs
+    assert (run.start_line, run.end_line) == (1, 4202)
+    assert len(run.train) == 4000 and run.train.iters[-1] == 40000
+
+
+def test_a_meta_line_after_records_still_opens_a_new_run(tmp_path):
+    p = tmp_path / "x.log.json"
+    p.write_text('{}\n{"mode": "train", "epoch": 1, "iter": 10, "loss": 1.0}\n'
+                 '{"env_info": "x"}\n{"mode": "train", "epoch": 1, "iter": 10, "loss": 0.9}\n')
+    runs = parse_path(p).runs
+    assert [(r.start_line, r.end_line, len(r.train)) for r in runs] == [(1, 2, 1), (3, 4, 1)]
 
 
 def test_mmcv_resumed_log_starts_at_epoch_5_and_knows_where_it_resumed():
