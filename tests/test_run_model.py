@@ -17,7 +17,7 @@ from dashboard.views import formatting, runs_table, text, url_state
 from dashboard.views import run_model as rm
 from dashboard.views.url_state import ViewState, from_query
 from parsers import parse_bytes, parse_path
-from tests.conftest import SAMPLE_LOGS
+from tests.conftest import SAMPLE_LOGS, SHARED_LOGS
 
 LLM = SAMPLE_LOGS / "llm_sft_len_grouped" / "20260314_090000" / "20260314_090000.log"
 CLS = SAMPLE_LOGS / "cls_epoch_val" / "20260315_140000" / "20260315_140000.log"
@@ -362,3 +362,29 @@ def test_the_epoch_axis_of_an_iter_train_log_is_fractional_epochs():
                            rm.ChartView(x_axis="epoch"), epoch_ends=model.summary.epoch_ends)
     assert len(loss.data[0].x) == 367 and loss.layout.xaxis.title.text == "epoch"
     assert [s.x0 for s in loss.layout.shapes if s.name == "epoch_end"] == [1.0, 2.0]
+
+
+def test_a_run_whose_loss_turned_nan_says_so_in_its_status():
+    """seg_nan_loss ends with a checkpoint, yet its loss is NaN from iteration 200: the status says both, in the
+    runs table (coloured as an error) and in the Run page's header (issue 11 item 11)."""
+    s = summarize(run_of(SAMPLE_LOGS / "seg_nan_loss" / "20260318_132000" / "20260318_132000.log"))
+    assert s.status == "finished" and s.first_nonfinite_iter == 200
+    assert s.status_reason.startswith("loss, decode.loss_ce, aux.loss_ce not finite (NaN/inf) from iteration 200; ")
+    row = runs_table.run_row(source_id="r/seg.log", run_index=0, run_count=1, summary=s, status=s.status,
+                             reason=s.status_reason, last_update=None, now=0.0)
+    assert row["status"] == "✔ finished · NaN at 200" and row["why"].startswith("loss, decode.loss_ce")
+    assert runs_table.style_status(row["status"]) == f"background-color: {runs_table.STATUS_COLORS['crashed']}"
+    assert runs_table.status_of_badge(row["status"]) == "finished"
+    assert {i.label: i.value for i in rm.header_items(s, s.status)}["Status"] == "✔ finished · NaN at 200"
+
+
+@pytest.mark.skipif(not (SHARED_LOGS / "mmdet2-mmcv1-cascade-rcnn-normal-excerpt-tabs-as-spaces.log").is_file(),
+                    reason="../shared/real_logs is absent")
+def test_a_log_without_n_never_says_none():
+    """An excerpt that never states N: '(N unknown)', not 'of None' (issue 11 item 10)."""
+    s = summarize(run_of(SHARED_LOGS / "mmdet2-mmcv1-cascade-rcnn-normal-excerpt-tabs-as-spaces.log"))
+    assert s.max_iters is None and s.status == "stopped"
+    assert s.status_reason.endswith(" (N unknown) with no error and is not growing")
+    assert "None" not in s.status_reason
+    for item in rm.header_items(s, s.status):
+        assert "None" not in item.value

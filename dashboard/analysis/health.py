@@ -87,6 +87,9 @@ def health(run: Run, *, live: bool = False, now: float | None = None, last_growt
     interval = run.header.log_interval or 1
 
     def make(status: str, reason: str, err: str | None = None) -> Health:
+        if nonfinite_iter is not None:  # whatever else happened, a loss that turned NaN is the news
+            reason = (f"{', '.join(nonfinite_fields) or 'a loss'} not finite (NaN/inf) from iteration "
+                      f"{nonfinite_iter}; {reason}")
         return Health(status, reason, nonfinite_iter, nonfinite_fields, spikes, err)
 
     ckpts = [e for e in run.events if e.kind == "checkpoint"]
@@ -113,5 +116,6 @@ def health(run: Run, *, live: bool = False, now: float | None = None, last_growt
         if idle > threshold:
             return make("stalled", f"no new record for {idle:.0f} s (threshold {threshold:.0f} s)")
         return make("running", f"last update {idle:.0f} s ago")
-    where = f"at iteration {last} of {N}" if last is not None else "before any train record"
+    of_n = f" of {N}" if N else " (N unknown)"
+    where = f"at iteration {last}{of_n}" if last is not None else "before any train record"
     return make("stopped", f"the log ends {where} with no error and is not growing")

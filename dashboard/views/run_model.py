@@ -10,8 +10,8 @@ while a run is live (running or stalled, the last update) is not in the model: `
 Text rules: values that can hold log text (file names, metric names, event text, error text) are returned in
 fields the pages draw with ``st.text`` / ``st.code`` / ``st.dataframe`` only. Banner *titles* are built here
 from our own words and numbers, so a page may pass them to ``st.error``/``st.warning`` (Markdown). Plotly
-renders a subset of HTML in trace names and titles, so every log-derived string a figure shows goes
-through ``text.plotly_text``.
+renders a subset of HTML in every text of a chart, so ``build_figure`` builds from raw names and passes the
+finished figure through ``text.escape_figure`` (the one escaper, ``text.plotly_text``, on every text), once.
 
 Invariant: a model is built from a run under that run's lock (a live run's arrays grow under it) and is then
 a private snapshot: nothing in it changes when the run grows (``fingerprint`` says which state it shows).
@@ -51,7 +51,7 @@ from dashboard.views.formatting import (
     fmt_percent,
     fmt_value,
 )
-from dashboard.views.text import one_line, plotly_text
+from dashboard.views.text import escape_figure, one_line
 from dashboard.views.url_state import MAX_SMOOTHING, CalculatorInputs
 from parsers import Run
 
@@ -80,8 +80,10 @@ EVENT_KINDS_SHOWN = ("checkpoint", "best_checkpoint", "resume", "auto_resume", "
                      "advance_dataloader", "epoch_wrap", "warning", "error", "traceback", "launch")
 
 
-def status_badge(status: str) -> str:
-    return f"{STATUS_ICONS.get(status, '•')} {status}"
+def status_badge(status: str, nonfinite_iter: int | None = None) -> str:
+    """``✔ finished``; ``✔ finished · NaN at 350`` when a loss or grad_norm turned non-finite."""
+    nan = f" · NaN at {nonfinite_iter}" if nonfinite_iter is not None else ""
+    return f"{STATUS_ICONS.get(status, '•')} {status}{nan}"
 
 
 # ------------------------------------------------------------------------------------------------ liveness
@@ -148,7 +150,7 @@ def header_items(summary: RunSummary, status: str) -> list[HeaderItem]:
     s = summary
     eta = shows_eta(status)
     items = [
-        HeaderItem("Status", status_badge(status)),
+        HeaderItem("Status", status_badge(status, s.first_nonfinite_iter)),
         HeaderItem("Iterations n/N", fmt_fraction(s.last_iter, s.max_iters)),
         HeaderItem("Epoch", UNKNOWN if s.current_epoch is None else fmt_fraction(s.current_epoch, s.max_epochs)),
         HeaderItem("ETA", fmt_duration(s.eta_seconds) if eta else UNKNOWN),
@@ -281,7 +283,7 @@ def metrics_param(train: Sequence[str], evals: Sequence[str], choices: MetricCho
 @dataclass(frozen=True)
 class ChartSpec:
     key: str  # stable id of the chart on the page
-    title: str  # may hold a metric name: plotly_text() before plotly shows it
+    title: str  # may hold a metric name: raw (build_figure makes every text of its figure literal)
     keys: tuple[str, ...]
     kind: str  # "train" or "eval"
     smooth: bool
@@ -325,8 +327,9 @@ def build_figure(spec: ChartSpec, frame: pd.DataFrame, evals: pd.DataFrame, view
                  epoch_ends: Sequence[int] = (), resume_iters: Sequence[int] = (),
                  checkpoint_iters: Sequence[int] = (), max_points: int = MAX_POINTS) -> go.Figure:
     """One chart of the plan: smoothed at full resolution, cut to the x range, then downsampled (MinMaxLTTB,
-    at most ``max_points`` per trace); names and titles made literal for plotly."""
-    title = plotly_text(spec.title)
+    at most ``max_points`` per trace); built from raw names, then every text made literal for plotly, once
+    (``text.escape_figure``)."""
+    title = spec.title
     if spec.kind == "eval":
         eval_cols = [evals.attrs.get("metrics", {}).get(k, k) for k in spec.keys]
         x_axis = eval_axis(evals, view.x_axis)
@@ -344,16 +347,10 @@ def build_figure(spec: ChartSpec, frame: pd.DataFrame, evals: pd.DataFrame, view
     if spec.kind == "train":
         _add_early_resumes(fig, frame, view, resume_iters)
         _checkpoints_as_one_trace(fig)
-    for trace in fig.data:
-        if trace.name is not None:
-            trace.name = plotly_text(trace.name)
-    ytitle = fig.layout.yaxis.title.text
-    if ytitle:
-        fig.layout.yaxis.title.text = plotly_text(ytitle)
     if not view.log_y:
         _frame_constant_series(fig)
     fig.update_layout(height=spec.height)
-    return fig
+    return escape_figure(fig)
 
 
 def eval_axis(evals: pd.DataFrame, x_axis: str) -> str:

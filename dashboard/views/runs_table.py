@@ -117,7 +117,7 @@ def run_row(*, source_id: str, run_index: int, run_count: int, summary: RunSumma
     epoch = UNKNOWN if summary.current_epoch is None else fmt_fraction(summary.current_epoch, summary.max_epochs)
     return {
         "name": one_line(name),
-        "status": status_badge(status),
+        "status": status_badge(status, summary.first_nonfinite_iter),
         "why": one_line(reason),
         "progress": progress,
         "n/N": fmt_fraction(summary.last_iter, summary.max_iters),
@@ -165,12 +165,13 @@ def runs_table(rows: list[dict[str, object]], name_filter: NameFilter | None) ->
 
 
 def status_of_badge(badge: str) -> str:
-    return badge.split(" ", 1)[-1]
+    """``finished`` from ``✔ finished · NaN at 200``."""
+    return badge.split(" ", 1)[-1].split(" · ", 1)[0]
 
 
 def style_status(value: str) -> str:
     """CSS for a status cell (``pandas.Styler.map``)."""
-    color = STATUS_COLORS.get(status_of_badge(str(value)))
+    color = STATUS_COLORS["crashed"] if " · NaN" in str(value) else STATUS_COLORS.get(status_of_badge(str(value)))
     return f"background-color: {color}" if color else ""
 
 
