@@ -6,9 +6,13 @@
   ``{"hook_msgs": {}}``, ``{"env_info": ...}``, a checkpoint meta dict) after records opens a run: a file
   that several launches appended to holds one per launch. Meta lines before any record belong to the run
   they precede (one launch may write several, e.g. two ``{}``). ``iter`` is inside the epoch for the
-  EpochBasedRunner and global for the IterBasedRunner; the first epoch change tells which. For the
-  former the true iterations per epoch are not in the file: the largest ``iter`` seen in the
-  previous epoch stands in for it (a lower bound), and ``iters_per_epoch`` stays unknown (-1).
+  EpochBasedRunner and global for the IterBasedRunner. Which, and the iterations per epoch the global
+  iteration needs, come in order from: the text twin (``X.log`` beside ``X.log.json``: ``EpochHint``),
+  a checkpoint meta line of an EpochBasedRunner (``iter`` after ``epoch`` epochs), the config's runner
+  type (which loop; the epoch length stays unknown), the first epoch change (``iter`` restarting). When
+  the epoch length is unknown the largest ``iter`` of a complete epoch stands in for it (a lower bound)
+  and ``iters_per_epoch`` stays unknown (-1). ``header.iters_per_epoch`` and
+  ``header.sources["iters_per_epoch"]`` say which source answered (or that the lower bound stands in).
 - Invariant: the iteration going back (globally) opens a new run, as in text logs.
 """
 
@@ -22,6 +26,7 @@ from .config_dump import apply_config_facts
 from .lines import as_lines
 from .records import EvalRecord, Event, Run
 from .text_log import apply_env_line
+from .twins import EpochHint
 
 NAN = math.nan
 _META_KEYS = ("env_info", "hook_msgs", "mmdet_version", "mmcv_version", "config", "seed", "exp_name")
@@ -29,11 +34,14 @@ _NOT_VALUES = ("mode", "epoch", "iter", "step")
 
 
 class JsonLogInterpreter:
-    def __init__(self, runs: list[Run]) -> None:
+    def __init__(self, runs: list[Run], epoch_hint: EpochHint | None = None) -> None:
         self.runs = runs
         self.format: str | None = None
+        self.epoch_hint = epoch_hint  # mmcv: what the text twin says about epochs
         self._epoch_local: bool | None = None  # mmcv: iter counts inside the epoch?
         self._epoch_max: dict[int, int] = {}  # mmcv: largest iter seen per epoch
+        self._complete_max = 0  # mmcv: largest iter seen in an epoch that has ended
+        self._noted_max: int | None = None  # the stand-in the run's header names
         self._last_epoch: int | None = None
         self._last_raw_iter: int | None = None
 
@@ -56,6 +64,8 @@ class JsonLogInterpreter:
         self.runs.append(run)
         self._epoch_local = None
         self._epoch_max = {}
+        self._complete_max = 0
+        self._noted_max = None
         self._last_epoch = None
         self._last_raw_iter = None
         return run
@@ -117,6 +127,11 @@ class JsonLogInterpreter:
         if isinstance(rec.get("iter"), int) and isinstance(rec.get("epoch"), int):
             data = {"epoch": rec["epoch"], "iter": rec["iter"]}
             run.events.append(Event("resume", no, None, "checkpoint meta", data))
+            e, i = rec["epoch"], rec["iter"]
+            # An EpochBasedRunner saves its checkpoints at epoch ends: iter = epoch x iterations per epoch.
+            if self.epoch_hint is None and "EpochBasedRunner" in (run.header.train_loop or "") \
+                    and e > 0 and i > 0 and i % e == 0:
+                run.header.set("iters_per_epoch", i // e, f"checkpoint meta: iter {i} after epoch {e}")
 
     def _mmcv(self, rec: dict, no: int) -> None:
         run = self.cur
@@ -125,24 +140,20 @@ class JsonLogInterpreter:
         raw_iter = rec.get("iter") if isinstance(rec.get("iter"), int) else None
         values = _numbers(rec)
         if mode == "train" and raw_iter is not None:
-            if epoch is not None and self._last_epoch is not None and epoch != self._last_epoch \
-                    and self._epoch_local is None and self._last_raw_iter is not None:
-                self._epoch_local = raw_iter <= self._last_raw_iter
-            if self._epoch_local and epoch is not None:
-                prev_max = self._epoch_max.get(epoch - 1) or max(self._epoch_max.values(), default=0)
-                it = (epoch - 1) * prev_max + raw_iter if epoch > 1 else raw_iter
-                iie = raw_iter
-            else:
-                it, iie = raw_iter, -1
+            if epoch is not None and self._last_epoch is not None and epoch != self._last_epoch:
+                self._complete_max = max(self._complete_max, self._epoch_max.get(self._last_epoch, 0))
+                if self._epoch_local is None and self._last_raw_iter is not None:
+                    self._epoch_local = raw_iter <= self._last_raw_iter
+            it, iie, ipe, max_iters = self._global_iter(run, epoch, raw_iter)
             t = run.train
-            if len(t) and it < t.iters[-1] and not (self._epoch_local and epoch and epoch > (self._last_epoch or 0)):
+            if len(t) and it < t.iters[-1] and not (iie >= 0 and epoch and epoch > (self._last_epoch or 0)):
                 run = self._new_run(no, f"iteration went back from {t.iters[-1]} to {it}", keep_header=True, force=True)
                 t = run.train
-                it, iie = raw_iter, -1
+                it, iie, ipe, max_iters = self._global_iter(run, epoch, raw_iter)
             if epoch is not None:
                 self._epoch_max[epoch] = max(self._epoch_max.get(epoch, 0), raw_iter)
             self._last_epoch, self._last_raw_iter = epoch, raw_iter
-            t.append(it, -1, epoch if epoch is not None else -1, iie, -1, NAN, NAN, no, values)
+            t.append(it, max_iters, epoch if epoch is not None else -1, iie, ipe, NAN, NAN, no, values)
             run.line_kinds["train"] += 1
         elif mode in ("val", "test"):
             run.evals.append(EvalRecord(
@@ -155,6 +166,34 @@ class JsonLogInterpreter:
         else:
             run.unparsed.add(no, json.dumps(rec)[:500])
             run.line_kinds["unparsed"] += 1
+
+    def _global_iter(self, run: Run, epoch: int | None, raw: int) -> tuple[int, int, int, int]:
+        """(global iteration, iteration in epoch, iterations per epoch, N) of an mmcv train record; -1 unknown."""
+        h = run.header
+        hint = self.epoch_hint
+        if hint is not None:
+            local = hint.iters_per_epoch is not None
+            if local and h.iters_per_epoch is None:
+                h.set("iters_per_epoch", hint.iters_per_epoch, hint.source)
+        elif h.iters_per_epoch:
+            local = True
+        else:
+            loop = h.train_loop or ""
+            local = (True if "EpochBasedRunner" in loop else False if "IterBasedRunner" in loop
+                     else self._epoch_local)
+        if not local or epoch is None:
+            return raw, -1, -1, -1
+        ipe = h.iters_per_epoch
+        if ipe:
+            return (epoch - 1) * ipe + raw, raw, ipe, (h.max_epochs * ipe if h.max_epochs else -1)
+        m = self._complete_max
+        if epoch > 1 and self._noted_max != m:
+            self._noted_max = m
+            h.sources["iters_per_epoch"] = (
+                f"unknown: the largest iter logged in a complete epoch ({m}) stands in for it in global "
+                "iterations, a lower bound" if m else
+                f"unknown: iter counts inside epoch {epoch} and no complete epoch is logged")
+        return (epoch - 1) * m + raw, raw, -1, -1
 
     def _scalars(self, rec: dict, no: int) -> None:
         run = self.cur

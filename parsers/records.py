@@ -124,6 +124,7 @@ class HeaderFacts:
     val_interval: int | None = None
     checkpoint_interval: int | None = None
     dataset_size: int | None = None
+    iters_per_epoch: int | None = None  # mmcv .log.json: from its text twin or a checkpoint meta line
     work_dir: str | None = None
     exp_name: str | None = None
     config_text: str | None = None

@@ -17,6 +17,7 @@ from .lines import LineSplitter, as_lines
 from .records import ParsedLog, Run
 from .text_log import TextLogInterpreter
 from .timestamps import stamp_in_name
+from .twins import EpochHint, epoch_hint_for
 
 READ_CHUNK = 8 << 20
 
@@ -24,10 +25,13 @@ READ_CHUNK = 8 << 20
 class LogParser:
     """Feed bytes as they arrive; read ``runs`` at any time."""
 
-    def __init__(self, reference: _dt.datetime | None = None, max_bytes: int | None = None) -> None:
+    def __init__(self, reference: _dt.datetime | None = None, max_bytes: int | None = None, *,
+                 epoch_hint: EpochHint | None = None) -> None:
+        """``epoch_hint``: how an mmcv JSON log counts ``iter`` (``twins.epoch_hint_for`` its path)."""
         self.runs: list[Run] = []
         self._lines = LineSplitter(max_bytes=max_bytes)
         self._reference = reference
+        self._epoch_hint = epoch_hint
         self._interp: TextLogInterpreter | JsonLogInterpreter | None = None
         self._closed = False
 
@@ -78,7 +82,7 @@ class LogParser:
                 self._pending_blocks = getattr(self, "_pending_blocks", []) + list(blocks)
                 return
             if first.lstrip().startswith("{"):
-                self._interp = JsonLogInterpreter(self.runs)
+                self._interp = JsonLogInterpreter(self.runs, self._epoch_hint)
             else:
                 self._interp = TextLogInterpreter(self.runs, self._reference)
             blocks = getattr(self, "_pending_blocks", []) + list(blocks)
@@ -117,9 +121,11 @@ def parse_path(
     """Parse a whole file (plain or gzip) in chunks; raises OSError for a missing/unreadable file.
 
     ``reference`` overrides the date year-less lines are placed near (default: ``reference_time_for``);
-    ``on_chunk(n)`` is called with the size of every chunk read (a progress bar's hook).
+    ``on_chunk(n)`` is called with the size of every chunk read (a progress bar's hook). An mmcv ``X.log.json``
+    reads its epoch length from its text twin ``X.log`` when that is beside it (``twins``).
     """
-    parser = LogParser(reference=reference or reference_time_for(path), max_bytes=max_bytes)
+    parser = LogParser(reference=reference or reference_time_for(path), max_bytes=max_bytes,
+                       epoch_hint=epoch_hint_for(path))
     with open(path, "rb") as f:
         while True:
             chunk = f.read(chunk_size)

@@ -1,7 +1,8 @@
 """Iterations per epoch and the global iteration where each epoch ends.
 
 Sources, in order of trust (the first that answers wins, and is named in ``source``):
-1. ``Epoch(train) [e][i/n]`` lines: n is the dataloader length.
+1. ``Epoch(train) [e][i/n]`` lines: n is the dataloader length (an mmcv ``.log.json``: what its header names,
+   the text twin's lines or a checkpoint meta line).
 2. the config: N / max_epochs, when N is a multiple of max_epochs and the loop counts epochs
    (EpochBasedTrainLoop, or xtuner's TrainLoop which turns epochs into iterations).
 3. the phase shift in logged iterations: with EpochBasedTrainLoop and ``log_processor.by_epoch=False``
@@ -110,7 +111,9 @@ def epoch_info(run: Run) -> EpochInfo:
             break
     if not ipe:
         current, current_source = _current_epoch(run, None)
-        return EpochInfo(None, h.max_epochs, [], current, "none", current_source)
+        return EpochInfo(None, h.max_epochs, [], current, h.sources.get("iters_per_epoch", "none"), current_source)
+    if source == "Epoch(train) lines" and h.iters_per_epoch == ipe and h.sources.get("iters_per_epoch"):
+        source = h.sources["iters_per_epoch"]
     N = run.max_iters
     E = h.max_epochs or (N // ipe if N and N % ipe == 0 else None)
     last = run.last_iter or 0

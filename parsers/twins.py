@@ -1,0 +1,73 @@
+"""An mmcv ``X.log.json`` and its text twin ``X.log`` (same folder, same stem): the epoch length the JSON lacks.
+
+mmcv's EpochBasedRunner writes the iteration inside the epoch as the JSON's ``iter``; the text log's train lines
+(``Epoch [e][i/n]``) say the epoch's length n, and ``Iter [i/N]`` lines say that ``iter`` is global
+(IterBasedRunner). ``epoch_hint_for(path)`` reads the twin up to its first train line and says which, with the
+source to show (``EpochHint.source``). Only the twin's head is read, at most ``MAX_TWIN_BYTES``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .lines import LineSplitter
+from .records import Run
+from .text_log import TextLogInterpreter
+
+JSON_SUFFIX = ".log.json"
+MAX_TWIN_BYTES = 64 << 20  # the first train line of a text log comes after its header and config
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class EpochHint:
+    """How to read an mmcv JSON log's ``iter``: inside epochs of ``iters_per_epoch``, or global (None)."""
+
+    iters_per_epoch: int | None
+    source: str
+
+
+def text_twin(path: str | os.PathLike) -> Path | None:
+    """``X.log`` beside ``X.log.json`` when it exists; else None."""
+    p = Path(path)
+    if not p.name.endswith(JSON_SUFFIX):
+        return None
+    twin = p.with_name(p.name[: -len(".json")])
+    return twin if twin.is_file() else None
+
+
+def epoch_hint_for(path: str | os.PathLike) -> EpochHint | None:
+    """What the text twin of an mmcv JSON log says about its epochs; None without a twin (or a train line in it)."""
+    twin = text_twin(path)
+    if twin is None:
+        return None
+    run = _first_train_run(twin)
+    if run is None:
+        return None
+    ipe = run.iters_per_epoch
+    if ipe:
+        return EpochHint(ipe, f"text twin {twin.name}: Epoch [e][i/{ipe}] lines")
+    return EpochHint(None, f"text twin {twin.name}: Iter [i/N] lines (iter is global)")
+
+
+def _first_train_run(path: Path) -> Run | None:
+    runs: list[Run] = []
+    interp = TextLogInterpreter(runs)
+    lines = LineSplitter()
+    read = 0
+    try:
+        with open(path, "rb") as f:
+            while read < MAX_TWIN_BYTES:
+                chunk = f.read(_CHUNK)
+                if not chunk:
+                    interp.feed(lines.close())
+                    break
+                read += len(chunk)
+                interp.feed(lines.feed(chunk))
+                if any(len(r.train) for r in runs):
+                    break
+    except (OSError, ValueError):
+        return None
+    return next((r for r in runs if len(r.train)), None)
