@@ -162,6 +162,11 @@ def test_run_page_header_and_charts(log_root):
     text = page_text(at)
     assert "Finish: none (finished: only a running run has an ETA)" in text and "N = 3 x 1224 = 3672" in text
     assert "Log clock: 2026-03-14 09:00 → 2026-03-14 21:30 · compute 12h 29m · pauses 1m 24s" in text
+    # Copied a moment ago (a fresh clone has new file times), but its run has finished: not a live log (item 15).
+    assert "(not growing)" in text and "live log" not in text
+    # No x-range hint that goes stale while the run grows; the data's extent is drawn with the charts (item 16).
+    assert [n.placeholder for n in at.number_input if n.key in ("run_x_from", "run_x_to")] == ["the start", "the end"]
+    assert "Data on the x axis (iteration): 10 to 3670" in text
     events = at.dataframe[-1].value
     assert "checkpoint" in set(events["kind"])
 

@@ -388,3 +388,12 @@ def test_a_log_without_n_never_says_none():
     assert "None" not in s.status_reason
     for item in rm.header_items(s, s.status):
         assert "None" not in item.value
+
+
+def test_a_log_whose_last_run_finished_is_not_live_even_with_a_new_file_time():
+    s = summarize(run_of(LLM))
+    fresh = rm.Liveness(True, 1000.0, "file mtime")  # written just now, as after a fresh clone
+    assert s.status == "finished" and not rm.log_is_live(fresh, s, is_last_run=True)
+    assert rm.log_is_live(fresh, s, is_last_run=False)  # an earlier run's end says nothing about the file
+    stopped = summarize(parse_bytes(LLM.read_bytes()[: len(LLM.read_bytes()) // 2]).runs[0])
+    assert stopped.status == "stopped" and rm.log_is_live(fresh, stopped, is_last_run=True)

@@ -87,22 +87,18 @@ def _clear_range() -> None:  # a range in the old axis' units means nothing on t
     st.session_state.update({_K + "x_from": None, _K + "x_to": None, _K + "x_from_t": "", _K + "x_to_t": ""})
 
 
-def _x_range_inputs(sb, model: rm.RunModel, x_axis: str) -> tuple[tuple[float, float] | None, bool]:
-    extent = rm.data_extent(model.frame, x_axis)
-    sb.caption("x range (zoomed at full detail; empty = everything)")
+def _x_range_inputs(sb, x_axis: str) -> tuple[tuple[float, float] | None, bool]:
+    sb.caption("x range (zoomed at full detail; empty = everything, following the run as it grows)")
     c_from, c_to = sb.columns(2)
     if x_axis == "wall":
-        t_from = c_from.text_input("from", key=_K + "x_from_t",
-                                   placeholder=rm.fmt_clock_input(extent[0] if extent else None))
-        t_to = c_to.text_input("to", key=_K + "x_to_t", placeholder=rm.fmt_clock_input(extent[1] if extent else None))
+        t_from = c_from.text_input("from", key=_K + "x_from_t", placeholder="the start")
+        t_to = c_to.text_input("to", key=_K + "x_to_t", placeholder="the end")
         lo = rm.parse_clock(t_from) if t_from.strip() else None
         hi = rm.parse_clock(t_to) if t_to.strip() else None
         bad_clock = bool((t_from.strip() and lo is None) or (t_to.strip() and hi is None))
     else:
-        lo = c_from.number_input("from", value=None, key=_K + "x_from", format="%g",
-                                 placeholder=f"{extent[0]:g}" if extent else "")
-        hi = c_to.number_input("to", value=None, key=_K + "x_to", format="%g",
-                               placeholder=f"{extent[1]:g}" if extent else "")
+        lo = c_from.number_input("from", value=None, key=_K + "x_from", format="%g", placeholder="the start")
+        hi = c_to.number_input("to", value=None, key=_K + "x_to", format="%g", placeholder="the end")
         bad_clock = False
     x_range, hint = rm.x_range_from_inputs(lo, hi)
     if bad_clock:
@@ -159,7 +155,7 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
                                              help="TensorBoard's smoothing; the raw series stays faint behind."))
     x_axis = rm.check_axis(sb.radio("x axis", list(X_AXES), format_func=rm.X_AXIS_LABELS.get, key=_K + "x_axis",
                                     horizontal=True, on_change=_clear_range))
-    x_range, _ = _x_range_inputs(sb, model, x_axis)
+    x_range, _ = _x_range_inputs(sb, x_axis)
     log_y = sb.toggle("Log scale (y)", key=_K + "log_y")
     live = opened.liveness is not None and sb.toggle("Live updates", key=_K + "live",
                                                      help="Pause to keep the page as it is while you read it.")
@@ -211,7 +207,7 @@ def draw_header(m: rm.RunModel, lv: rm.Liveness | None) -> None:
     """Progress, tiles, finish time, last update, status and ETA method, banners."""
     now = time.time()
     s = m.summary
-    live = lv is not None and lv.live
+    live = rm.log_is_live(lv, s, m.is_last_run)
     status, reason = rm.live_status(s.status, s.status_reason, live=live, is_last_run=m.is_last_run, now=now,
                                     last_update=lv.last_update if lv is not None else None,
                                     median_gap=m.median_record_gap)
@@ -223,7 +219,7 @@ def draw_header(m: rm.RunModel, lv: rm.Liveness | None) -> None:
             col.metric(item.label, item.value, help=rm.HEADER_HELP.get(item.label))
     if lv is not None:
         last = fmt_ago(now - lv.last_update) if lv.last_update is not None else "unknown"
-        update = f"Last update: {last} ({'live log' if lv.live else 'not growing'})"
+        update = f"Last update: {last} ({'live log' if live else 'not growing'})"
     else:
         update = "A stored log: not growing"
     where = f" · run {m.run_index + 1} of {m.run_count}" if m.run_index is not None and m.run_count > 1 else ""
@@ -258,6 +254,10 @@ def draw_charts(m: rm.RunModel, plan: list[rm.ChartSpec], view: rm.ChartView,
     for i in range(0, len(others), 2):
         for col, spec in zip(st.columns(2), others[i:i + 2]):
             col.plotly_chart(figure(spec), key=f"chart_{spec.key}", config=config)
+    extent = rm.data_extent(m.frame, view.x_axis)
+    if extent is not None:
+        shown = [rm.fmt_clock_input(x) for x in extent] if view.x_axis == "wall" else [f"{x:g}" for x in extent]
+        st.text(f"Data on the x axis ({rm.X_AXIS_LABELS[view.x_axis]}): {shown[0]} to {shown[1]}")
     st.text("Dotted lines: epoch ends · dashed orange: resumes · green ticks: checkpoints. "
             f"Each trace holds at most {rm.MAX_POINTS:,} points (MinMaxLTTB). Smoothing {view.smoothing:g} applies to "
             "losses, time, grad_norm and throughput. PNG: the camera button of a chart.")

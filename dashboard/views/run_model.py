@@ -114,6 +114,12 @@ def liveness(*, discovered_at: float, last_growth_at: float | None, mtime: float
     return Liveness(grown_while_followed or discovered_at - mtime <= recent, mtime, "file mtime")
 
 
+def log_is_live(lv: Liveness | None, summary: RunSummary, is_last_run: bool) -> bool:
+    """Whether to call the log live: it is growing (or was written just before the watcher found it), and its
+    last run has not finished (a fresh clone's sample logs have new file times, yet their runs are over)."""
+    return lv is not None and lv.live and not (is_last_run and summary.status == "finished")
+
+
 def live_status(status: str, reason: str, *, live: bool, is_last_run: bool, now: float,
                 last_update: float | None, median_gap: float | None) -> tuple[str, str]:
     """Running or stalled for the last run of a live log, by the rule of ``dashboard.analysis.health``.
