@@ -10,6 +10,10 @@ Invariants:
 - Figures use SVG ``go.Scatter`` (no WebGL: headless browsers and remote desktops often lack it).
 - Markers added to a figure (epoch ends, resumes, checkpoints) are layout shapes named
   ``"epoch_end"``, ``"resume"`` and ``"checkpoint"`` so callers and tests can find them.
+- Text is raw: titles, axis titles, trace names and notes are the callers' strings (metric names and run
+  labels are log text), and nothing here escapes them or writes markup of its own (no ``<extra>`` in hover
+  templates; legend groups are ids, not names). Plotly renders HTML in those texts, so a figure goes to a page
+  only through ``dashboard.views.text.escape_figure`` (``run_model.build_figure``, ``compare.figure``).
 """
 
 from __future__ import annotations
@@ -155,8 +159,8 @@ def _nonfinite_markers(x: np.ndarray, y: np.ndarray, ref: np.ndarray) -> tuple[n
 
 
 def _add_metric_traces(fig: go.Figure, x: np.ndarray, y: np.ndarray, smooth: np.ndarray, name: str, color: str,
-                       smoothing: float, x_range: tuple[float, float] | None, max_points: int, x_axis: str) -> None:
-    group = name
+                       smoothing: float, x_range: tuple[float, float] | None, max_points: int, x_axis: str,
+                       group: str) -> None:
     rx, ry = _prepare(x, y, x_range, max_points, x_axis)
     if smoothing > 0:
         fig.add_trace(go.Scatter(
@@ -176,7 +180,7 @@ def _add_metric_traces(fig: go.Figure, x: np.ndarray, y: np.ndarray, smooth: np.
         fig.add_trace(go.Scatter(
             x=mx, y=my, mode="markers", name=f"{name}: nan/inf", legendgroup=group,
             marker={"symbol": "x", "color": "#d62728", "size": 9},
-            hovertemplate="logged nan/inf<extra></extra>",
+            hovertemplate="logged nan/inf", hoverlabel={"namelength": 0},
         ))
 
 
@@ -356,7 +360,7 @@ def metric_figure(
             x, y, smooth = _series(frame, key, x_col, smoothing)
             name = f"{label} · {key}" if label else key
             _add_metric_traces(fig, x, y, smooth, name, PALETTE[color_i % len(PALETTE)], smoothing, x_range,
-                               max_points, x_axis)
+                               max_points, x_axis, group=f"series-{color_i}")
             color_i += 1
     first = labelled[0][1] if labelled else None
     view = tuple(sorted(x_range)) if x_range is not None else _data_extent(labelled, x_col)
@@ -436,7 +440,7 @@ def compare_figure(
             continue
         x, y, smooth = _series(frame, key, x_col, smoothing)
         _add_metric_traces(fig, x, y, smooth, str(label), PALETTE[i % len(PALETTE)], smoothing, x_range,
-                           max_points, align)
+                           max_points, align, group=f"run-{i}")
     _layout(fig, align, log_y, x_range, title, key, uirevision)
     fig.update_layout(meta={"missing": missing, "key": key})
     if missing:

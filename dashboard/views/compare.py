@@ -1,8 +1,8 @@
 """The Compare page's model: which metrics the chosen runs share, one frame per run for a metric, the table of
 final and best values, and short unique labels. No Streamlit here.
 
-Labels and metric names can hold log text: the page passes them through ``text.plotly_text`` before plotly
-draws them and shows them in a dataframe otherwise.
+Labels and metric names can hold log text: they stay raw here (the table shows them in a dataframe, literally),
+and ``figure`` makes every text of a chart literal for plotly (``text.escape_figure``), once.
 """
 
 from __future__ import annotations
@@ -12,13 +12,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 
 from dashboard.analysis import RunSummary
 from dashboard.analysis.summary import LOWER_IS_BETTER
-from dashboard.charts.figures import classify_key, group_keys
+from dashboard.charts.figures import classify_key, compare_figure, group_keys
 from dashboard.charts.series import eval_frame, train_frame
 from dashboard.views.formatting import fmt_duration
 from dashboard.views.review import Target, upload_title
+from dashboard.views.text import escape_figure
 from parsers import Run
 
 
@@ -91,6 +93,15 @@ def metric_frame(run: Run, key: str, iters_per_epoch: int | None = None) -> pd.D
         "relative_seconds": ev["relative_seconds"].to_numpy(dtype=np.float64),
         key: ev[col].to_numpy(dtype=np.float64),
     })
+
+
+def figure(frames: Sequence[tuple[str, pd.DataFrame]], key: str, *, align: str = "iter", smoothing: float = 0.6,
+           log_y: bool = False, uirevision: str | None = None) -> go.Figure:
+    """The chart of one metric: ``frames`` are ``(raw run label, metric_frame)``, ``key`` the raw metric name (also
+    the title); every text of the figure is made literal for plotly (``text.escape_figure``)."""
+    fig = compare_figure(frames, key, align=align, smoothing=smoothing, log_y=log_y,  # type: ignore[arg-type]
+                         title=key, uirevision=uirevision or f"compare-{key}")
+    return escape_figure(fig)
 
 
 def lower_is_better(key: str) -> bool:

@@ -15,6 +15,10 @@ the literal text those elements show):
   surrogates (undecodable bytes) with U+FFFD, and caps the length with a visible marker.
 - ``one_line`` does the same for a table cell or caption and folds line breaks into ``⏎``.
 
+Plotly is the exception: it renders a subset of HTML in every text of a chart, so ``plotly_text`` *does*
+escape (``<`` becomes ``&lt;``, which plotly shows as ``<``), and ``escape_figure`` passes every text of a
+finished figure through it once.
+
 Invariant: the output contains no character in ``FORBIDDEN`` and is at most ``max_chars``
 characters plus the truncation marker.
 """
@@ -80,5 +84,47 @@ def one_line(text: str | bytes, max_chars: int = MAX_LINE_CHARS) -> str:
 def plotly_text(text: str, max_chars: int = MAX_LINE_CHARS) -> str:
     """Text plotly shows literally (trace names, titles, axis titles, hover, annotations): ``one_line``, then its
     pseudo-HTML (``<b>``, ``<a href>``, ``<br>``) made into entities, which plotly displays as the characters.
-    The one escaper for everything a figure renders."""
+    The one escaper for everything a figure renders; ``escape_figure`` applies it to a whole figure."""
     return one_line(str(text), max_chars).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _escaped(value):
+    if isinstance(value, str):
+        return plotly_text(value) if value else value
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return [plotly_text(v) for v in value]
+    return value
+
+
+def escape_figure(fig):
+    """Every text the plotly figure ``fig`` renders, made literal by ``plotly_text``; returns ``fig``.
+
+    That is the title, every axis title, the legend title, annotations (text and hover text), shape labels,
+    and each trace's name, legend group title, text, hover text and hover template. Figures are built from raw
+    text (``dashboard.charts.figures`` escapes nothing and writes no markup of its own), and the views that
+    hand a figure to a page (``run_model.build_figure``, ``compare.figure``) call this last, exactly once:
+    escaping twice would show ``&amp;lt;``. ``layout.meta`` and ``uirevision`` are not rendered and stay raw.
+    """
+    layout = fig.layout
+    if layout.title.text:
+        layout.title.text = _escaped(layout.title.text)
+    if layout.legend.title.text:
+        layout.legend.title.text = _escaped(layout.legend.title.text)
+    for axis in [*fig.select_xaxes(), *fig.select_yaxes()]:
+        if axis.title.text:
+            axis.title.text = _escaped(axis.title.text)
+    for note in layout.annotations:
+        note.text = _escaped(note.text)
+        note.hovertext = _escaped(note.hovertext)
+    for shape in layout.shapes:
+        label = getattr(shape, "label", None)
+        if label is not None and label.text:
+            label.text = _escaped(label.text)
+    for trace in fig.data:
+        for prop in ("name", "text", "hovertext", "hovertemplate", "texttemplate"):
+            if prop in trace and trace[prop] is not None:
+                trace[prop] = _escaped(trace[prop])
+        group_title = getattr(trace, "legendgrouptitle", None)
+        if group_title is not None and group_title.text:
+            group_title.text = _escaped(group_title.text)
+    return fig

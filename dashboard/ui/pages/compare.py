@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.charts.figures import compare_figure
 from dashboard.ui import common
 from dashboard.views import compare, review
-from dashboard.views.text import one_line, plotly_text
+from dashboard.views.text import one_line
 from dashboard.views.url_state import MAX_COMPARE, MAX_SMOOTHING, RunRef, ViewState, from_query, to_query
 
 SCOPE = "compare"
@@ -97,7 +96,8 @@ names: dict[str, list[str]] = {}
 for target, rev in loaded:
     if target.kind == "upload":
         names[target.id] = [f.name for f in rev.files]
-run_labels = compare.unique_labels([plotly_text(compare.short_label(t, names.get(t.id)), 60) for t, _ in loaded])
+# Raw text (one line): the table shows it literally, compare.figure makes it literal for plotly.
+run_labels = compare.unique_labels([one_line(compare.short_label(t, names.get(t.id)), 60) for t, _ in loaded])
 runs = [rev.run(t.index) for t, rev in loaded]
 
 metric_options = compare.metric_options(runs)
@@ -138,8 +138,8 @@ with left:
         is_train = any(m in run.train.field_names for run in runs)
         frames = [(label, compare.metric_frame(run, m, s.iters_per_epoch if s is not None else None))
                   for label, run, s in zip(run_labels, runs, summaries)]
-        fig = compare_figure(frames, m, align=align, smoothing=float(smoothing) if is_train else 0.0,
-                             log_y=bool(log_y), title=plotly_text(m), uirevision=f"compare-{m}")
+        fig = compare.figure(frames, m, align=align, smoothing=float(smoothing) if is_train else 0.0,
+                             log_y=bool(log_y), uirevision=f"compare-{m}")
         st.plotly_chart(fig, key=f"cmp_chart_{metrics.index(m)}",
                         config={"displaylogo": False, "toImageButtonOptions": {"format": "png",
                                                                                "filename": "compare"}})
