@@ -166,3 +166,13 @@ def test_the_compare_page_shows_a_hostile_metric_as_text(tmp_path: Path, monkeyp
         assert strings
     finally:
         common.release_all()
+
+
+def test_pages_get_figures_only_from_the_views_that_escape_them():
+    """``ui/`` never calls a figure builder of ``charts.figures`` itself (it would skip ``escape_figure``)."""
+    import re
+
+    ui = Path(__file__).resolve().parents[1] / "dashboard" / "ui"
+    builders = re.compile(r"\b(metric_figure|eval_figure|compare_figure)\b|go\.Figure\(")
+    offenders = [str(p) for p in ui.rglob("*.py") if builders.search(p.read_text())]
+    assert offenders == []
