@@ -211,3 +211,11 @@ def test_float_text_is_shortest_round_trip():
     s = with_changes(ViewState(), smoothing=0.1 + 0.2 - 0.3 + 0.6, x_range=(1e-300, math.pi))
     q = to_query(s)
     assert from_query(q)[0] == s
+
+
+def test_a_link_to_the_runs_page_points_at_the_apps_root():
+    """Streamlit serves the default page at the root only (its url_path is ""): /runs would be 'Page not found'."""
+    from dashboard.views.url_state import app_url
+
+    assert app_url("http://h:8501/run", "runs", {"filter": "llm"}) == "http://h:8501/?filter=llm"
+    assert app_url("http://h/base/compare", "run", {"upload": "a"}) == "http://h/base/run?upload=a"

@@ -567,4 +567,6 @@ def app_url(context_url: str | None, page: str, params: Mapping[str, str | Seque
     path = parts.path.rstrip("/")
     head, _, last = path.rpartition("/")
     base = head if last in PAGES else path
-    return urlunsplit((parts.scheme, parts.netloc, f"{base}/{page}", query, ""))
+    # The default page (Runs) is served at the app's root only: Streamlit gives it the url_path "".
+    shown = "" if any(p.default and p.path == page for p in PAGE_SPECS) else page
+    return urlunsplit((parts.scheme, parts.netloc, f"{base}/{shown}", query, ""))

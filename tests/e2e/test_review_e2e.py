@@ -244,3 +244,43 @@ def test_calculator_explains_a_3672_log_believed_to_run_on_4_gpus(page, chromium
     finally:
         fresh.close()
     assert page_errors == []
+
+
+def readme_urls() -> list[tuple[str, str]]:
+    """(page name, URL template) of every URL the README's Pages table documents."""
+    text = (SAMPLE_LOGS.parent / "README.md").read_text()
+    table = text[text.index("## Pages"):text.index("## Configuration")]
+    out = []
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 3 or cells[0] in ("page", "---"):
+            continue
+        out.extend((cells[0], u) for u in re.findall(r"`(/[^`]*)`", cells[1]))
+    return out
+
+
+def test_every_url_the_readme_documents_opens_its_page(page, review_server, page_errors):
+    """Each URL of the README's Pages table, with its placeholders filled with real values, opens the page it
+    names (its title), never Streamlit's 'Page not found' (issue 11 item 13)."""
+    goto(page, review_server.url + "/upload")
+    upload(page, LLM)
+    page.wait_for_url(re.compile(r"/run\?upload=[0-9a-f]{24}$"), timeout=SLOW_MS)
+    upload_id = parse_qs(urlsplit(page.url).query)["upload"][0]
+    values = {"<regex>": "llm", "<root label>/<path>": LLM_ID, "<run index>": "0", "<id>": upload_id,
+              "<run>": CLS_ID}
+    urls = readme_urls()
+    assert {name for name, _ in urls} == {"Runs", "Run", "Upload", "Compare", "Calculator"}
+    for name, template in urls:
+        url = template
+        for key, value in values.items():
+            url = url.replace(key, value)
+        assert "<" not in url, url
+        goto(page, review_server.url + url)
+        title = page.locator("[data-testid='stMain'] h1").first
+        title.wait_for(timeout=SLOW_MS)
+        wait_app_ready(page, timeout_ms=SLOW_MS)
+        # an old /upload?upload=<id> link lands on the Run page, as the README says
+        expected = "Run" if (name == "Upload" and "upload=" in url) else name
+        assert title.inner_text().strip() == expected, url
+        assert "Page not found" not in page.locator("body").inner_text(), url
+    assert page_errors == []
