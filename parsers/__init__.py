@@ -6,9 +6,10 @@ Pure Python; no Streamlit. Start with ``parse_path`` / ``parse_bytes`` for whole
 
 from .lines import SizeLimitExceeded
 from .records import EvalRecord, Event, HeaderFacts, ParsedLog, Run, TrainRecord, TrainTable
-from .stream import LogParser, parse_bytes, parse_path, reference_time_for
+from .stream import LogParser, parse_bytes, parse_path, reference_of, reference_time_for
+from .timestamps import Reference
 
 __all__ = [
-    "EvalRecord", "Event", "HeaderFacts", "LogParser", "ParsedLog", "Run", "SizeLimitExceeded",
-    "TrainRecord", "TrainTable", "parse_bytes", "parse_path", "reference_time_for",
+    "EvalRecord", "Event", "HeaderFacts", "LogParser", "ParsedLog", "Reference", "Run", "SizeLimitExceeded",
+    "TrainRecord", "TrainTable", "parse_bytes", "parse_path", "reference_of", "reference_time_for",
 ]

@@ -128,6 +128,10 @@ class HeaderFacts:
     work_dir: str | None = None
     exp_name: str | None = None
     config_text: str | None = None
+    # Year-less (console) lines: where the year their time stamps got came from, and whether it is a guess
+    # (``timestamps.Clock``); None when the run has no year-less line.
+    year_source: str | None = None
+    year_assumed: bool | None = None
     sources: dict[str, str] = field(default_factory=dict)
 
     def set(self, name: str, value: Any, source: str, *, override: bool = False) -> None:

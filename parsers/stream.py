@@ -16,7 +16,7 @@ from .json_log import JsonLogInterpreter
 from .lines import LineSplitter, as_lines
 from .records import ParsedLog, Run
 from .text_log import TextLogInterpreter
-from .timestamps import stamp_in_name
+from .timestamps import Reference, name_reference, time_reference
 from .twins import EpochHint, epoch_hint_for
 
 READ_CHUNK = 8 << 20
@@ -25,9 +25,11 @@ READ_CHUNK = 8 << 20
 class LogParser:
     """Feed bytes as they arrive; read ``runs`` at any time."""
 
-    def __init__(self, reference: _dt.datetime | None = None, max_bytes: int | None = None, *,
+    def __init__(self, reference: _dt.datetime | Reference | None = None, max_bytes: int | None = None, *,
                  epoch_hint: EpochHint | None = None) -> None:
-        """``epoch_hint``: how an mmcv JSON log counts ``iter`` (``twins.epoch_hint_for`` its path)."""
+        """``reference``: the date year-less lines are near (``reference_of`` a path says where it came from;
+        a bare date is an assumed one). ``epoch_hint``: how an mmcv JSON log counts ``iter``
+        (``twins.epoch_hint_for`` its path)."""
         self.runs: list[Run] = []
         self._lines = LineSplitter(max_bytes=max_bytes)
         self._reference = reference
@@ -90,20 +92,28 @@ class LogParser:
         self._interp.feed(blocks)
 
 
-def reference_time_for(path: str | os.PathLike) -> _dt.datetime | None:
-    """When a file was written: a ``YYYYMMDD_HHMMSS`` stamp in its path, else its mtime."""
+def reference_of(path: str | os.PathLike) -> Reference | None:
+    """When a file was written, and how that is known: a ``YYYYMMDD_HHMMSS`` stamp in its path (a fact), else its
+    mtime (assumed)."""
     p = Path(path)
     for part in (p.name, p.parent.name, str(p)):
-        stamp = stamp_in_name(part)
-        if stamp is not None:
-            return stamp
+        ref = name_reference(part)
+        if ref is not None:
+            return ref
     try:
-        return _dt.datetime.fromtimestamp(p.stat().st_mtime)
-    except OSError:
+        return time_reference(p.stat().st_mtime)
+    except (OSError, ValueError, OverflowError):
         return None
 
 
-def parse_bytes(data: bytes, reference: _dt.datetime | None = None, max_bytes: int | None = None) -> ParsedLog:
+def reference_time_for(path: str | os.PathLike) -> _dt.datetime | None:
+    """When a file was written: a ``YYYYMMDD_HHMMSS`` stamp in its path, else its mtime (``reference_of``'s date)."""
+    ref = reference_of(path)
+    return ref.when if ref is not None else None
+
+
+def parse_bytes(data: bytes, reference: _dt.datetime | Reference | None = None,
+                max_bytes: int | None = None) -> ParsedLog:
     parser = LogParser(reference=reference, max_bytes=max_bytes)
     parser.feed(data)
     parser.close()
@@ -114,17 +124,18 @@ def parse_path(
     path: str | os.PathLike,
     max_bytes: int | None = None,
     *,
-    reference: _dt.datetime | None = None,
+    reference: _dt.datetime | Reference | None = None,
     on_chunk: Callable[[int], None] | None = None,
     chunk_size: int = READ_CHUNK,
 ) -> ParsedLog:
     """Parse a whole file (plain or gzip) in chunks; raises OSError for a missing/unreadable file.
 
-    ``reference`` overrides the date year-less lines are placed near (default: ``reference_time_for``);
+    ``reference`` overrides the date year-less lines are placed near (default: ``reference_of``, which says
+    where the date came from);
     ``on_chunk(n)`` is called with the size of every chunk read (a progress bar's hook). An mmcv ``X.log.json``
     reads its epoch length from its text twin ``X.log`` when that is beside it (``twins``).
     """
-    parser = LogParser(reference=reference or reference_time_for(path), max_bytes=max_bytes,
+    parser = LogParser(reference=reference or reference_of(path), max_bytes=max_bytes,
                        epoch_hint=epoch_hint_for(path))
     with open(path, "rb") as f:
         while True:

@@ -29,7 +29,7 @@ from .config_dump import apply_config_facts
 from .fields import parse_eta, split_mmcv_fields, split_mmengine_fields
 from .lines import RawLines
 from .records import EvalRecord, Event, HeaderFacts, Run
-from .timestamps import Clock
+from .timestamps import Clock, Reference
 
 NAN = math.nan
 
@@ -92,7 +92,7 @@ NONE, MESSAGE, ENV, CONFIG, TRACEBACK = range(5)
 
 
 class TextLogInterpreter:
-    def __init__(self, runs: list[Run], reference: _dt.datetime | None = None) -> None:
+    def __init__(self, runs: list[Run], reference: _dt.datetime | Reference | None = None) -> None:
         self.runs = runs
         self.clock = Clock(reference)
         self.format: str | None = None
@@ -105,6 +105,7 @@ class TextLogInterpreter:
         self._layouts: dict[tuple[str, ...], _Layout] = {}
         self._batched_lines = 0  # train lines seen in runs of BATCH_MIN or more
         self._lead: _HeaderLead | None = None  # an empty prefixed message that may open the next run's header
+        self._year_run: Run | None = None  # the last run told where its year-less lines' year came from
 
     # -- runs --------------------------------------------------------------------------------------
     @property
@@ -317,6 +318,8 @@ class TextLogInterpreter:
         for r in starts.tolist():
             y, mo, d = (int(v) for v in head[:3, r])
             bases.append(clock.full(y, mo, d, "00:00:00") if yearful else clock.yearless(mo, d, "00:00:00"))
+        if not yearful and run is not self._year_run:
+            self._note_year(run)
         tss = (np.repeat(np.array(bases), np.diff(np.append(starts, n_rows)))
                + head[k.HOUR] * 3600 + head[k.MINUTE] * 60 + head[k.SECOND])
         if np.isnan(tss).any():
@@ -360,7 +363,19 @@ class TextLogInterpreter:
         """The time stamp of a line matched by a pattern built on the MMEngine prefix."""
         y = m.group("year")
         month, day, hms = int(m.group("month")), int(m.group("day")), m.group("hms")
-        return self.clock.full(int(y), month, day, hms) if y else self.clock.yearless(month, day, hms)
+        if y:
+            return self.clock.full(int(y), month, day, hms)
+        ts = self.clock.yearless(month, day, hms)
+        if self.cur is not self._year_run:
+            self._note_year(self.cur)
+        return ts
+
+    def _note_year(self, run: Run) -> None:
+        """Tell the run where the year of its first year-less line came from (the first one told wins)."""
+        self._year_run = run
+        h = run.header
+        if h.year_source is None:
+            h.year_source, h.year_assumed = self.clock.year_source, self.clock.year_assumed
 
     def _stamp(self, ts: float) -> None:
         run = self.runs[-1]

@@ -30,12 +30,13 @@ class EpochHint:
 
 
 def text_twin(path: str | os.PathLike) -> Path | None:
-    """``X.log`` beside ``X.log.json`` when it exists; else None."""
+    """``X.log`` beside ``X.log.json`` when it is a regular file; else None (a symbolic link may lead out of the
+    folder the JSON log was allowed from, so it is not followed)."""
     p = Path(path)
     if not p.name.endswith(JSON_SUFFIX):
         return None
     twin = p.with_name(p.name[: -len(".json")])
-    return twin if twin.is_file() else None
+    return twin if twin.is_file() and not twin.is_symlink() else None
 
 
 def epoch_hint_for(path: str | os.PathLike) -> EpochHint | None:

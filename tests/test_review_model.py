@@ -111,8 +111,10 @@ def test_parse_files_stops_a_gzip_bomb_at_the_cap(tmp_path):
 
 
 def test_reference_date_comes_from_the_name_else_the_upload_time():
-    assert review.reference_for("20260314_090000.log", 0.0).year == 2026
-    assert review.reference_for("console.log", time.mktime((2024, 6, 1, 0, 0, 0, 0, 0, -1))).year == 2024
+    named = review.reference_for("20260314_090000.log", 0.0)
+    assert named.when.year == 2026 and not named.assumed and named.source == "file name: 20260314_090000"
+    uploaded = review.reference_for("console.log", time.mktime((2024, 6, 1, 0, 0, 0, 0, 0, -1)))
+    assert uploaded.when.year == 2024 and uploaded.assumed and uploaded.source.startswith("upload time: 2024-06-01")
     assert review.reference_for("console.log", None) is None
 
 

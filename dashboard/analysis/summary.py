@@ -99,6 +99,10 @@ class RunSummary:
     best_metrics: dict[str, dict[str, Any]]
     audit: Audit
     sources: dict[str, str] = field(default_factory=dict)
+    # year-less (console) lines: where their year came from and whether it is a guess (None: every line has its
+    # year); also in sources["year"]
+    year_source: str | None = None
+    year_assumed: bool | None = None
     # raw times for callers that compute with them (not in the JSON report)
     last_timestamp: float | None = None
     finish_timestamp: float | None = None
@@ -206,6 +210,8 @@ def summarize(run: Run, *, path: str | None = None, overrides: Overrides | None 
     setup, sources = setup_for(run, overrides)
     if ep.current_epoch is not None:
         sources["current_epoch"] = ep.current_epoch_source
+    if run.header.year_source is not None:
+        sources["year"] = run.header.year_source
     # The audit compares the log's N with what the setup implies.
     aud: Audit = audit(N, setup, {k: f"{getattr(setup, _SETUP_FIELD.get(k, k), None)} ({v})"
                                   for k, v in sources.items()}, logged_iters_per_epoch=ep.iters_per_epoch)
@@ -274,6 +280,7 @@ def summarize(run: Run, *, path: str | None = None, overrides: Overrides | None 
         eta_seconds=eta_seconds, finish_at=iso(finish_ts), eta_method=eta.method,
         logged_eta_seconds=eta.logged_eta_seconds, logged_finish_at=iso(eta.logged_finish_at),
         latest=latest, final_metrics=final, best_metrics=best, audit=aud, sources=sources,
+        year_source=run.header.year_source, year_assumed=run.header.year_assumed,
         last_timestamp=float(fin_ts[-1]) if len(fin_ts) else None, finish_timestamp=finish_ts,
     )
 

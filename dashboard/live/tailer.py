@@ -54,7 +54,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from dashboard.live.roots import UnsafePath, open_inside
-from parsers import LogParser, Run, SizeLimitExceeded, reference_time_for
+from parsers import LogParser, Run, SizeLimitExceeded, reference_of
 from parsers.sniff import looks_binary, may_be_gzip
 from parsers.twins import epoch_hint_for
 
@@ -314,7 +314,7 @@ class Tailer:
         return False
 
     def _new_parser(self) -> LogParser:
-        return LogParser(reference=reference_time_for(self.path), max_bytes=self.max_bytes,
+        return LogParser(reference=reference_of(self.path), max_bytes=self.max_bytes,
                          epoch_hint=epoch_hint_for(self.path))
 
     def _note(self, text: str) -> None:

@@ -37,8 +37,9 @@ from dashboard.live.roots import LogRoot, UnsafePath, open_inside, resolve_sourc
 from dashboard.uploads.settings import MB
 from dashboard.views.run_model import FileRow, RunModel, RunSource, build_run_model, run_label
 from dashboard.views.url_state import RunRef
-from parsers import LogParser, ParsedLog, Run, parse_path, reference_time_for, sniff
-from parsers.timestamps import stamp_in_name
+from parsers import LogParser, ParsedLog, Reference, Run, parse_path, reference_of, sniff
+from parsers.timestamps import name_reference, time_reference
+from parsers.twins import epoch_hint_for
 
 UPLOAD_TYPES = ("log", "txt", "json", "gz")
 PARSE_CHUNK = 4 * MB
@@ -101,17 +102,19 @@ def plan_files(files: Sequence[tuple[str, int, str]]) -> tuple[list[PlannedFile]
 # ------------------------------------------------------------------------------------------- parsing
 
 
-def reference_for(name: str, created: float | None) -> _dt.datetime | None:
-    """The date a year-less (console) log is near: a ``YYYYMMDD_HHMMSS`` in its name, else when it was uploaded."""
-    stamp = stamp_in_name(name)
-    if stamp is not None:
-        return stamp
+def reference_for(name: str, created: float | None) -> Reference | None:
+    """The date a year-less (console) log is near, and how that is known: a ``YYYYMMDD_HHMMSS`` in its name
+    (a fact), else when it was uploaded (assumed)."""
+    ref = name_reference(name)
+    if ref is not None:
+        return ref
     if created is not None and math.isfinite(created):
-        return _dt.datetime.fromtimestamp(created)
+        return time_reference(created, "upload time")
     return None
 
 
-def parse_files(files: Sequence[tuple[str, Path, _dt.datetime | None]], *, max_bytes: int | None = None,
+def parse_files(files: Sequence[tuple[str, Path, _dt.datetime | Reference | None]], *,
+                max_bytes: int | None = None,
                 progress: ProgressFn | None = None, opener: Callable[[Path], Any] | None = None) -> list[ParsedLog]:
     """Parse ``(display name, path, reference date)`` files in ``PARSE_CHUNK`` pieces, reporting
     progress over all their bytes. Raises ``SizeLimitExceeded`` when a (decompressed) file is larger
@@ -136,7 +139,8 @@ def parse_files(files: Sequence[tuple[str, Path, _dt.datetime | None]], *, max_b
         if opener is None:
             out.append(parse_path(path, max_bytes, reference=reference, on_chunk=advance, chunk_size=PARSE_CHUNK))
             continue
-        parser = LogParser(reference=reference or reference_time_for(path), max_bytes=max_bytes)
+        parser = LogParser(reference=reference or reference_of(path), max_bytes=max_bytes,
+                           epoch_hint=epoch_hint_for(path))
         with opener(path) as f:
             while chunk := f.read(PARSE_CHUNK):
                 parser.feed(chunk)
@@ -322,7 +326,7 @@ def open_root_file(rf: RootFile):
 def review_root_file(rf: RootFile, *, progress: ProgressFn | None = None) -> Review:
     """A ``Review`` of one log file under a root (parsed like ``parsers.parse_path``), opened by
     ``open_root_file``: ``UnsafePath`` when the file was swapped since it was resolved."""
-    parsed = parse_files([(rf.id, Path(rf.path), reference_time_for(rf.path))], progress=progress,
+    parsed = parse_files([(rf.id, Path(rf.path), reference_of(rf.path))], progress=progress,
                          opener=lambda _path: open_root_file(rf))[0]
     kind = JSON if (parsed.format or "").endswith("json") else TEXT
     return build_review(rf.id, [PlannedFile(rf.id, rf.size, kind, True, "reviewed")], None, [parsed])
