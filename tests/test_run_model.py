@@ -17,7 +17,7 @@ from dashboard.views import formatting, runs_table, text, url_state
 from dashboard.views import run_model as rm
 from dashboard.views.url_state import ViewState, from_query
 from parsers import parse_bytes, parse_path
-from tests.conftest import SAMPLE_LOGS, SHARED_LOGS
+from tests.conftest import SAMPLE_LOGS, SHARED_LOGS, corpus_params
 
 LLM = SAMPLE_LOGS / "llm_sft_len_grouped" / "20260314_090000" / "20260314_090000.log"
 CLS = SAMPLE_LOGS / "cls_epoch_val" / "20260315_140000" / "20260315_140000.log"
@@ -397,3 +397,29 @@ def test_a_log_whose_last_run_finished_is_not_live_even_with_a_new_file_time():
     assert rm.log_is_live(fresh, s, is_last_run=False)  # an earlier run's end says nothing about the file
     stopped = summarize(parse_bytes(LLM.read_bytes()[: len(LLM.read_bytes()) // 2]).runs[0])
     assert stopped.status == "stopped" and rm.log_is_live(fresh, stopped, is_last_run=True)
+
+
+@pytest.mark.parametrize("path", corpus_params())
+def test_a_run_that_is_not_running_has_no_eta(path):
+    """Stopped, crashed and finished runs show no ETA and no finish time, on every real log (issue 11 item 8);
+    what was left when the log ended is said instead."""
+    for run in parse_path(str(path)).runs:
+        s = summarize(run)
+        if s.status == "running":
+            continue
+        header = {i.label: i.value for i in rm.header_items(s, s.status)}
+        assert header["ETA"] == "—" and header["MMEngine's eta"] == "—"
+        assert rm.finish_text(s, s.status).startswith(f"Finish: none ({s.status}: only a running run has an ETA)")
+        row = runs_table.run_row(source_id="r/x.log", run_index=0, run_count=1, summary=s, status=s.status,
+                                 reason=s.status_reason, last_update=None, now=0.0)
+        assert row["ETA"] == "—" and row["finish (log clock)"] == "—"
+
+
+@pytest.mark.skipif(not (SHARED_LOGS / "mmdet3d-mmcv1-futr3d-nuscenes-resumed-days-eta.log").is_file(),
+                    reason="../shared/real_logs is absent")
+def test_the_stopped_futr3d_run_says_what_was_left_not_an_eta():
+    s = summarize(parse_path(str(SHARED_LOGS / "mmdet3d-mmcv1-futr3d-nuscenes-resumed-days-eta.log")).runs[-1])
+    left = s.max_iters - s.last_iter
+    assert s.status == "stopped" and left > 0
+    assert rm.finish_text(s, s.status) == ("Finish: none (stopped: only a running run has an ETA); "
+                                           f"{left:,} of {s.max_iters:,} iterations were left when the log ended")

@@ -189,7 +189,11 @@ HEADER_HELP = {
 def finish_text(summary: RunSummary, status: str) -> str:
     """The finish-time line under the header: ours beside MMEngine's while running, else why there is none."""
     if not shows_eta(status):
-        return f"Finish: none ({status}: only a running run has an ETA)"
+        left = (summary.max_iters - summary.last_iter) if (summary.max_iters and summary.last_iter is not None) else 0
+        when = {"stalled": "when it stalled", "crashed": "at the crash"}.get(status, "when the log ended")
+        still = (f"; {left:,} of {summary.max_iters:,} iterations were left {when}"
+                 if left > 0 and status != "finished" else "")
+        return f"Finish: none ({status}: only a running run has an ETA){still}"
     return (f"Finish (log clock): {fmt_clock(summary.finish_at)} · "
             f"MMEngine's estimate: {fmt_clock(summary.logged_finish_at)}")
 
