@@ -151,17 +151,22 @@ class ExportTable:
         pq.write_table(self.to_arrow(), sink)
 
     def write_jsonl(self, sink: IO[str]) -> None:
-        """One JSON object per row (see the module docstring for its keys)."""
+        """One JSON object per row (see the module docstring for its keys), exactly as ``json_line`` writes
+        the row's dict, but put together column by column: a million rows take seconds, not a minute."""
         for b in self.blocks:
-            kinds = b.kinds()
             names = list(BASE_COLUMNS) + list(b.values)
-            cols = [b.base.get(name) or b.values[name] for name in names if name != "kind"]
-            at = BASE_COLUMNS.index("kind")
+            keys = [json_line(name) + ": " for name in names]
+            kinds = [json_line(k) for k in b.kinds()] if not isinstance(b.kind, str) else None
             for start in range(0, b.size, _JSON_BATCH):
                 stop = min(start + _JSON_BATCH, b.size)
-                cells = [_json_cells(col, start, stop) for col in cols]
-                cells.insert(at, kinds[start:stop])
-                sink.write("".join(json_line(dict(zip(names, row))) + "\n" for row in zip(*cells)))
+                texts = []
+                for name, key in zip(names, keys):
+                    if name == "kind":
+                        cells = [json_line(b.kind)] * (stop - start) if kinds is None else kinds[start:stop]
+                    else:
+                        cells = _json_texts(b.base.get(name) or b.values[name], start, stop)
+                    texts.append([key + c for c in cells])
+                sink.write("".join(f"{{{', '.join(row)}}}\n" for row in zip(*texts)))
 
     def write(self, path: str) -> int:
         """Write to ``path`` in the format its suffix names (``SUFFIXES``); returns the number of rows."""
@@ -217,13 +222,19 @@ def _arrow_strings(values: str | list[str], n: int) -> Any:
     return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)], null_count=0)
 
 
-def _json_cells(col: Column, start: int, stop: int) -> list[Any]:
-    """Python values of rows ``start:stop``, None where missing."""
-    cells = col.values[start:stop].tolist()
+def _json_texts(col: Column, start: int, stop: int) -> list[str]:
+    """The JSON text of rows ``start:stop``: ``repr`` of a finite number (what ``json`` writes for it),
+    ``json_line`` (the rule) for a non-finite one, ``null`` where missing."""
+    values = col.values[start:stop]
+    cells = values.tolist()
+    texts = list(map(repr, cells))
+    if values.dtype.kind == "f":
+        for i in np.flatnonzero(~np.isfinite(values)).tolist():
+            texts[i] = json_line(cells[i])
     if col.valid is not None:
         for i in np.flatnonzero(~col.valid[start:stop]).tolist():
-            cells[i] = None
-    return cells
+            texts[i] = "null"
+    return texts
 
 
 def _eval_name(mode: str, name: str) -> str:
