@@ -187,8 +187,8 @@ def test_chart_settings_go_to_the_url(env):
 
 @pytest.mark.parametrize(("query", "message"), [
     ({"upload": "0123456789abcdef01234567"}, "there is no upload with this id"),
-    ({"upload": "not/an-id"}, "URL parameter upload='not/an-id' ignored"),
-    ({"upload": "../../etc/passwd"}, "ignored"),
+    ({"upload": "not/an-id"}, "not/an-id: this is not an upload id"),
+    ({"upload": "../../etc/passwd"}, "this is not an upload id"),
     ({"upload": "0123456789abcdef01234567", "r": "x"}, "URL parameter r='x' ignored"),
 ])
 def test_unknown_or_malformed_upload_ids_say_so(env, query, message):

@@ -193,7 +193,10 @@ def _progress_bar(text: str):
 
 
 def open_upload(upload_id: str, *, show_progress: bool = True) -> tuple[review.Review | None, str | None]:
-    """The review of a stored upload (parsed once per process), or ``(None, reason)``."""
+    """The review of a stored upload (parsed once per process), or ``(None, reason)``; any ``upload_id`` (from a
+    URL) is refused with a reason, never an exception."""
+    if not UploadStore.valid_id(upload_id):
+        return None, "this is not an upload id (an upload id is 24 characters, 0-9 and a-f)"
     try:
         s = store()
     except OSError as e:

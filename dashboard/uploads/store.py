@@ -146,7 +146,7 @@ class UploadStore:
 
     @staticmethod
     def valid_id(upload_id: str) -> bool:
-        return isinstance(upload_id, str) and bool(ID_RE.match(upload_id))
+        return isinstance(upload_id, str) and bool(ID_RE.fullmatch(upload_id))  # match's $ allows a final \n
 
     # -- writing -----------------------------------------------------------------------------------
     def add(self, files: list[tuple[str, bytes]]) -> StoredUpload:

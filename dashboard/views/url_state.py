@@ -468,6 +468,7 @@ class RunPageQuery:
     view: ViewState
     notices: list[str]
     calc_given: set[str] = field(default_factory=set)  # the setup-check inputs the URL sets (``view.calc``)
+    upload: str | None = None  # the requested upload id, unchecked (the page refuses it with a reason)
 
 
 def read_run_query(raw: Mapping[str, Sequence[str]]) -> RunPageQuery:
@@ -479,6 +480,7 @@ def read_run_query(raw: Mapping[str, Sequence[str]]) -> RunPageQuery:
     notices = _other_page_notices(raw, RUN_PAGE_KEYS)
     raw = {k: v for k, v in raw.items() if k in RUN_PAGE_KEYS or k in STREAMLIT_KEYS}
     run = _single(raw.pop("run", []))
+    upload = _single(raw.pop("upload", []))  # any value: the page refuses what names no upload, with the reason
     raw.pop("page", None)  # the page is the URL path
     r, note = parse_run_index(raw.pop("r", None))
     if note:
@@ -489,7 +491,8 @@ def read_run_query(raw: Mapping[str, Sequence[str]]) -> RunPageQuery:
         view.run_index = r
     view.page = "run"
     view.run = run
-    return RunPageQuery(run, view, notices, calc_keys_given(raw, view.calc))
+    view.upload = upload if upload is not None and _UPLOAD_ID.fullmatch(upload) else None
+    return RunPageQuery(run, view, notices, calc_keys_given(raw, view.calc), upload=upload)
 
 
 def run_page_query(view: ViewState) -> dict[str, str | list[str]]:

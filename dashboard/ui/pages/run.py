@@ -84,8 +84,8 @@ def open_upload(upload_id: str) -> OpenedRun:
 
 if query.run:
     opened = open_root(query.run)
-elif query.view.upload:
-    opened = open_upload(query.view.upload)
+elif query.upload is not None:  # whatever it is: an id that names no upload gets the refusal and why
+    opened = open_upload(query.upload)
 else:
     common.show_notices(query.notices)
     st.info("No run selected: open one from the Runs page, or upload a log.")
