@@ -423,3 +423,10 @@ def test_the_stopped_futr3d_run_says_what_was_left_not_an_eta():
     assert s.status == "stopped" and left > 0
     assert rm.finish_text(s, s.status) == ("Finish: none (stopped: only a running run has an ETA); "
                                            f"{left:,} of {s.max_iters:,} iterations were left when the log ended")
+
+
+def test_long_tile_values_get_wider_tiles():
+    """Item 12: '1055830/1235000' is cut off four tiles a row; three a row shows it whole."""
+    short = [rm.HeaderItem("Iterations n/N", "3670/3672"), rm.HeaderItem("ETA", "16d 16h")]
+    long_ = [*short, rm.HeaderItem("Iterations n/N", "1055830/1235000")]
+    assert rm.tiles_per_row(short) == 4 and rm.tiles_per_row(long_) == 3

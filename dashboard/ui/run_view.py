@@ -214,8 +214,9 @@ def draw_header(m: rm.RunModel, lv: rm.Liveness | None) -> None:
     p = s.progress
     st.progress(min(max(p, 0.0), 1.0) if p is not None else 0.0, text=rm.progress_text(s))
     items = rm.header_items(s, status)
-    for row in range(0, len(items), 4):
-        for col, item in zip(st.columns(4), items[row:row + 4]):
+    per_row = rm.tiles_per_row(items)
+    for row in range(0, len(items), per_row):
+        for col, item in zip(st.columns(per_row), items[row:row + per_row]):
             col.metric(item.label, item.value, help=rm.HEADER_HELP.get(item.label))
     if lv is not None:
         last = fmt_ago(now - lv.last_update) if lv.last_update is not None else "unknown"
@@ -287,8 +288,9 @@ def draw_details(m: rm.RunModel) -> dict[str, str]:
     st.subheader("Iteration audit: why N is what it is")
     st.text(plain(s.audit.explanation, 5000))
     left, right = st.columns(2)
-    left.dataframe(m.audit_rows, hide_index=True, width="stretch", height=38 + 35 * len(m.audit_rows))
-    right.dataframe(m.setup_rows, hide_index=True, width="stretch", height=38 + 35 * max(len(m.setup_rows), 1))
+    # Tables that wrap their cells: a value or its source may be a long sentence (a dataframe cuts it off).
+    left.table(pd.DataFrame(m.audit_rows).set_index("quantity"))
+    right.table(pd.DataFrame(m.setup_rows).set_index("input"))
     if s.audit.arithmetic is not None and s.audit.arithmetic.formula:
         st.text(plain(s.audit.arithmetic.formula, 2000))
     believed = draw_setup_check(m)

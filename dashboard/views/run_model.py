@@ -172,6 +172,15 @@ def header_items(summary: RunSummary, status: str) -> list[HeaderItem]:
     return items
 
 
+#: The widest tile value four tiles a row still show whole (Streamlit cuts a metric value off with an ellipsis).
+MAX_TILE_CHARS = 11
+
+
+def tiles_per_row(items: Sequence[HeaderItem]) -> int:
+    """Four tiles a row, or three when a value is long (``1055830/1235000``), so that every value fits."""
+    return 4 if all(len(i.value) <= MAX_TILE_CHARS for i in items) else 3
+
+
 HEADER_HELP = {
     "ETA": "MMDash's estimate: iterations left x the recent median time per iteration (see the ETA method below). "
            "Only while the run is running.",

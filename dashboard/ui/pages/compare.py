@@ -132,7 +132,8 @@ if not metrics:
     st.stop()
 
 summaries = [common.summary_of(rev, t.index) for t, rev in loaded]
-left, right = st.columns([5, 4])
+# The charts, then the table across the page's whole width (side by side, it showed 4-5 of its columns).
+left, right = st.container(), st.container()
 with left:
     for m in metrics[:MAX_CHARTS]:
         is_train = any(m in run.train.field_names for run in runs)
@@ -147,7 +148,7 @@ with left:
         st.text(f"Charts for the first {MAX_CHARTS} metrics; the table has all of them.")
 with right:
     table = compare.compare_table(list(zip(run_labels, runs, summaries)), list(metrics))
-    st.dataframe(table, hide_index=True)
+    st.dataframe(table, hide_index=True, width="stretch")
     st.caption("s/iter: median over the run; samples/s: batch x GPUs / recent s/iter; final: the last logged "
                "value; best: lowest for losses, errors and times, highest otherwise; wall time: first to last "
                "record on the log's clock.")

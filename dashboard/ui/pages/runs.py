@@ -96,7 +96,7 @@ def runs_list() -> None:
             "status": st.column_config.TextColumn("status", width="small"),
             "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent",
                                                         width="small"),
-            "n/N": st.column_config.TextColumn("n/N", width="small"),
+            "n/N": st.column_config.TextColumn("n/N", width="medium"),  # 1055830/1235000 fits
             "epoch": st.column_config.TextColumn("epoch", width="small"),
             "ETA": st.column_config.TextColumn("ETA", width="small"),
             "last update": st.column_config.TextColumn("last update", width="small"),
