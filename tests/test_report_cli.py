@@ -152,3 +152,27 @@ def test_combine_joins_a_crashed_and_a_resumed_run():
     assert p.returncode == 0, p.stderr
     (run,) = json.loads(p.stdout)["runs"]
     assert run["first_iter"] == 10 and run["last_iter"] == 600 and run["status"] == "finished"
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("mmengine_cpu/sa2va_clock.log", "mmengine_cpu/sa2va_clock.log"),  # nothing Markdown would read
+    ("(Saving checkpoint at 500 iterations)", "(Saving checkpoint at 500 iterations)"),
+    ("<script>alert(1)</script>", "\\<script\\>alert(1)\\</script\\>"),
+    ("[x](javascript:alert(1))", "\\[x\\](javascript:alert(1))"),
+    ("**bold** _em_ a_b", "\\*\\*bold\\*\\* \\_em\\_ a_b"),
+    ("&lt; | ~~s~~ `code` back\\slash", "\\&lt; \\| \\~\\~s\\~\\~ \\`code\\` back\\\\slash"),
+    ("line one\nline two", "line one line two"),
+])
+def test_markdown_escapes_only_what_markdown_would_read(text, shown):
+    """Log text stays inert, and readable: only characters that would start Markdown or HTML mid-line are
+    escaped (issue 11 item 17: the report wrote mmengine\\_cpu/sa2va\\_clock\\.log and \\(Saving checkpoint\\))."""
+    from dashboard.reports.markdown import md_escape
+
+    assert md_escape(text) == shown
+
+
+def test_the_terminal_audit_is_short_lines():
+    p = report(str(LLM), "--gpus", "4")
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("  audit      ") or ln.startswith("             ")]
+    assert len(lines) > 3 and all(len(ln) <= 100 for ln in lines)
+    assert " ".join(ln[13:] for ln in lines).startswith("The log says N = 3672, but 1220 samples, batch 1, 4 GPUs")

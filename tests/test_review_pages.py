@@ -323,6 +323,9 @@ def test_calculator_prefilled_from_a_run_explains_a_3672_log_believed_on_4_gpus(
     assert "3672 = 3 epochs x 1224 iterations per epoch" in text and "what a single process sees" in text
     assert "World sizes that give the logged N = 3672 with these other inputs: 1" in text
     assert at.query_params["run"] == LLM_ID and at.query_params["s_per_iter"] == "11.83"
+    # Text shown as text carries no Markdown syntax that would stay literal (issue 11 item 17).
+    explanation = [t.value for t in at.text if "single process" in t.value]
+    assert explanation and "`" not in explanation[0] and "plain 'python train.py' instead of torchrun" in explanation[0]
 
 
 def test_calculator_with_the_runs_own_setup_agrees(env):

@@ -287,7 +287,7 @@ def _explain_mismatch(logged_n: int, setup: Setup, arith: Arithmetic, fits: list
                 f"{logged_n // E if logged_n % E == 0 else '?'} iterations per epoch is what a single process "
                 f"sees: the sampler split the data over a world size of {ws[0]}. Either training ran on one GPU, "
                 f"or {W} processes each trained the whole schedule alone (started without a distributed "
-                f"launcher, e.g. plain `python train.py` instead of torchrun / `NPROC_PER_NODE={W} xtuner train`)."
+                f"launcher, e.g. plain 'python train.py' instead of torchrun or 'NPROC_PER_NODE={W} xtuner train')."
             )
         else:
             lines.append(f"The logged N fits a world size of {', '.join(map(str, ws))} with the "

@@ -40,6 +40,18 @@ if TYPE_CHECKING:
 LOAD_SCANNER_BYTES = train_kernel.LOAD_AFTER_LINES * 200
 
 
+
+AUDIT_WIDTH = 100
+
+
+def audit_lines(explanation: str) -> list[str]:
+    """The audit's explanation as short lines under ``  audit      `` (a paragraph of 900 characters on one line is
+    hard to read in a terminal)."""
+    import textwrap
+
+    wrapped = textwrap.wrap(" ".join(explanation.split()), AUDIT_WIDTH - 13) or [""]
+    return [f"  audit      {wrapped[0]}", *(f"             {line}" for line in wrapped[1:])]
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="log files (.log, .json, .gz)")
     fmt = p.add_mutually_exclusive_group()
@@ -103,7 +115,7 @@ def terminal_summary(path: str, s: RunSummary) -> str:
         f"  setup      world size {fmt_num(s.world_size)}, batch {fmt_num(s.batch_size)}, "
         f"accumulation {fmt_num(s.accumulative_counts)}, dataset {fmt_num(s.dataset_size)}, "
         f"optimizer updates {fmt_num(s.optimizer_updates)}",
-        f"  audit      {s.audit.explanation}",
+        *audit_lines(s.audit.explanation),
     ]
     if s.data_bound:
         lines.append(f"  warning    waiting for data is {fmt_percent(s.data_time_share, 0)} of an iteration")

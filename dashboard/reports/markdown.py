@@ -25,12 +25,17 @@ from dashboard.views.formatting import (
 )
 from parsers import Run
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+#: What would start Markdown or HTML mid-line: code spans, emphasis, links and images, inline HTML, entities,
+#: table cells, strikethrough, and the backslash itself. An underscore only starts emphasis at a word's edge
+#: (``mmengine_cpu/sa2va_clock.log`` stays as it is), so it is escaped only there.
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<>&|~])|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 
 
 def md_escape(text: str) -> str:
-    """Escape Markdown/HTML metacharacters so log text stays literal text."""
-    return _MD_SPECIAL.sub(r"\\\1", text.replace("\n", " "))
+    """Log text made inert in a Markdown line: a backslash before each character that would start Markdown or
+    HTML there, nothing else (a file name, a path or ``(Saving checkpoint)`` reads as it is). Line breaks become
+    spaces (the text stays in its line, so nothing can start a heading, list or block)."""
+    return _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), text.replace("\r", " ").replace("\n", " "))
 
 
 def epoch_timeline(run: Run, s: RunSummary) -> list[tuple[int, int, int, str | None, str | None]]:
@@ -57,7 +62,7 @@ def epoch_timeline(run: Run, s: RunSummary) -> list[tuple[int, int, int, str | N
 def markdown_report(path: str, runs: list[Run], summaries: list[RunSummary]) -> str:
     out = [f"# Run report: {md_escape(path)}", ""]
     for run, s in zip(runs, summaries):
-        out += [f"## Run {s.run_index} — {s.status}", "", f"{md_escape(s.status_reason)}", ""]
+        out += [f"## Run {s.run_index} — {s.status}", "", f"Status: {md_escape(s.status_reason)}", ""]
         out += ["### Setup", "", "| input | value | source |", "|---|---|---|"]
         for name, value in (("dataset size", s.dataset_size), ("world size (GPUs)", s.world_size),
                             ("batch size per GPU", s.batch_size), ("accumulative_counts", s.accumulative_counts),
