@@ -280,7 +280,7 @@ def test_a_log_opened_by_reference_is_refused_when_replaced_after_it_was_resolve
     root, log, _ = scene
     roots = make_roots([root])
     rf, _ = review.resolve_root_file(f"root/{REL}", roots)
-    log.unlink()
+    log.rename(log.with_name("moved.log"))  # kept, so the new file cannot reuse its inode number
     append(log, train_line(1, 99))
     with pytest.raises(UnsafePath):
         review.review_root_file(rf)
