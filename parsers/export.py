@@ -111,7 +111,7 @@ class ExportTable:
             for field in schema:
                 name = field.name
                 if name == "kind":
-                    arrays.append(_arrow_strings(b.kinds() if not isinstance(b.kind, str) else b.kind, b.size))
+                    arrays.append(_arrow_strings(b.kind, b.size))
                     continue
                 col = b.base.get(name) or b.values.get(name)
                 if col is None:
