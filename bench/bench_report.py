@@ -57,8 +57,9 @@ parsed = parse_path(path)
 t3 = time.perf_counter()
 summaries = [summarize(r, path=path) for r in parsed.runs]
 t4 = time.perf_counter()
-text = json.dumps({"path": path, "format": parsed.format, "skipped_lines": parsed.unparsed_count,
-                   "runs": [s.as_dict() for s in summaries]}, allow_nan=False)
+from parsers.jsonout import json_line
+text = json_line({"path": path, "format": parsed.format, "skipped_lines": parsed.unparsed_count,
+                  "runs": [s.as_dict() for s in summaries]})
 t5 = time.perf_counter()
 print(json.dumps({"imports": t1 - t0, "scanner_startup": t2 - t1, "parse": t3 - t2, "summarize": t4 - t3,
                   "json": t5 - t4}))
