@@ -87,7 +87,7 @@ def test_markdown_report_bytes_are_the_run_report():
     parsed = parse_path(CLS_LOG)
     s = [summarize(r) for r in parsed.runs]
     md = report_markdown_bytes("cls <script>.log", parsed.runs, s).decode()
-    assert md.startswith("# Run report: cls \\<script\\>\\.log")
+    assert md.startswith("# Run report: cls \\<script\\>.log\n")
     assert "### Iteration arithmetic" in md and "accuracy/top1" in md
 
 

@@ -20,8 +20,8 @@ NAN = SAMPLE_LOGS / "seg_nan_loss" / "20260318_132000" / "20260318_132000.log"
 
 # Report lines that hold only our own numbers (no log text): terminal, then Markdown.
 OUR_NUMBER_LINES = ("  progress ", "  time ", "  eta ", "  throughput ", "  setup ",
-                    "- Logged N:", "- Optimizer updates:", "- Progress:", "- Seconds per iteration:", "- Wall time ",
-                    "- Data loading share:", "- Peak memory:", "- ETA:")
+                    "| Iterations n/N |", "| Optimizer updates |", "| N in the log |", "- Progress:",
+                    "- Seconds per iteration:", "- Wall time ", "- Data loading share:", "- Peak memory:", "Finish")
 
 
 def report(*args: str) -> subprocess.CompletedProcess:
@@ -111,16 +111,17 @@ def test_markdown_report_lines_use_the_formatting_module():
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
     for expected in (
-        "| dataset size | 1,220 | log: Num train samples 1220 |",
-        "- Logged N: 3,672; expected N: 3,672; consistent: yes",
-        "- Optimizer updates: 459 (done so far: 458)",
+        "| dataset size L | 1,220 | log: Num train samples 1220 |",  # the Run page's setup rows
+        "| N in the log | 3,672 |", "| N the setup gives | 3,672 |", "| consistent | yes |",  # its audit rows
+        "| Optimizer updates | 458/459 |", "| Elapsed | 12h 30m |", "| ETA | — |",  # its header tiles
+        "Finish: none (finished: only a running run has an ETA)",
         "| 1 | 1–1224 | 2026-03-14 09:04 | 2026-03-14 13:10 |",
         "- Progress: 3670/3672 (99.9 %)",
         "- Seconds per iteration: median 11.8, p90 14.2, recent 11.2",
         "- Wall time 12h 30m vs compute time 12h 29m (gap 1m 24s: validation, checkpoints, restarts)",
         "- Data loading share: 0.1 %",
         "- Peak memory: —",
-        "- ETA: 0s (finish 2026-03-14 21:30); MMEngine's logged eta: 24s (finish 2026-03-14 21:30)",
+        "| 312 | 2026-03-14 12:26:58 | checkpoint | 1000 | Saving checkpoint at 1000 iterations |",  # its events
     ):
         assert expected in lines
     p = report(str(CLS), "--markdown")

@@ -165,7 +165,8 @@ def run(args: argparse.Namespace) -> int:
                    "runs": [s.as_dict() for s in summaries]}
             out.write(json_line(obj) + "\n")
         elif args.markdown:
-            out.write(markdown_report(path if isinstance(path, str) else ", ".join(path), runs, summaries) + "\n")
+            out.write(markdown_report(path if isinstance(path, str) else ", ".join(path), runs, summaries,
+                                      overrides) + "\n")
         else:
             label = path if isinstance(path, str) else " + ".join(path)
             if not summaries:

@@ -14,7 +14,6 @@ from dashboard.analysis.timing import iters, timestamps
 from dashboard.views.formatting import (
     UNKNOWN,
     finite,
-    fmt_bool,
     fmt_clock,
     fmt_duration,
     fmt_fraction,
@@ -59,36 +58,52 @@ def epoch_timeline(run: Run, s: RunSummary) -> list[tuple[int, int, int, str | N
     return rows
 
 
-def markdown_report(path: str, runs: list[Run], summaries: list[RunSummary]) -> str:
+#: Events listed in a report (the last ones; the Run page lists up to ``run_model.MAX_EVENT_ROWS``).
+MAX_REPORT_EVENTS = 100
+
+
+def _plain_int(v: object) -> str:
+    """A line or iteration number as the log writes it (no thousands separator); unknown as the dash."""
+    return UNKNOWN if v is None else str(v)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(r) + " |" for r in rows)]
+
+
+def markdown_report(path: str, runs: list[Run], summaries: list[RunSummary], overrides=None) -> str:
+    """The report of ``runs`` (with their summaries, made with ``overrides``: the setup a person gave), from the
+    rows of the one run model: the header tiles, banners, setup and audit tables, validation and events read as
+    on the Run page. Call under the runs' locks when they can grow."""
+    from dashboard.analysis import setup_for
+    from dashboard.views import run_model as rm  # plotly and pandas come with it: only for this report
+
     out = [f"# Run report: {md_escape(path)}", ""]
     for run, s in zip(runs, summaries):
         out += [f"## Run {s.run_index} — {s.status}", "", f"Status: {md_escape(s.status_reason)}", ""]
-        out += ["### Setup", "", "| input | value | source |", "|---|---|---|"]
-        for name, value in (("dataset size", s.dataset_size), ("world size (GPUs)", s.world_size),
-                            ("batch size per GPU", s.batch_size), ("accumulative_counts", s.accumulative_counts),
-                            ("max_epochs", s.max_epochs), ("sampler", s.sampler)):
-            key = {"dataset size": "dataset_size", "world size (GPUs)": "world_size",
-                   "batch size per GPU": "batch_size", "max_epochs": "epochs"}.get(name, name)
-            source = s.sources.get(key)
-            out.append(f"| {name} | {fmt_value(value)} | {UNKNOWN if source is None else md_escape(source)} |")
+        out += _table(["", ""], [[item.label, md_escape(item.value)] for item in rm.header_items(s, s.status)])
+        out += ["", md_escape(rm.finish_text(s, s.status)), "", md_escape(rm.clock_text(s))]
+        for b in rm.banners(s, s.status, s.status_reason):
+            out += ["", f"> **{b.title}**"]
+            if b.detail:
+                out.append(f"> {md_escape(b.detail[-2000:])}")
+        setup, sources = setup_for(run, overrides)  # what the summary's audit used (the user's flags win)
+        out += ["", "### Setup", ""]
+        out += _table(["input", "value", "from"], [[md_escape(r["input"]), md_escape(r["value"]), md_escape(r["from"])]
+                                                   for r in rm.setup_rows(setup, {**run.header.sources, **sources})])
         a = s.audit
         out += ["", "### Iteration arithmetic", ""]
         if a.arithmetic is not None and a.arithmetic.formula:
-            out.append(f"- Formula: {md_escape(a.arithmetic.formula)}")
-        out += [
-            f"- Logged N: {fmt_num(s.max_iters)}; expected N: {fmt_num(a.expected_max_iters)}; "
-            f"consistent: {fmt_bool(a.consistent)}",
-            f"- Optimizer updates: {fmt_num(s.optimizer_updates)} "
-            f"(done so far: {fmt_num(s.updates_done)})",
-            "- World sizes that reproduce the logged N: "
-            + (", ".join(map(fmt_num, a.fitting_world_sizes)) or "none found"),
-            f"- Audit: {md_escape(a.explanation)}",
-        ]
+            out += [f"Formula: {md_escape(a.arithmetic.formula)}", ""]
+        out += _table(["quantity", "value"], [[md_escape(r["quantity"]), md_escape(r["value"])]
+                                              for r in rm.audit_rows(s)])
+        out += ["", f"Audit: {md_escape(a.explanation)}"]
         timeline = epoch_timeline(run, s)
         if timeline:
-            out += ["", "### Epoch timeline", "", "| epoch | iterations | started | ended |", "|---|---|---|---|"]
-            for e, lo, hi, t0, t1 in timeline:
-                out.append(f"| {e} | {lo}–{hi} | {fmt_clock(t0)} | {fmt_clock(t1)} |")
+            out += ["", "### Epoch timeline", ""]
+            out += _table(["epoch", "iterations", "started", "ended"],
+                          [[str(e), f"{lo}–{hi}", fmt_clock(t0), fmt_clock(t1)] for e, lo, hi, t0, t1 in timeline])
         out += [
             "", "### Efficiency", "",
             f"- Progress: {fmt_fraction(s.last_iter, s.max_iters)}"
@@ -102,8 +117,6 @@ def markdown_report(path: str, runs: list[Run], summaries: list[RunSummary]) -> 
             f"- Data loading share: {fmt_percent(s.data_time_share)}"
             + (" — data-bound" if s.data_bound else ""),
             f"- Peak memory: {fmt_memory(s.peak_memory_mb)}",
-            f"- ETA: {fmt_duration(s.eta_seconds)} (finish {fmt_clock(s.finish_at)}); MMEngine's logged eta: "
-            f"{fmt_duration(s.logged_eta_seconds)} (finish {fmt_clock(s.logged_finish_at)})",
         ]
         out += ["", "### Health", "", f"- Status: **{s.status}** — {md_escape(s.status_reason)}"]
         if s.first_nonfinite_iter is not None:
@@ -113,13 +126,20 @@ def markdown_report(path: str, runs: list[Run], summaries: list[RunSummary]) -> 
             out.append(f"- Loss spikes at iterations {', '.join(map(str, s.loss_spikes[:10]))}")
         if s.resumed_from_iter is not None:
             out.append(f"- Resumed from iteration {s.resumed_from_iter}")
-        if s.final_metrics:
-            out += ["", "### Validation", "", "| metric | final | best | best at |", "|---|---|---|---|"]
-            for k, v in s.final_metrics.items():
-                b = s.best_metrics.get(k, {})
-                step = b.get("step")
-                out.append(f"| {md_escape(k)} | {fmt_num(v, 4)} | {fmt_num(b.get('value'), 4)} | "
-                           f"{UNKNOWN if step is None else step} |")
+        validation = rm.validation_rows(s)
+        if validation:
+            out += ["", "### Validation", ""]
+            out += _table(["metric", "final", "best", "best at"],
+                          [[md_escape(str(r["metric"])), fmt_num(r["final"], 4), fmt_num(r["best"], 4),
+                            fmt_value(r["best at (epoch or iter)"])] for r in validation])
+        events = rm.event_rows(run)
+        if events:
+            shown = events[-MAX_REPORT_EVENTS:]
+            out += ["", "### Events", "", f"{len(events):,} events" + (
+                f", the last {len(shown)} listed" if len(shown) < len(events) else ""), ""]
+            out += _table(["line", "time (log clock)", "kind", "iter", "text"],
+                          [[_plain_int(r["line"]), md_escape(str(r["time (log clock)"] or UNKNOWN)),
+                            md_escape(str(r["kind"])), _plain_int(r["iter"]), md_escape(str(r["text"]))]
+                           for r in shown])
         out.append("")
     return "\n".join(out)
-
