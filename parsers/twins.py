@@ -4,13 +4,21 @@ mmcv's EpochBasedRunner writes the iteration inside the epoch as the JSON's ``it
 (``Epoch [e][i/n]``) say the epoch's length n, and ``Iter [i/N]`` lines say that ``iter`` is global
 (IterBasedRunner). ``epoch_hint_for(path)`` reads the twin up to its first train line and says which, with the
 source to show (``EpochHint.source``). Only the twin's head is read, at most ``MAX_TWIN_BYTES``.
+
+The twin is opened by ``opener`` (the dashboard passes one that keeps every open inside the log root,
+``dashboard.live.roots.open_inside``); by default without following a symlink at its last component and
+without blocking on a FIFO, so a twin swapped for a link after ``text_twin`` looked at it is not read.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from .lines import LineSplitter
 from .records import Run
@@ -19,6 +27,22 @@ from .text_log import TextLogInterpreter
 JSON_SUFFIX = ".log.json"
 MAX_TWIN_BYTES = 64 << 20  # the first train line of a text log comes after its header and config
 _CHUNK = 1 << 20
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+               | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+
+Opener = Callable[[Path], BinaryIO]
+
+
+def open_no_follow(path: Path) -> BinaryIO:
+    """``path`` opened for reading when it is a regular file and its last component is not a symlink."""
+    fd = os.open(path, _OPEN_FLAGS)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        return open(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 @dataclass(frozen=True)
@@ -39,12 +63,13 @@ def text_twin(path: str | os.PathLike) -> Path | None:
     return twin if twin.is_file() and not twin.is_symlink() else None
 
 
-def epoch_hint_for(path: str | os.PathLike) -> EpochHint | None:
-    """What the text twin of an mmcv JSON log says about its epochs; None without a twin (or a train line in it)."""
+def epoch_hint_for(path: str | os.PathLike, opener: Opener | None = None) -> EpochHint | None:
+    """What the text twin of an mmcv JSON log says about its epochs; None without a twin (or a train line in it),
+    or when ``opener`` (default ``open_no_follow``) refuses it (``OSError`` or ``ValueError``)."""
     twin = text_twin(path)
     if twin is None:
         return None
-    run = _first_train_run(twin)
+    run = _first_train_run(twin, opener or open_no_follow)
     if run is None:
         return None
     ipe = run.iters_per_epoch
@@ -53,13 +78,13 @@ def epoch_hint_for(path: str | os.PathLike) -> EpochHint | None:
     return EpochHint(None, f"text twin {twin.name}: Iter [i/N] lines (iter is global)")
 
 
-def _first_train_run(path: Path) -> Run | None:
+def _first_train_run(path: Path, opener: Opener) -> Run | None:
     runs: list[Run] = []
     interp = TextLogInterpreter(runs)
     lines = LineSplitter()
     read = 0
     try:
-        with open(path, "rb") as f:
+        with opener(path) as f:
             while read < MAX_TWIN_BYTES:
                 chunk = f.read(_CHUNK)
                 if not chunk:

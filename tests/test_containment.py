@@ -284,3 +284,59 @@ def test_a_log_opened_by_reference_is_refused_when_replaced_after_it_was_resolve
     append(log, train_line(1, 99))
     with pytest.raises(UnsafePath):
         review.review_root_file(rf)
+
+
+# ------------------------------------------------------------------- the text twin of an mmcv .log.json
+
+
+def mmcv_json() -> bytes:
+    lines = [f'{{"mode": "train", "epoch": {e}, "iter": {i}, "lr": 0.01, "loss": 1.0, "time": 0.5}}'
+             for e in (1, 2) for i in range(10, 70, 10)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+OUTSIDE_TWIN = (b"2021-01-01 00:00:00,000 - mmdet - INFO - Epoch [1][10/777]\tlr: 1.000e-02, eta: 0:10:00, "
+                b"time: 0.500, data_time: 0.010, memory: 1000, loss: 1.0000\n")
+
+
+@pytest.fixture
+def twin_scene(tmp_path: Path, monkeypatch):
+    """``root/x.log.json`` whose twin ``root/x.log`` is a symlink to an outside text log (epoch length 777), with
+    the twin check (``text_twin``: a regular file, not a link) passed just before the swap: the race."""
+    from parsers import twins
+
+    root = tmp_path / "root"
+    root.mkdir()
+    js = root / "x.log.json"
+    js.write_bytes(mmcv_json())
+    outside = tmp_path / "outside.log"
+    outside.write_bytes(OUTSIDE_TWIN)
+    (root / "x.log").symlink_to(outside)
+    monkeypatch.setattr(twins, "text_twin", lambda path: Path(path).with_name(Path(path).name[: -len(".json")]))
+    return root, js
+
+
+def test_the_text_twin_is_not_opened_through_a_symlink_swapped_in(twin_scene):
+    from parsers import twins
+
+    _, js = twin_scene
+    assert twins.epoch_hint_for(js) is None
+
+
+def test_the_tailer_reads_the_text_twin_only_inside_its_root(twin_scene):
+    root, js = twin_scene
+    t = Tailer(str(js), root=str(root))
+    t.poll()
+    with t.lock:
+        (run,) = [r for r in t.runs if len(r.train)]
+        assert run.iters_per_epoch != 777 and "777" not in repr(run.header.sources)
+        assert "text twin" not in run.header.sources.get("iters_per_epoch", "")
+
+
+def test_a_json_log_opened_by_reference_reads_its_twin_only_inside_the_root(twin_scene):
+    root, js = twin_scene
+    rf, reason = review.resolve_root_file("root/x.log.json", make_roots([root]))
+    assert rf is not None, reason
+    rev = review.review_root_file(rf)
+    run = rev.run(None)
+    assert run.iters_per_epoch != 777 and "text twin" not in run.header.sources.get("iters_per_epoch", "")

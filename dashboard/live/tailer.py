@@ -315,7 +315,11 @@ class Tailer:
 
     def _new_parser(self) -> LogParser:
         return LogParser(reference=reference_of(self.path), max_bytes=self.max_bytes,
-                         epoch_hint=epoch_hint_for(self.path))
+                         epoch_hint=epoch_hint_for(self.path, opener=self._open_twin))
+
+    def _open_twin(self, path):
+        """An mmcv JSON log's text twin, opened like the log itself: inside ``root`` (``open_inside``)."""
+        return open(open_inside(path, self.root), "rb")
 
     def _note(self, text: str) -> None:
         if self._notes and self._notes[-1] == text:

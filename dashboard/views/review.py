@@ -119,7 +119,7 @@ def parse_files(files: Sequence[tuple[str, Path, _dt.datetime | Reference | None
     """Parse ``(display name, path, reference date)`` files in ``PARSE_CHUNK`` pieces, reporting
     progress over all their bytes. Raises ``SizeLimitExceeded`` when a (decompressed) file is larger
     than ``max_bytes``; ``OSError`` for an unreadable file. ``opener(path)`` returns the binary file to
-    read (default: ``open(path, "rb")``)."""
+    read, for the file and for an mmcv JSON log's text twin (default: ``open(path, "rb")``)."""
     sizes = []
     for _, path, _ in files:
         try:
@@ -140,7 +140,7 @@ def parse_files(files: Sequence[tuple[str, Path, _dt.datetime | Reference | None
             out.append(parse_path(path, max_bytes, reference=reference, on_chunk=advance, chunk_size=PARSE_CHUNK))
             continue
         parser = LogParser(reference=reference or reference_of(path), max_bytes=max_bytes,
-                           epoch_hint=epoch_hint_for(path))
+                           epoch_hint=epoch_hint_for(path, opener=opener))
         with opener(path) as f:
             while chunk := f.read(PARSE_CHUNK):
                 parser.feed(chunk)
@@ -326,8 +326,12 @@ def open_root_file(rf: RootFile):
 def review_root_file(rf: RootFile, *, progress: ProgressFn | None = None) -> Review:
     """A ``Review`` of one log file under a root (parsed like ``parsers.parse_path``), opened by
     ``open_root_file``: ``UnsafePath`` when the file was swapped since it was resolved."""
-    parsed = parse_files([(rf.id, Path(rf.path), reference_of(rf.path))], progress=progress,
-                         opener=lambda _path: open_root_file(rf))[0]
+    def opener(path: Path):
+        if os.fspath(path) == rf.path:
+            return open_root_file(rf)
+        return open(open_inside(path, rf.bound), "rb")  # its text twin: inside the same root
+
+    parsed = parse_files([(rf.id, Path(rf.path), reference_of(rf.path))], progress=progress, opener=opener)[0]
     kind = JSON if (parsed.format or "").endswith("json") else TEXT
     return build_review(rf.id, [PlannedFile(rf.id, rf.size, kind, True, "reviewed")], None, [parsed])
 
