@@ -337,7 +337,7 @@ class TextLogInterpreter:
         return True
 
     # -- classification ----------------------------------------------------------------------------
-    def _line(self, line: str, no: int) -> None:
+    def _line(self, line: str, no: int, nested: bool = False) -> None:
         if _ESC in line:
             line = g.ANSI_ESCAPE.sub("", line)
         m = _MMENGINE_PREFIX(line)
@@ -357,7 +357,7 @@ class TextLogInterpreter:
             self._prefixed(m.group("level"), m.group("msg") or "", ts, no)
             self._stamp(ts)
             return
-        self._bare(line, no)
+        self._bare(line, no, nested)
 
     def _prefix_time(self, m: re.Match) -> float:
         """The time stamp of a line matched by a pattern built on the MMEngine prefix."""
@@ -366,8 +366,9 @@ class TextLogInterpreter:
         if y:
             return self.clock.full(int(y), month, day, hms)
         ts = self.clock.yearless(month, day, hms)
-        if self.cur is not self._year_run:
-            self._note_year(self.cur)
+        run = self.cur
+        if run is not self._year_run:
+            self._note_year(run)
         return ts
 
     def _note_year(self, run: Run) -> None:
@@ -412,7 +413,7 @@ class TextLogInterpreter:
             self._lead = _HeaderLead(no, no, ts, run, run.first_timestamp, run.last_timestamp)
         self.block = MESSAGE
 
-    def _bare(self, line: str, no: int) -> None:
+    def _bare(self, line: str, no: int, nested: bool = False) -> None:
         block = self.block
         stripped = line.strip()
         if block == CONFIG:
@@ -426,10 +427,12 @@ class TextLogInterpreter:
             if self._traceback_line(line, no):
                 return
         m = _RANK(line)
-        if m is not None:
-            # torchrun prefixes a rank's whole stream: the rest may be a logger line too.
+        if m is not None and not nested:
+            # torchrun prefixes a rank's whole stream: the rest may be a logger line too. The pattern takes
+            # repeated prefixes at once; a rest that is prefixed again (once colour codes are gone) is not
+            # read a third time, so a line of nested prefixes costs two readings, not one per prefix.
             self.cur.line_kinds["rank_prefix"] += 1
-            self._line(m.group("rest"), no)
+            self._line(m.group("rest"), no, nested=True)
             return
         if not stripped:
             self.cur.line_kinds["blank"] += 1
