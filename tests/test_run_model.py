@@ -430,3 +430,11 @@ def test_long_tile_values_get_wider_tiles():
     short = [rm.HeaderItem("Iterations n/N", "3670/3672"), rm.HeaderItem("ETA", "16d 16h")]
     long_ = [*short, rm.HeaderItem("Iterations n/N", "1055830/1235000")]
     assert rm.tiles_per_row(short) == 4 and rm.tiles_per_row(long_) == 3
+
+
+def test_a_guessed_year_is_said_to_be_assumed():
+    """The tee capture has no year in its lines: the page says the year is assumed and where from (item 14)."""
+    s = summarize(run_of(TEE))
+    assert s.year_assumed is True
+    assert rm.clock_text(s).endswith(f" · the year is assumed, from the {s.year_source}")
+    assert not rm.clock_text(summarize(run_of(LLM))).count("assumed")  # full dates: a fact

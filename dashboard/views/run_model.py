@@ -208,11 +208,13 @@ def finish_text(summary: RunSummary, status: str) -> str:
 
 
 def clock_text(summary: RunSummary) -> str:
-    """``Log clock: <start> → <end> · compute <d> · pauses <d>``: where the elapsed time went."""
+    """``Log clock: <start> → <end> · compute <d> · pauses <d>``: where the elapsed time went; for a year-less
+    (console) log whose year is a guess, where the guess came from."""
     s = summary
+    year = f" · the year is assumed, from the {s.year_source}" if s.year_assumed else ""
     return (f"Log clock: {fmt_clock(s.started_at)} → {fmt_clock(s.ended_at)} · "
             f"compute {fmt_duration(s.compute_seconds)} · pauses {fmt_duration(s.gap_seconds)} "
-            "(validation, checkpoints, restarts)")
+            f"(validation, checkpoints, restarts){year}")
 
 
 def progress_text(summary: RunSummary) -> str:
