@@ -40,3 +40,10 @@ def test_the_epoch_of_the_latest_validation_line_counts_without_a_config():
     info = epoch_info(run)
     assert (info.current_epoch, info.max_epochs) == (2, None)
     assert info.current_epoch_source == "validation lines"
+
+
+@pytest.mark.corpus
+def test_an_iteration_based_mmcv_json_log_has_no_epoch_from_its_data_loader():
+    # IterBasedRunner: "epoch" in its train and val records counts the data loader's passes (1291 of them).
+    s = summarize(parse_path(_corpus("mmseg0x-mmcv1-potato-None.log.json")).runs[0])
+    assert s.current_epoch is None and "current_epoch" not in s.sources

@@ -39,14 +39,19 @@ class EpochInfo:
 
 
 def _val_epoch(run: Run) -> int | None:
-    """The latest epoch a validation line names."""
+    """The latest epoch a validation line names; None beside iteration-style train lines (an mmcv IterBasedRunner's
+    JSON names the data loader's passes there, and an epoch-based loop's epoch then comes from its iterations)."""
+    if len(run.train) and run.train.iters_in_epoch[-1] < 0:
+        return None
     epochs = [e.epoch for e in run.evals if e.mode == "val" and e.epoch is not None and e.epoch > 0]
     return max(epochs) if epochs else None
 
 
 def _current_epoch(run: Run, from_iters: int | None) -> tuple[int | None, str]:
     current, source = from_iters, "iteration / iterations per epoch"
-    if len(run.train) and run.train.epochs[-1] > 0:
+    # An epoch a train line names, when it counts its iterations inside epochs (an mmcv IterBasedRunner's JSON
+    # names the data loader's passes, not epochs of its loop).
+    if len(run.train) and run.train.epochs[-1] > 0 and run.train.iters_in_epoch[-1] >= 0:
         current, source = run.train.epochs[-1], "train lines"
     val = _val_epoch(run)
     if val is not None and (current is None or val > current):
