@@ -186,7 +186,7 @@ HEADER_HELP = {
            "Only while the run is running.",
     "MMEngine's eta": "What the log's last line says: MMEngine's cumulative average, blind to slow-downs and "
                       "wrong after a resume.",
-    "Elapsed": "Wall time from the first to the last record of this run (the log's clock).",
+    "Elapsed": "Wall time from the first to the last time-stamped line of this run (the log's clock).",
     "s/iter": "Median 'time' of the last records: seconds per iteration (one micro-batch per process).",
     "samples/s": "batch size x world size / seconds per iteration; when the log's N contradicts the setup's world "
                  "size, the world size that gives N (see the audit).",
