@@ -4,9 +4,13 @@ an upload alike. The Run page opens the run (``OpenedRun``) and calls ``show_run
 What it draws: the run chooser and chart controls (sidebar), the header (progress, tiles, finish time, status,
 ETA method), banners, the files of an upload, links to the Calculator and Compare, the charts (with epoch lines,
 resume marks, checkpoint ticks), validation results, the iteration audit, events, tracebacks, lines not
-understood, downloads. The header, banners and charts are one ``st.fragment``: while the log grows it reruns
-every ``LIVE_INTERVAL`` seconds and asks for the model again (rebuilt only when the run grew) and for each chart
-(built once per model state and settings, shared by every session).
+understood, downloads. For a log under a root (it can grow), the header and banners are one ``st.fragment`` that
+reruns every ``LIVE_INTERVAL`` seconds and the charts another that reruns every ``CHARTS_INTERVAL`` seconds; each
+asks for the model again (rebuilt only when the run grew) and for each chart (built once per model state and
+settings, shared by every session). Neither calls ``st.rerun()``: a full run is the moment a browser can lose its
+fragment timers (see ``dashboard.ui.live``), so a run that grows new metrics gets them on its charts at once
+(``_followed``) and in the sidebar at the next full run. The header fragment draws a heartbeat and the page mounts
+the ``live.watchdog``, which notices a page whose timer was lost and restarts it.
 
 Text rules: log text (file names, metric names, event and error text) goes to ``st.text`` / ``st.code`` /
 ``st.dataframe`` only; banner titles are our words and numbers (``run_model.banners``).
@@ -24,10 +28,18 @@ import streamlit as st
 from dashboard.analysis.audit import SAMPLERS
 from dashboard.reports import exports
 from dashboard.ui import common
+from dashboard.ui import live as live_page
 from dashboard.views import run_model as rm
 from dashboard.views.formatting import fmt_ago
 from dashboard.views.text import one_line, plain
 from dashboard.views.url_state import MAX_SMOOTHING, X_AXES, CalculatorInputs, RunPageQuery, ViewState, run_page_query
+
+#: Seconds between redraws of the charts of a log that can grow (the header follows it every ``LIVE_INTERVAL``
+#: seconds). Each redraw sends every chart again (~1 MB of plotly JSON for six charts of 4,000 points); at one a
+#: second per session, five sessions outran their browsers, Streamlit's send queue filled and it dropped them.
+CHARTS_INTERVAL = 5.0
+#: A live page whose heartbeat did not change for this long has lost its timer (``live.watchdog``).
+STALE_AFTER = 10.0
 
 #: Chart settings per page session (smoothing, x axis and range, log y, live, metrics): keys of session_state.
 _K = "run_"
@@ -68,6 +80,13 @@ def _seed_widgets(query: RunPageQuery, model: rm.RunModel, notices: list[str]) -
         st.session_state.update({_K + "x_from": lo, _K + "x_to": hi, _K + "x_from_t": "", _K + "x_to_t": ""})
 
 
+def _followed(current: list[str], options: list[str], old_default: list[str], default: list[str]) -> list[str]:
+    """A selection after the metrics changed: the default follows the new default; a chosen one keeps what still
+    exists (the new default when nothing does)."""
+    kept = [m for m in current if m in options]
+    return list(default) if (not kept or list(current) == list(old_default)) else kept
+
+
 def _follow_new_metrics(choices: rm.MetricChoices) -> None:
     """The metrics a run logs can change (another run, keys that appear later): a selection that was the default
     follows the new default; a chosen one keeps what still exists."""
@@ -77,9 +96,7 @@ def _follow_new_metrics(choices: rm.MetricChoices) -> None:
             (_K + "metrics", choices.train_options, before.train_default, choices.train_default),
             (_K + "evals", choices.eval_options, before.eval_default, choices.eval_default),
         ):
-            current = st.session_state.get(key) or []
-            kept = [m for m in current if m in options]
-            st.session_state[key] = list(default) if (not kept or list(current) == list(old_default)) else kept
+            st.session_state[key] = _followed(st.session_state.get(key) or [], options, old_default, default)
     st.session_state["_run_choices"] = choices
 
 
@@ -120,9 +137,11 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
         @st.fragment(run_every=rm.LIVE_INTERVAL)
         def wait_for_first_run() -> None:
             if opened.model(None) is not None:
-                st.rerun()
+                st.rerun()  # once: from nothing to a run (the watchdog covers the full run it starts)
+            live_page.heartbeat(live_page.beat_text("waiting for the first run:"))
 
         wait_for_first_run()
+        live_page.watchdog(STALE_AFTER)
         st.stop()
     assert model is not None and default_model is not None
     source_key = (model.source.kind, model.source.id)
@@ -172,28 +191,49 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
     plan = rm.chart_plan(choices, train_sel, eval_sel)
     st.text(plain(model.source.title, 1000))
     lv0 = opened.liveness() if opened.liveness is not None else None
-    interval = rm.LIVE_INTERVAL if (lv0 is not None and lv0.live) else rm.IDLE_INTERVAL
-    options_key = (tuple(choices.train_options), tuple(choices.eval_options), len(model.choices))
-    ticks_key = "_run_ticks"
-    st.session_state[ticks_key] = 0  # fragment runs since this full run (the first one is inline)
+    # A log under a root can grow (or come back to life) whatever it looks like now: follow it while "Live
+    # updates" is on; a stored upload never changes. The first run of each fragment is inline in this full run
+    # (with the model just built); later ones are its timer's and ask for the model again.
+    timed = live and lv0 is not None
+    runs = {"header": 0, "charts": 0}
 
-    @st.fragment(run_every=interval if (live and lv0 is not None) else None)
-    def live_part() -> None:
-        ticks = st.session_state[ticks_key] = st.session_state.get(ticks_key, 0) + 1
-        m = opened.model(chosen) if ticks > 1 else model
-        lv = (opened.liveness() if ticks > 1 else lv0) if opened.liveness is not None else None
-        if ticks > 1:
-            if m is None or (tuple(m.metrics.train_options), tuple(m.metrics.eval_options),
-                             len(m.choices)) != options_key or (lv is not None and lv0 is not None
-                                                                and lv.live != lv0.live):
-                # Truncated/replaced file, new metrics, a new run in the file, or the log came alive: redraw the
-                # controls once (a full rerun).
-                st.rerun()
-        assert m is not None
-        draw_header(m, lv)
-        draw_charts(m, plan, chart_view, opened.chart_cache)
+    def current(part: str) -> rm.RunModel | None:
+        runs[part] += 1
+        return model if runs[part] == 1 else opened.model(chosen)
 
-    live_part()
+    @st.fragment(run_every=rm.LIVE_INTERVAL if timed else None)
+    def live_header() -> None:
+        m = current("header")
+        lv = (opened.liveness() if runs["header"] > 1 else lv0) if opened.liveness is not None else None
+        if m is None:  # truncated or replaced: nothing to show until a run is back
+            st.info("The log was started over and holds no training run now. The page shows it when one arrives.")
+        else:
+            draw_header(m, lv)
+        if timed:
+            note = live_page.recovery_note()
+            if note:
+                st.caption(note)
+            live_page.heartbeat(live_page.beat_text(f"numbers every {rm.LIVE_INTERVAL:g} s, charts every "
+                                          f"{CHARTS_INTERVAL:g} s;"))
+
+    @st.fragment(run_every=CHARTS_INTERVAL if timed else None)
+    def live_charts() -> None:
+        m = current("charts")
+        if m is None:
+            return
+        p = plan
+        if m.metrics != choices:  # new metrics: on the charts now, in the sidebar at the next full run
+            p = rm.chart_plan(m.metrics,
+                              _followed(train_sel, m.metrics.train_options, choices.train_default,
+                                        m.metrics.train_default),
+                              _followed(eval_sel, m.metrics.eval_options, choices.eval_default,
+                                        m.metrics.eval_default))
+        draw_charts(m, p, chart_view, opened.chart_cache)
+
+    live_header()
+    live_charts()
+    if timed:
+        live_page.watchdog(STALE_AFTER)
     believed = draw_details(model)
     with st.expander("About this log"):
         st.text(opened.about())
@@ -257,7 +297,8 @@ def draw_charts(m: rm.RunModel, plan: list[rm.ChartSpec], view: rm.ChartView,
             col.plotly_chart(figure(spec), key=f"chart_{spec.key}", config=config)
     extent = rm.data_extent(m.frame, view.x_axis)
     if extent is not None:
-        shown = [rm.fmt_clock_input(x) for x in extent] if view.x_axis == "wall" else [f"{x:g}" for x in extent]
+        shown = ([rm.fmt_clock_input(x) for x in extent] if view.x_axis == "wall" else
+                 [f"{x:.3f}" for x in extent] if view.x_axis == "epoch" else [f"{x:g}" for x in extent])
         st.text(f"Data on the x axis ({rm.X_AXIS_LABELS[view.x_axis]}): {shown[0]} to {shown[1]}")
     st.text("Dotted lines: epoch ends · dashed orange: resumes · green ticks: checkpoints. "
             f"Each trace holds at most {rm.MAX_POINTS:,} points (MinMaxLTTB). Smoothing {view.smoothing:g} applies to "

@@ -156,7 +156,7 @@ def header_items(summary: RunSummary, status: str) -> list[HeaderItem]:
     s = summary
     eta = shows_eta(status)
     items = [
-        HeaderItem("Status", status_badge(status, s.first_nonfinite_iter)),
+        HeaderItem("Status", status_badge(status)),
         HeaderItem("Iterations n/N", fmt_fraction(s.last_iter, s.max_iters)),
         HeaderItem("Epoch", UNKNOWN if s.current_epoch is None else fmt_fraction(s.current_epoch, s.max_epochs)),
         HeaderItem("ETA", fmt_duration(s.eta_seconds) if eta else UNKNOWN),
@@ -169,6 +169,8 @@ def header_items(summary: RunSummary, status: str) -> list[HeaderItem]:
     ]
     if s.tokens_per_second is not None:
         items.append(HeaderItem("tokens/s", fmt_num(s.tokens_per_second)))
+    if s.first_nonfinite_iter is not None:  # its own tile: the status tile is too narrow for both
+        items.insert(1, HeaderItem("First NaN/inf", f"iter {s.first_nonfinite_iter}"))
     return items
 
 
@@ -192,6 +194,7 @@ HEADER_HELP = {
                  "size, the world size that gives N (see the audit).",
     "Optimizer updates": "Updates done / total: iterations / gradient accumulation.",
     "Peak memory": "Highest 'memory' logged: torch.cuda.max_memory_allocated() on rank 0, in MB.",
+    "First NaN/inf": "The first iteration where a loss or grad_norm is not finite (the banner names the fields).",
 }
 
 
