@@ -76,7 +76,7 @@ options = list(labels)
 chosen = st.multiselect("Runs to compare", options, key="cmp_runs", format_func=lambda r: one_line(labels[r], 200),
                         max_selections=MAX_COMPARE, placeholder="Choose two or more runs")
 st.text_input("Add an upload by its permalink or id", key="cmp_add", on_change=add_upload,
-              placeholder="http://…/upload?upload=… or the 24-character id")
+              placeholder="http://…/run?upload=… or the 24-character id")
 if st.session_state.pop("_cmp_add_error", None):
     st.warning("No upload with that id or permalink on this server.")
 
