@@ -318,7 +318,7 @@ def test_calculator_prefilled_from_a_run_explains_a_3672_log_believed_on_4_gpus(
     assert at.number_input(key="calc_dataset_size").value == 1220  # from the log
     assert at.number_input(key="calc_gpus").value == 4  # the URL wins
     assert tiles(at)["N (total iterations)"] == "936"
-    assert "The run's log says N = 3672, but this setup gives N = 936." in [e.value for e in at.error]
+    assert "This setup gives N = 936, but the log says N = 3672." in [e.value for e in at.error]
     text = page_text(at)
     assert "3672 = 3 epochs x 1224 iterations per epoch" in text and "what a single process sees" in text
     assert "World sizes that give the logged N = 3672 with these other inputs: 1" in text
@@ -330,7 +330,7 @@ def test_calculator_prefilled_from_a_run_explains_a_3672_log_believed_on_4_gpus(
 
 def test_calculator_with_the_runs_own_setup_agrees(env):
     at = open_page("calculator", {"run": LLM_ID})
-    assert [e.value for e in at.success] == ["The run's log says N = 3672: this setup gives exactly that."]
+    assert [e.value for e in at.success] == ["This setup gives N = 3672: what the log says."]
     assert at.query_params["gpus"] == "1"
 
 

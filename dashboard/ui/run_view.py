@@ -30,6 +30,7 @@ from dashboard.reports import exports
 from dashboard.ui import common
 from dashboard.ui import live as live_page
 from dashboard.views import run_model as rm
+from dashboard.views.calculator import verdict
 from dashboard.views.formatting import fmt_ago
 from dashboard.views.text import one_line, plain
 from dashboard.views.url_state import MAX_SMOOTHING, X_AXES, CalculatorInputs, RunPageQuery, ViewState, run_page_query
@@ -53,7 +54,7 @@ class OpenedRun:
     model: Callable[[int | None], rm.RunModel | None]
     liveness: Callable[[], rm.Liveness] | None
     about: Callable[[], str]
-    chart_cache: Callable[[tuple, Callable[[], object]], object]
+    chart_cache: Callable[..., object]  # (key, build, family) -> chart: AppState.figure
 
 
 def _seed_widgets(query: RunPageQuery, model: rm.RunModel, notices: list[str]) -> None:
@@ -277,7 +278,7 @@ def draw_header(m: rm.RunModel, lv: rm.Liveness | None) -> None:
 
 
 def draw_charts(m: rm.RunModel, plan: list[rm.ChartSpec], view: rm.ChartView,
-                cache: Callable[[tuple, Callable[[], object]], object]) -> None:
+                cache: Callable[..., object]) -> None:
     """The chart plan, each chart sent as soon as it is built (the first one does not wait for the others)."""
     if not plan:
         st.info("This run has no train records or metrics to plot yet.")
@@ -288,7 +289,8 @@ def draw_charts(m: rm.RunModel, plan: list[rm.ChartSpec], view: rm.ChartView,
     def figure(spec: rm.ChartSpec):
         key = (m.source, m.run_index, m.fingerprint, spec, view)
         return cache(key, lambda: rm.build_figure(spec, m.frame, m.evals, view, epoch_ends=m.summary.epoch_ends,
-                                                  resume_iters=m.resume_iters, checkpoint_iters=m.checkpoint_iters))
+                                                  resume_iters=m.resume_iters, checkpoint_iters=m.checkpoint_iters),
+                     family=(m.source, m.run_index, spec, view))
 
     st.plotly_chart(figure(plan[0]), key=f"chart_{plan[0].key}", config=config)
     others = plan[1:]
@@ -400,12 +402,8 @@ def draw_setup_check(m: rm.RunModel) -> dict[str, str]:
     check = rm.check_believed(m, believed)
     aud = check.audit
     if aud is not None:
-        if aud.consistent is True:
-            st.success(f"This setup gives N = {aud.expected_max_iters}: what the log says.")
-        elif aud.consistent is False:
-            st.error(f"This setup gives N = {aud.expected_max_iters}, but the log says N = {aud.logged_max_iters}.")
-        else:
-            st.info("No verdict with these inputs: see why below.")
+        level, sentence = verdict(aud)
+        {"success": st.success, "error": st.error}.get(level, st.info)(sentence)
         st.text(plain(aud.explanation, 5000))
     common.page_link("calculator", "Open these numbers in the calculator", {**m.query(), **params})
     return params

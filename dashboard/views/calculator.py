@@ -126,3 +126,14 @@ def fits_rows(aud: Audit) -> pd.DataFrame:
     return pd.DataFrame([{"world size (processes)": f.world_size, "sampler": f.sampler,
                           "iterations per epoch": f.iters_per_epoch} for f in aud.fits],
                         columns=["world size (processes)", "sampler", "iterations per epoch"])
+
+
+def verdict(aud: Audit) -> tuple[str, str]:
+    """``(level, sentence)`` of an audit of a believed setup against the log's N: "success", "error" or "info",
+    in our words and numbers (a page may draw it as Markdown). The Calculator and the Run page say it alike."""
+    if aud.consistent is True:
+        return "success", f"This setup gives N = {aud.expected_max_iters}: what the log says."
+    if aud.consistent is False:
+        return "error", f"This setup gives N = {aud.expected_max_iters}, but the log says N = {aud.logged_max_iters}."
+    return "info", "No verdict with these inputs: see why below."
+

@@ -218,7 +218,7 @@ def test_calculator_explains_a_3672_log_believed_to_run_on_4_gpus(page, chromium
                          ("accumulative_counts", "8"), ("Epochs", "3"), ("GPUs (world size)", "4")):
         _fill(page, label, value)
     page.wait_for_url(re.compile(r"gpus=4"), timeout=SLOW_MS)
-    wait_for_text(page, "this setup gives N = 936")
+    wait_for_text(page, "This setup gives N = 936")
     seen = metrics(page)
     assert seen["N (total iterations)"] == "936" and seen["Iterations per epoch"] == "312"
     assert seen["Optimizer updates"] == "117"
@@ -239,7 +239,7 @@ def test_calculator_explains_a_3672_log_believed_to_run_on_4_gpus(page, chromium
         other = fresh.new_page()
         other.set_default_timeout(SLOW_MS)
         goto(other, page.url)
-        wait_for_text(other, "this setup gives N = 936")
+        wait_for_text(other, "This setup gives N = 936")
         assert metrics(other) == seen
     finally:
         fresh.close()

@@ -152,12 +152,8 @@ st.caption("Default sampler: per-GPU samples = ceil(L / W). Length-grouped: ceil
 if run is not None and result.audit is not None:
     aud = result.audit
     st.subheader("Check against the run")
-    if aud.consistent is True:
-        st.success(f"The run's log says N = {aud.logged_max_iters}: this setup gives exactly that.")
-    elif aud.consistent is False:
-        st.error(f"The run's log says N = {aud.logged_max_iters}, but this setup gives N = {aud.expected_max_iters}.")
-    else:
-        st.info("No verdict: the run's N or an input is missing.")
+    level, sentence = calculator.verdict(aud)
+    {"success": st.success, "error": st.error}.get(level, st.info)(sentence)
     with st.container(border=True):
         st.text(aud.explanation)
     if aud.consistent is False:
