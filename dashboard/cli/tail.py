@@ -27,8 +27,10 @@ By default only records that arrive after the start are printed, like ``tail -f`
 prints every record already in the files first. A PATH that names a file follows that one file
 whatever its content (binary files excepted), even before it exists if its directory does; a
 directory is a log root: runs that appear under it later are followed too. When a file is
-truncated, replaced or deleted, a note goes to stderr and its records are printed again from the
-new content. Notes (mode, skipped files, restarts) go to stderr, records to stdout.
+truncated, replaced or deleted, the records read from it before it ended are printed (a rotated
+file is read to its end first, see ``dashboard.live.tailer``), a note goes to stderr and its records
+are printed again from the new content: every record once, in order. Notes (mode, skipped files,
+restarts) go to stderr, records to stdout.
 
 Watching: ``--mode auto|inotify|poll`` (default: ``$MMDASH_WATCHER``, else auto), see
 ``dashboard.live.watcher``. Runs until interrupted (exit status 130) or stdout closes; exit status 2
@@ -158,30 +160,50 @@ class RecordPrinter:
         return printed
 
     def _new_records(self, src: Source) -> list[dict[str, Any]]:
+        """What ``src`` holds that was not printed yet, in file order. When generations ended since the last
+        look, the rest of each (what the tailer read into it before the restart: the end of a rotated file)
+        comes first, then the current one."""
         seen = self._seen.get(src.id)
+        out: list[dict[str, Any]] = []
         with src.lock:
             generation = src.generation
             if seen is not None and seen.generation != generation:
-                last = src.tailer.restarts[-1] if src.tailer.restarts else None
-                why = f"{last.reason}: {last.detail}" if last else "restarted"
-                self.err.write(f"note: {src.id} starts over ({why})\n")
-                self.err.flush()
+                ended = getattr(src.tailer, "ended_runs", None)
+                restarts = {r.generation: r for r in src.tailer.restarts}
+                for g in range(seen.generation, generation):
+                    runs = ended(g) if ended is not None else None
+                    if runs is not None:
+                        out += self._unseen(src.id, runs, seen)
+                    else:
+                        self.err.write(f"note: {src.id}: records of the file before it started over may be "
+                                       "missing (it ended too long ago)\n")
+                    last = restarts.get(g)
+                    why = f"{last.reason}: {last.detail}" if last else "restarted"
+                    self.err.write(f"note: {src.id} starts over ({why})\n")
+                    self.err.flush()
+                    seen = _Seen(g + 1)
                 seen = None
             if seen is None:
                 seen = self._seen[src.id] = _Seen(generation)
-            records: list[tuple[float, int, dict[str, Any]]] = []
-            for run in src.runs:
-                t0 = seen.train.get(run.index, 0)
-                e0 = seen.evals.get(run.index, 0)
-                new_train = train_records(src.id, run, t0) if len(run.train) > t0 else []
-                new_evals = eval_records(src.id, run, e0) if len(run.evals) > e0 else []
-                seen.train[run.index] = len(run.train)
-                seen.evals[run.index] = len(run.evals)
-                # In file order: train rows and evaluations interleave by line number.
-                for i, rec in enumerate(new_train):
-                    records.append((run.index, run.train.line_nos[t0 + i], rec))
-                for j, rec in enumerate(new_evals):
-                    records.append((run.index, run.evals[e0 + j].line_no, rec))
+            out += self._unseen(src.id, src.runs, seen)
+        return out
+
+    @staticmethod
+    def _unseen(src_id: str, runs: list[Run], seen: _Seen) -> list[dict[str, Any]]:
+        """The records of ``runs`` past what ``seen`` counts (which is moved on), in file order (under the lock)."""
+        records: list[tuple[int, int, dict[str, Any]]] = []
+        for run in runs:
+            t0 = seen.train.get(run.index, 0)
+            e0 = seen.evals.get(run.index, 0)
+            new_train = train_records(src_id, run, t0) if len(run.train) > t0 else []
+            new_evals = eval_records(src_id, run, e0) if len(run.evals) > e0 else []
+            seen.train[run.index] = len(run.train)
+            seen.evals[run.index] = len(run.evals)
+            # In file order: train rows and evaluations interleave by line number.
+            for i, rec in enumerate(new_train):
+                records.append((run.index, run.train.line_nos[t0 + i], rec))
+            for j, rec in enumerate(new_evals):
+                records.append((run.index, run.evals[e0 + j].line_no, rec))
         records.sort(key=lambda r: (r[0], r[1]))
         return [r[2] for r in records]
 

@@ -186,6 +186,15 @@ class Registry:
             self._on_change()
         return changed
 
+    def close(self) -> None:
+        """Let every tailer close the descriptor it keeps between looks (call once the worker has stopped)."""
+        with self._lock:
+            items = list(self._by_id.values())
+        for src in items:
+            close = getattr(src.tailer, "close", None)
+            if close is not None:
+                close()
+
     def _check_refused(self, src: Source) -> None:
         why = getattr(src.tailer, "refused", None)
         if why and self._on_note is not None:

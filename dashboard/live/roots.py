@@ -18,6 +18,8 @@ Invariants:
 - ``open_inside`` is the one way a file under a root is opened (the tailer, discovery's sniffing, a log
   opened by reference): the check holds at every open, not only when a path is first resolved, so a file
   or directory swapped for a symlink after it was checked (a time-of-check race) is refused, never read.
+  A descriptor it returned that is kept open while the file is renamed (a rotation) is read again only while
+  ``still_in`` its directory, or deleted from there.
 - Nothing here reads the contents of a file.
 """
 
@@ -228,6 +230,26 @@ def _fd_path(fd: int) -> str | None:
     except (ImportError, OSError):
         pass
     return None
+
+
+def opened_path(fd: int) -> str | None:
+    """The real path of the file open at ``fd`` as the kernel holds it now (it follows renames), or None when
+    the file was deleted or the kernel gives no path."""
+    p = _fd_path(fd)
+    return None if p is None or p.endswith(_DELETED) else p
+
+
+def still_in(fd: int, directory: str) -> bool | None:
+    """Whether the file open at ``fd`` (opened by ``open_inside``) is still directly in ``directory``, a real path:
+    True when the kernel's path of it is there, or it was deleted from there (then nothing else can be read
+    through the descriptor); False when it was moved elsewhere (it is not read); None when the kernel gives no
+    path (the caller finds the file in ``directory`` by its ``(st_dev, st_ino)`` instead)."""
+    p = _fd_path(fd)
+    if p is None:
+        return None
+    if p.endswith(_DELETED):
+        p = p[: -len(_DELETED)]
+    return os.path.dirname(p) == directory
 
 
 def open_inside(path: str | os.PathLike, bound: str | os.PathLike | None) -> int:

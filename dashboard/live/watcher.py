@@ -259,6 +259,8 @@ class LogWatcher:
             self._cond.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self._thread is None or not self._thread.is_alive():
+            self._registry.close()  # the files kept open between looks (tailer); no look runs any more
         self._feed.stop(timeout)
 
     def __enter__(self) -> LogWatcher:
