@@ -14,8 +14,11 @@ Each section starts its own ``streamlit run app.py`` (``MMDASH_ROOTS`` = a folde
 - ``sessions``: a log replayed into the root while five browser sessions keep its run page open: how many bytes the
   tailer fed its parser (= file size: read and parsed once) and how many run models were built vs reused.
 - ``many``: 500 runs under the root (490 finished, 10 growing): the Runs page drawn (the table and its
-  ``500 runs`` line) in a fresh context once the watcher has scanned them; first (summaries cold) and second
-  (summaries cached) load, and the same steps in-process.
+  ``500 runs`` line). On a new server with an empty summary cache (``MMDASH_CACHE_DIR`` under ``bench/out``):
+  the first load (it starts the watcher: the scan, which reads and parses every log, is part of it), then fresh
+  browsers once the watcher has scanned them. Then the server is restarted on the same logs and cache (once the
+  first one wrote every summary to it: ``cache entries written`` = 500): the first load again (no log is read)
+  and fresh browsers. In-process: the scan and the summaries, cold and from the cache, with counts.
 
 Results: printed, and written to ``bench/out/dashboard_results.json``.
 """
@@ -53,10 +56,11 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, root: Path, name: str) -> None:
+    def __init__(self, root: Path, name: str, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.log = OUT / f"bench-streamlit-{name}.log"
-        env = {**os.environ, "MMDASH_ROOTS": str(root), "MMDASH_DEMO": "0", "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "MMDASH_ROOTS": str(root), "MMDASH_DEMO": "0", "PYTHONUNBUFFERED": "1",
+               "MMDASH_CACHE_DIR": str(OUT / f"cache-{name}"), **(env or {})}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
              str(self.port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
@@ -286,44 +290,77 @@ def bench_many(browser) -> dict:
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     make_many(root)
+    settle = time.time() - 120  # as logs that are not being written (a log written just now is not cached yet)
+    for p in root.rglob("*.log"):
+        if "exp_00" not in str(p):  # the 10 growing ones (exp_000..009) keep their mtime
+            os.utime(p, (settle, settle))
     result: dict = {"runs": 500}
-    # In-process: the same steps as the page.
+    # In-process: the same steps as the page, with an empty summary cache and then with the one just written.
     from dashboard.views.app_state import AppConfig, AppState
+    from dashboard.views.summary_cache import SummaryCache
 
-    t = time.perf_counter()
-    state = AppState(AppConfig((str(root),), "MMDASH_ROOTS", False))
-    result["in_process_watcher_scan_s"] = round(time.perf_counter() - t, 2)
-    for label in ("in_process_summaries_cold_s", "in_process_summaries_warm_s"):
+    cache_dir = OUT / "cache-many-inproc"
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    for label in ("in_process_cold", "in_process_restart"):
+        t = time.perf_counter()
+        state = AppState(AppConfig((str(root),), "MMDASH_ROOTS", False), summary_cache=SummaryCache(cache_dir))
+        scan = time.perf_counter() - t
         t = time.perf_counter()
         n = sum(len(state.run_summaries(src)) for src in state.watcher.sources())
-        result[label] = round(time.perf_counter() - t, 3)
-    result["in_process_runs"] = n
-    state.close()
+        counts = state.stats()
+        result[label] = {"watcher_scan_s": round(scan, 2), "summaries_after_scan_s": round(time.perf_counter() - t, 3),
+                         "runs": n, **{k: counts[k] for k in ("bytes fed to parsers", "summaries built",
+                                                             "summaries from the cache", "logs left unread",
+                                                             "cache entries written")}}
+        state.close()
+        print(label, result[label], flush=True)
+
+    shutil.rmtree(OUT / "cache-many", ignore_errors=True)
+
+    def drawn(page, server: Server) -> dict[str, float]:
+        t0 = time.monotonic()
+        if page.url.startswith(server.url):
+            page.reload()
+        else:
+            page.goto(server.url + "/")
+        page.get_by_text(re.compile(r"500 runs in 500 log files")).wait_for(timeout=300_000)
+        t_text = time.monotonic() - t0
+        page.locator("[data-testid='stDataFrame'] [data-testid='data-grid-canvas']").first.wait_for(
+            timeout=300_000)
+        return {"summary_line_s": round(t_text, 3), "table_drawn_s": round(time.monotonic() - t0, 3)}
+
+    def loads(server: Server, prefix: str) -> None:
+        for label in ("first_load", "fresh_browser", "fresh_browser_2"):
+            ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = ctx.new_page()
+            result[f"{prefix}{label}"] = drawn(page, server)
+            if label != "first_load":
+                result[f"{prefix}{label}_reload"] = drawn(page, server)  # the same browser again: its JS cached
+            print(prefix + label, result[f"{prefix}{label}"], flush=True)
+            ctx.close()
 
     server = Server(root, "many")
     try:
-        def drawn(page) -> tuple[float, float]:
-            t0 = time.monotonic()
-            if page.url.startswith(server.url):
-                page.reload()
-            else:
-                page.goto(server.url + "/")
-            page.get_by_text(re.compile(r"500 runs in 500 log files")).wait_for(timeout=300_000)
-            t_text = time.monotonic() - t0
-            page.locator("[data-testid='stDataFrame'] [data-testid='data-grid-canvas']").first.wait_for(
-                timeout=300_000)
-            return round(t_text, 3), round(time.monotonic() - t0, 3)
-
-        for label in ("first_load", "summaries_cached_fresh_browser", "summaries_cached_fresh_browser_2"):
-            ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-            page = ctx.new_page()
-            text_s, grid_s = drawn(page)
-            result[label] = {"summary_line_s": text_s, "table_drawn_s": grid_s}
-            if label != "first_load":
-                text_s, grid_s = drawn(page)  # the same browser again: Streamlit's JS cached
-                result[label + "_reload"] = {"summary_line_s": text_s, "table_drawn_s": grid_s}
-            print(label, result[label], flush=True)
-            ctx.close()
+        loads(server, "")
+        ctx = browser.new_context()
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 180:  # the summaries reach the cache (logs settled for SETTLED seconds)
+            pg = ctx.new_page()
+            s = stats(pg, server)
+            pg.close()
+            if s.get("cache entries written", 0) >= 490:
+                break
+            time.sleep(3)
+        result["server_stats_before_restart"] = s
+        ctx.close()
+    finally:
+        server.stop()
+    server = Server(root, "many")  # the same logs, the same cache
+    try:
+        loads(server, "restart_")
+        ctx = browser.new_context()
+        result["server_stats_after_restart"] = stats(ctx.new_page(), server)
+        ctx.close()
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)

@@ -191,3 +191,22 @@ def test_the_demo_replays_a_live_run_that_the_watcher_follows():
     finally:
         state.close()
     assert not os.path.exists(demo.base)
+
+
+def test_a_young_chart_stands_for_newer_states_of_its_run(state, monkeypatch):
+    """Five sessions ticking at their own moments see five states of a fast log: one chart build serves them
+    for FIGURE_REUSE seconds (issue 16 item 10: chart builds were most of the server's time)."""
+    builds = []
+
+    def build(fp):
+        return lambda: builds.append(fp) or f"chart of {fp}"
+
+    family = ("run", 0, "loss", "view")
+    assert state.figure(("run", 0, 1, "loss", "view"), build(1), family=family) == "chart of 1"
+    assert state.figure(("run", 0, 2, "loss", "view"), build(2), family=family) == "chart of 1"
+    assert state.counters.figures_throttled == 1 and builds == [1]
+    assert state.figure(("run", 0, 2, "loss", "other view"), build(2), family=family[:3] + ("other view",)) \
+        == "chart of 2"
+    monkeypatch.setattr(aps, "FIGURE_REUSE", 0.0)
+    assert state.figure(("run", 0, 3, "loss", "view"), build(3), family=family) == "chart of 3"
+    assert builds == [1, 2, 3]

@@ -20,7 +20,9 @@ Caches (bounded, keyed on the watcher's versions, never on a growing DataFrame):
   changed. Summaries are computed with ``live=False`` (so they do not depend on the clock) and the page
   overlays running/stalled with ``run_model.live_status``.
 - ``figure``: a built chart per (run, its fingerprint, chart, settings): sessions that look at the same run with
-  the same settings share it (the default view of a live run is built once per change, not once per session).
+  the same settings share it (the default view of a live run is built once per change, not once per session),
+  and a chart younger than ``FIGURE_REUSE`` seconds stands for its run's newer states too (at most one build per
+  chart and ``FIGURE_REUSE`` seconds however many sessions, each ticking at its own moment, show a fast log).
 - ``run_model``: the ``views.run_model.RunModel`` of the run a page shows (the same model an upload gets),
   single-flight per run so five
   sessions on one live run build it once per version. A model is reused for ``max(MIN_AGE, MODEL_THROTTLE`` x
@@ -42,11 +44,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeVar
 from urllib.parse import unquote
 
 from dashboard.analysis import RunSummary, summarize
 from dashboard.analysis.timing import time_stats
+from dashboard.live.deferred import DeferredTailer
 from dashboard.live.replay import ReplayThread
 from dashboard.live.roots import (
     DEFAULT_ROOT,
@@ -56,8 +60,10 @@ from dashboard.live.roots import (
     roots_from_env,
     split_source_id,
 )
+from dashboard.live.tailer import Tailer
 from dashboard.live.watcher import LogWatcher, Source
 from dashboard.views.run_model import FileRestart, RunModel, RunSource, build_run_model, run_label
+from dashboard.views.summary_cache import Entry, SummaryCache
 from dashboard.views.url_state import check_source_id
 from parsers import Run
 
@@ -76,7 +82,17 @@ MODEL_THROTTLE = 2.0
 #: A model or summary this young is reused even when its run grew: N sessions ticking at different moments on
 #: a fast-growing log then cost at most ~1/MIN_AGE builds a second, not N.
 MIN_AGE = 0.5
+#: A chart this young is reused for a newer model of its run (``AppState.figure``'s ``family``): charts redraw every
+#: ``run_view.CHARTS_INTERVAL`` seconds anyway, and building one costs ~0.1 s (plotly's validation).
+FIGURE_REUSE = 3.0
 WATCHER_READY_TIMEOUT = 120.0
+#: How long a Run page waits for the watcher to read a log the summary cache let it leave unread.
+PARSE_WAIT = 120.0
+#: A log is written to the summary cache once it is read to its end and its mtime is this old (a live log is not);
+#: at most once every ``STORE_RETRY`` seconds per log.
+SETTLED = 10.0
+STORE_RETRY = 30.0
+WARM_PAUSE = 0.05
 
 
 # ------------------------------------------------------------------------------------------ configuration
@@ -217,20 +233,30 @@ class Counters:
     models_throttled: int = 0
     figures_built: int = 0
     figures_reused: int = 0
+    figures_throttled: int = 0
     model_build_seconds: float = 0.0
+    summaries_loaded: int = 0  # run summaries taken from the summary cache (their logs were not read)
+    live_recoveries: int = 0  # live pages whose browser lost its refresh timer and got it back (ui.live)
 
 
 class AppState:
     """One per process and configuration: the watcher, the demo, the shared caches (see module docstring)."""
 
     def __init__(self, config: AppConfig, *, watcher: LogWatcher | None = None, start: bool = True,
-                 demo: DemoReplay | None = None) -> None:
+                 demo: DemoReplay | None = None, summary_cache: SummaryCache | None = None) -> None:
         self.config = config
         self.notes: list[str] = list(config.notes)
         self.demo = demo if demo is not None else (DemoReplay() if config.demo else None)
         roots = list(config.roots) + ([self.demo.root] if self.demo is not None else [])
         self.roots = configured_roots(roots)
-        self.watcher = watcher if watcher is not None else LogWatcher(self.roots)
+        self.summary_cache = summary_cache
+        self._disk: dict[str, Entry] = {}  # log path -> its summary cache entry, for the logs left unread
+        self._stored: dict[str, tuple[int, int]] = {}  # log path -> (size, mtime_ns) last written to the cache
+        self._store_tried: dict[str, float] = {}
+        if watcher is None:
+            factory = Tailer if summary_cache is None else partial(DeferredTailer, known=self._known)
+            watcher = LogWatcher(self.roots, tailer_factory=factory)
+        self.watcher = watcher
         self.started_at = time.time()
         self._lock = threading.Lock()
         self._summaries: dict[tuple[str, int], _SummaryEntry] = {}
@@ -238,13 +264,19 @@ class AppState:
         self._models: OrderedDict[tuple[str, int], RunModel] = OrderedDict()
         self._flights: dict[tuple, threading.Lock] = {}
         self._figures: OrderedDict[tuple, object] = OrderedDict()
+        self._families: dict[tuple, tuple[float, tuple]] = {}  # chart family -> (built at, key of its chart)
         self.counters = Counters()
         self._closed = False
+        self._stop = threading.Event()
+        self._store_lock = threading.Lock()
         if start:
             self.start()
 
     # -- life cycle -------------------------------------------------------------------------------------
     def start(self) -> None:
+        # Summaries are built beside the watcher's first scan, as the logs are read, so the Runs page finds them
+        # ready once the scan is done (logs left unread have theirs from the summary cache).
+        threading.Thread(target=self._summaries_worker, name="mmdash-summaries", daemon=True).start()
         self.watcher.start(wait=True, timeout=WATCHER_READY_TIMEOUT)
         if self.demo is not None:
             self.demo.start()  # after the first scan: the demo log appears, and grows, while watched
@@ -253,9 +285,107 @@ class AppState:
         if self._closed:
             return
         self._closed = True
+        self._stop.set()
         self.watcher.stop()
         if self.demo is not None:
             self.demo.stop()
+
+    def _summaries_worker(self) -> None:
+        """Summarize every log as the first scan reads it; then, every ``STORE_RETRY`` seconds, write the
+        summaries of logs that settled to the summary cache (whether or not a page asks for them)."""
+        seen: dict[str, int] = {}
+        while not self._closed:
+            ready = self.watcher.ready  # read first: the pass below then covers everything the scan found
+            for src in self.watcher.sources():
+                if seen.get(src.id) != src.version and not src.tailer.behind:
+                    self.run_summaries(src)
+                    seen[src.id] = src.version
+            if ready:
+                break
+            time.sleep(WARM_PAUSE)
+        while self.summary_cache is not None and not self._stop.wait(STORE_RETRY):
+            for src in self.watcher.sources():
+                with self._lock:
+                    cached = self._by_source.get(src.id)
+                if cached is not None and cached[0] == src.version:
+                    self._maybe_store(src, cached)
+
+    # -- the summary cache (logs that did not change since the last start are not read) -------------------
+    def _known(self, path: str, st: os.stat_result) -> bool:
+        """The deferred tailer's question at a log's first look: are its summaries in the cache for this stat?"""
+        entry = self.summary_cache.get(path, st) if self.summary_cache is not None else None
+        if entry is None:
+            return False
+        with self._lock:
+            self._disk[path] = entry
+            self._stored[path] = (entry.size, entry.mtime_ns)
+        self.counters.summaries_loaded += len(entry.summaries)
+        return True
+
+    def _from_disk(self, src: Source) -> list[tuple[RunSummary, float | None]] | None:
+        """The cached summaries of a log left unread, or None (and the log is asked for) when they do not fit."""
+        if not getattr(src.tailer, "deferred", False):
+            return None
+        with self._lock:
+            entry = self._disk.get(src.path)
+        if entry is not None and entry.source_id == src.id:
+            return list(entry.summaries)
+        self.need_records(src, wait=0.0)  # another id for the same file (roots changed): read it
+        return []
+
+    def need_records(self, src: Source, wait: float = PARSE_WAIT) -> bool:
+        """Make sure the watcher reads a log it left unread (summary cache) and wait up to ``wait`` seconds for
+        it; True when the log's records are there."""
+        t = src.tailer
+        if not getattr(t, "deferred", False):
+            return True
+        t.want()
+        self.watcher.refresh()  # the worker looks at every file now: this one is read from the start
+        deadline = time.monotonic() + wait
+        while getattr(t, "deferred", False) or t.behind:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self.watcher.wait_for_change(self.watcher.version, timeout=min(0.5, left))
+        return True
+
+    def _maybe_store(self, src: Source, built: tuple[int, tuple]) -> None:
+        """Write ``built`` = (source version, summaries) of a log that is read to its end, still at that version,
+        and has not changed for ``SETTLED`` seconds."""
+        cache = self.summary_cache
+        if cache is None or not built[1]:
+            return
+        with self._store_lock:  # the page's thread and the summaries worker: one writer
+            self._store(cache, src, built)
+
+    def _store(self, cache: SummaryCache, src: Source, built: tuple[int, tuple]) -> None:
+        version, summaries = built
+        now = time.time()
+        with self._lock:
+            if now - self._store_tried.get(src.path, 0.0) < STORE_RETRY:
+                return
+        try:
+            st = os.stat(src.path)
+        except OSError:
+            return
+        if self._stored.get(src.path) == (st.st_size, st.st_mtime_ns):
+            return
+        with src.lock:
+            complete = (src.version == version and getattr(src.tailer, "offset", None) == src.size == st.st_size
+                        and not src.tailer.behind)
+        if not complete:  # the worker is reading it: look again at the next call
+            return
+        if now - st.st_mtime < SETTLED:  # being written: not before STORE_RETRY seconds
+            with self._lock:
+                self._store_tried[src.path] = now
+            return
+        if cache.put(src.path, src.id, st, summaries):
+            with self._lock:
+                self._stored[src.path] = (st.st_size, st.st_mtime_ns)
+
+    @property
+    def cache_notes(self) -> list[str]:
+        return list(self.summary_cache.notes) if self.summary_cache is not None else []
 
     # -- finding a run ----------------------------------------------------------------------------------
     def lookup(self, source_id: str) -> Lookup:
@@ -300,7 +430,27 @@ class AppState:
             cached = self._by_source.get(src.id)
         if cached is not None and cached[0] == version:
             self.counters.summaries_reused += len(cached[1])
+            self._maybe_store(src, cached)
             return list(cached[1])
+        disk = self._from_disk(src)
+        if disk is not None:
+            return disk
+        with self._lock:
+            flight = self._flights.setdefault(("summaries", src.id), threading.Lock())
+        with flight:  # the page and the warm-up thread do not summarize the same log twice
+            with self._lock:
+                cached = self._by_source.get(src.id)
+            if cached is not None and cached[0] == src.version:
+                self.counters.summaries_reused += len(cached[1])
+                return list(cached[1])
+            out = self._build_summaries(src)
+            with self._lock:
+                cached = self._by_source.get(src.id)  # there when every summary is of its run as it is now
+        if cached is not None:
+            self._maybe_store(src, cached)
+        return out
+
+    def _build_summaries(self, src: Source) -> list[tuple[RunSummary, float | None]]:
         out: list[tuple[RunSummary, float | None]] = []
         now = time.monotonic()
         exact = True  # every summary is of its run as it is now (not a young one reused)
@@ -351,6 +501,7 @@ class AppState:
         Rebuilt when the run's ``fingerprint`` changed (throttled for slow builds, see the module docstring).
         """
         key = (src.id, -1 if run_index is None else run_index)
+        self.need_records(src)  # a log the summary cache let the watcher leave unread is read now
         with self._lock:
             flight = self._flights.setdefault(key, threading.Lock())
         with flight:
@@ -382,22 +533,39 @@ class AppState:
             self.counters.model_build_seconds += model.build_seconds
             return model
 
-    def figure(self, key: tuple, build: Callable[[], T]) -> T:
-        """The chart cached under ``key`` (hashable: run, fingerprint, chart, settings), else ``build()`` once."""
+    def figure(self, key: tuple, build: Callable[[], T], family: tuple | None = None) -> T:
+        """The chart cached under ``key`` (hashable: run, fingerprint, chart, settings), else ``build()`` once.
+
+        ``family`` is the key without what grows (run, chart, settings): a chart of the same family built less than
+        ``FIGURE_REUSE`` seconds ago is reused although its run grew since, so the charts of a fast log cost one
+        build per chart and ``FIGURE_REUSE`` seconds however many sessions show it (each session's chart timer
+        ticks at its own moment, and would otherwise see a model of its own).
+        """
         with self._lock:
-            flight = self._flights.setdefault(("figure", key), threading.Lock())
+            flight = self._flights.setdefault(("figure", family if family is not None else key), threading.Lock())
         with flight:
             with self._lock:
                 if key in self._figures:
                     self._figures.move_to_end(key)
                     self.counters.figures_reused += 1
                     return self._figures[key]  # type: ignore[return-value]
+                young = self._families.get(family) if family is not None else None
+                if (young is not None and young[1] in self._figures
+                        and time.monotonic() - young[0] < FIGURE_REUSE):
+                    self._figures.move_to_end(young[1])
+                    self.counters.figures_throttled += 1
+                    return self._figures[young[1]]  # type: ignore[return-value]
             fig = build()
             with self._lock:
                 self._figures[key] = fig
+                if family is not None:
+                    self._families[family] = (time.monotonic(), key)
                 while len(self._figures) > MAX_FIGURES:
                     old, _ = self._figures.popitem(last=False)
                     self._flights.pop(("figure", old), None)
+                for fam in [f for f, (_, k) in self._families.items() if k not in self._figures]:
+                    del self._families[fam]
+                    self._flights.pop(("figure", fam), None)
                 self.counters.figures_built += 1
             return fig
 
@@ -442,13 +610,18 @@ class AppState:
             "file restarts": restarts,
             "summaries built": c.summaries_built,
             "summaries reused": c.summaries_reused,
+            "summaries from the cache": c.summaries_loaded,
+            "logs left unread": sum(1 for s in sources if getattr(s.tailer, "deferred", False)),
+            "cache entries written": self.summary_cache.stores if self.summary_cache is not None else 0,
             "run models built": c.models_built,
             "run models reused": c.models_reused,
             "run models reused while throttled": c.models_throttled,
             "run model build seconds": round(c.model_build_seconds, 3),
             "charts built": c.figures_built,
             "charts reused": c.figures_reused,
+            "charts reused while throttled": c.figures_throttled,
             "watcher version": self.watcher.version,
+            "live pages recovered": c.live_recoveries,
         }
 
 
@@ -456,8 +629,9 @@ _CLOSERS: list[AppState] = []
 
 
 def create(config: AppConfig) -> AppState:
-    """A started ``AppState``; stopped at interpreter exit (and when Streamlit releases it)."""
-    state = AppState(config)
+    """A started ``AppState`` with the summary cache of ``summary_cache.default_dir()`` (``MMDASH_CACHE_DIR``);
+    stopped at interpreter exit (and when Streamlit releases it)."""
+    state = AppState(config, summary_cache=SummaryCache.from_env())
     _CLOSERS.append(state)
     return state
 

@@ -15,6 +15,7 @@ import time
 import streamlit as st
 
 from dashboard.ui import common
+from dashboard.ui import live as live_page
 from dashboard.views import run_model, runs_table, url_state
 from dashboard.views.text import one_line
 
@@ -53,6 +54,8 @@ if filter_notice:
 @st.fragment(run_every=runs_table.RUNS_INTERVAL if live else None)
 def runs_list() -> None:
     now = time.time()
+    if live:
+        live_page.heartbeat(live_page.beat_text(f"table every {runs_table.RUNS_INTERVAL:g} s;"))
     sources = state.watcher.sources()
     text_layouts = {(s.layout.work_dir, s.layout.timestamp) for s in sources
                     if s.layout is not None and s.layout.role == "text"}
@@ -117,6 +120,8 @@ def runs_list() -> None:
 
 
 runs_list()
+if live:  # a table whose refresh timer the browser lost is noticed and restarted (dashboard.ui.live)
+    live_page.watchdog(max(10.0, 5 * runs_table.RUNS_INTERVAL))
 
 with st.expander("Log roots and watcher"):
     lines = []
@@ -128,6 +133,6 @@ with st.expander("Log roots and watcher"):
         lines.append(f"live demo: {state.demo.source_id} (a sample log replayed into a temporary folder; "
                      "MMDASH_DEMO=0 turns it off)" + (f" · error: {state.demo.error}" if state.demo.error else ""))
     lines.append(f"configured by: {state.config.roots_from}")
-    lines.extend(one_line(n, 300) for n in [*state.notes, *state.watcher.notes][:50])
+    lines.extend(one_line(n, 300) for n in [*state.notes, *state.cache_notes, *state.watcher.notes][:50])
     st.text("\n".join(lines))
     st.text("\n".join(f"{k}: {v}" for k, v in state.stats().items()))
