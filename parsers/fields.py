@@ -26,29 +26,35 @@ def split_mmengine_fields(text: str) -> list[tuple[str, str]]:
 
     A piece without ``': '`` (a value that itself held two spaces) is glued back to the one before.
     """
-    out: list[tuple[str, str]] = []
+    # The glued pieces are collected and joined once (gluing them one at a time was quadratic in a line of
+    # many pieces without a key); the value is what ``(value + separator + piece).strip()`` piece after piece
+    # gives: each piece without its trailing blanks, blank pieces dropped, the first kept one without its
+    # leading blanks when the value was empty.
+    out: list[tuple[str, list[str]]] = []
     for piece in text.split(MMENGINE_FIELD_SEPARATOR):
         if not piece:
             continue
         key, sep, value = piece.partition(": ")
         if sep:
-            out.append((key.strip(), value.strip()))
+            value = value.strip()
+            out.append((key.strip(), [value] if value else []))
         elif out:
-            k, v = out[-1]
-            out[-1] = (k, (v + MMENGINE_FIELD_SEPARATOR + piece).strip())
+            parts = out[-1][1]
+            piece = piece.rstrip()
+            if piece:
+                parts.append(piece if parts else piece.lstrip())
         elif piece.strip():
-            out.append((piece.strip(), ""))
-    return out
+            out.append((piece.strip(), []))
+    return [(k, MMENGINE_FIELD_SEPARATOR.join(parts)) for k, parts in out]
 
 
 def split_mmcv_fields(text: str) -> list[tuple[str, str]]:
     """``'lr: 1.9e-05, eta: 1 day, 20:25:23, time: 1.8'`` -> [(key, raw value), ...]."""
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, list[str]]] = []
     for piece in text.strip().split(MMCV_FIELD_SEPARATOR):
         key, sep, value = piece.partition(": ")
         if sep:
-            out.append((key.strip(), value.strip()))
+            out.append((key.strip(), [value.strip()]))
         elif out:
-            k, v = out[-1]
-            out[-1] = (k, v + MMCV_FIELD_SEPARATOR + piece)
-    return out
+            out[-1][1].append(piece)
+    return [(k, MMCV_FIELD_SEPARATOR.join(parts)) for k, parts in out]

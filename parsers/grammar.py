@@ -310,7 +310,7 @@ EVENT_PATTERNS: tuple[LinePattern, ...] = (
     LinePattern(
         "exp_name",
         "message",
-        r"Exp name: (?P<name>.*?)\s*$",
+        r"Exp name: (?P<name>(?:.*\S)?)\s*$",
         (S("Exp name: internvl_v2_internlm2_2b_qlora_finetune_copy_20240827_063210",
            name="internvl_v2_internlm2_2b_qlora_finetune_copy_20240827_063210"),),
         starts=("Exp name:",),
@@ -318,7 +318,9 @@ EVENT_PATTERNS: tuple[LinePattern, ...] = (
     LinePattern(
         "work_dir",
         "message",
-        r"Checkpoints will be saved to (?P<path>.*?)\.?\s*$",
+        # The path without trailing blanks and one final dot, found from the end (a lazy path followed by
+        # ``\.?\s*$`` read every run of blanks once per character before it).
+        r"Checkpoints will be saved to (?P<path>.*(?=\.\s*$)|(?:.*\S)?)\.?\s*$",
         (S("Checkpoints will be saved to /data/github/openmmlab/mmpretrain/projects/fruit30/exp.",
            path="/data/github/openmmlab/mmpretrain/projects/fruit30/exp"),),
         starts=("Checkpoints will be saved to",),
@@ -376,11 +378,12 @@ TRACEBACK_START = whole_line("traceback_start", "bare", "Traceback (most recent 
 RANK_PREFIX = LinePattern(
     "rank_prefix",
     "bare",
-    r"\[rank(?P<rank>\d+)\]:\s?(?P<rest>.*)$",
+    r"\[rank(?P<rank>\d+)\]:\s?(?:\[rank\d+\]:\s?)*(?P<rest>.*)$",
     (S("[rank0]: Traceback (most recent call last):", rank="0", rest="Traceback (most recent call last):"),
      S("[rank0]:   File \"train.py\", line 3, in <module>", rank="0", rest="  File \"train.py\", line 3, in <module>")),
     starts=("[rank",),
-    description="torchrun prefixes every stderr line of a rank; the rest is classified again",
+    description="torchrun prefixes every stderr line of a rank (repeated prefixes go at once); the rest is "
+                "classified again",
 )
 FOREIGN_LOGGER = LinePattern(
     "foreign_logger",
@@ -397,7 +400,10 @@ FOREIGN_LOGGER = LinePattern(
 PROGRESS_BAR = LinePattern(
     "progress_bar",
     "bare",
-    r".*(?:\d+%\|.*\||\d+/\d+ \[[\d:<?]+|[\d.?]+\s?(?:it/s|s/it)\]|^\[[>= .]*\] \d+/\d+,)",
+    # Linear in the line: each run of digits is tried from its first digit only (the look-behinds), so the
+    # leading ``.*`` never restarts a scan inside a run (``\d+%`` on every suffix of 40k digits took 50 s).
+    r".*(?:(?<!\d)\d+%\|[^|]*\||(?<!\d)\d+/\d+ \[[\d:<?]|(?<![\d.?])[\d.?]+\s?(?:it/s|s/it)\]"
+    r"|^\[[>= .]*\] \d+/\d+,)",
     (
         S("Loading checkpoint shards:   0%|          | 0/2 [00:00<?, ?it/s]"),
         S("Map (num_proc=32): 100%|██████████| 2000/2000 [00:01<00:00, 1529.12 examples/s]"),
@@ -476,7 +482,10 @@ EXCEPTION_LINE = LinePattern(
 ENV_FIELD = LinePattern(
     "env_field",
     "bare",
-    r"\s*(?P<key>[^:]+?):\s*(?P<value>.*)$",
+    # The key starts at its first non-blank character (or is one blank before the colon), so the leading
+    # blanks are read once: ``\s*`` giving them back one by one to a key that may hold blanks, read to the
+    # end each time, was quadratic in a line of blanks.
+    r"\s*(?P<key>[^:\s][^:]*?|\s):\s*(?P<value>.*)$",
     (S("    GPU 0,1,2,3: NVIDIA A100-SXM4-80GB", key="GPU 0,1,2,3", value="NVIDIA A100-SXM4-80GB"),
      S("    Distributed launcher: pytorch", key="Distributed launcher", value="pytorch"),
      S("    GPU number: 4", key="GPU number", value="4"),
