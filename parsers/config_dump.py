@@ -4,6 +4,11 @@ The dump is Python source (``batch_size = 1``, ``train_dataloader = dict(batch_s
 It is read with ``ast`` and a small evaluator that understands literals, ``dict(...)``, ``range(...)``,
 names bound earlier in the dump and integer arithmetic; nothing is ever executed. Statements that do
 not parse (dumps sometimes hold ``<function ...>`` reprs) are skipped one by one, not the whole dump.
+
+Hostile dumps cost little and raise nothing: expressions nested deeper than ``MAX_DEPTH`` (``1+1+...``,
+``- - - 1``, which overflow Python's own parser or recursion limit) are unknown, arithmetic stops at
+integers beyond int64 (so repeated squaring cannot grow numbers without bound), ``range`` at
+``MAX_RANGE`` items, and a fact is kept only when it is an integer a double holds exactly.
 """
 
 from __future__ import annotations
@@ -16,6 +21,13 @@ from .records import HeaderFacts
 
 _UNKNOWN = object()
 _TOP_LEVEL_ASSIGN = re.compile(r"^[A-Za-z_]\w*\s*=")
+MAX_DEPTH = 64  # nested expressions read; deeper is unknown
+MAX_RANGE = 1 << 16  # items of a range(...) read (gpu_ids = range(8)); longer is unknown
+_MAX_INT = (1 << 63) - 1  # arithmetic beyond this is unknown
+_MAX_FACT = 1 << 53  # an integer fact must be exact in a double (the analysis divides with floats)
+# What Python's parser raises on input it cannot hold: too deep (MemoryError "parser stack overflow",
+# RecursionError), or not Python at all.
+_UNPARSABLE = (SyntaxError, ValueError, MemoryError, RecursionError)
 
 
 def read_config(text: str) -> dict[str, Any]:
@@ -26,7 +38,7 @@ def read_config(text: str) -> dict[str, Any]:
             continue
         target = stmt.targets[0]
         if isinstance(target, ast.Name):
-            value = _eval(stmt.value, env)
+            value = _eval(stmt.value, env, 0)
             if value is not _UNKNOWN:
                 env[target.id] = value
     return env
@@ -35,7 +47,7 @@ def read_config(text: str) -> dict[str, Any]:
 def _statements(text: str) -> list[ast.stmt]:
     try:
         return ast.parse(text).body
-    except (SyntaxError, ValueError):
+    except _UNPARSABLE:
         pass
     # Fall back to one top-level statement at a time.
     chunks: list[list[str]] = []
@@ -48,12 +60,15 @@ def _statements(text: str) -> list[ast.stmt]:
     for chunk in chunks:
         try:
             out.extend(ast.parse("\n".join(chunk)).body)
-        except (SyntaxError, ValueError):
+        except _UNPARSABLE:
             continue
     return out
 
 
-def _eval(node: ast.AST, env: dict[str, Any]) -> Any:
+def _eval(node: ast.AST, env: dict[str, Any], depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        return _UNKNOWN
+    depth += 1
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.Name):
@@ -61,32 +76,40 @@ def _eval(node: ast.AST, env: dict[str, Any]) -> Any:
             return {"True": True, "False": False, "None": None}[node.id]
         return env.get(node.id, _UNKNOWN)
     if isinstance(node, (ast.List, ast.Tuple)):
-        return [_eval(e, env) for e in node.elts]
+        return [_eval(e, env, depth) for e in node.elts]
     if isinstance(node, ast.Dict):
         out = {}
         for k, v in zip(node.keys, node.values):
-            key = _eval(k, env) if k is not None else _UNKNOWN
+            key = _eval(k, env, depth) if k is not None else _UNKNOWN
             if isinstance(key, str):
-                out[key] = _eval(v, env)
+                out[key] = _eval(v, env, depth)
         return out
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        v = _eval(node.operand, env)
+        v = _eval(node.operand, env, depth)
         return -v if isinstance(v, (int, float)) else _UNKNOWN
     if isinstance(node, ast.BinOp):
-        a, b = _eval(node.left, env), _eval(node.right, env)
+        a, b = _eval(node.left, env, depth), _eval(node.right, env, depth)
         if isinstance(a, (int, float)) and isinstance(b, (int, float)):
             ops = {ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b,
                    ast.FloorDiv: lambda: a // b if b else _UNKNOWN, ast.Div: lambda: a / b if b else _UNKNOWN}
             fn = ops.get(type(node.op))
-            return fn() if fn else _UNKNOWN
+            try:
+                value = fn() if fn else _UNKNOWN
+            except ArithmeticError:  # a float too large for a double, an inf // x
+                return _UNKNOWN
+            return _UNKNOWN if isinstance(value, int) and abs(value) > _MAX_INT else value
         return _UNKNOWN
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         if node.func.id == "dict":
-            return {kw.arg: _eval(kw.value, env) for kw in node.keywords if kw.arg}
+            return {kw.arg: _eval(kw.value, env, depth) for kw in node.keywords if kw.arg}
         if node.func.id == "range":
-            args = [_eval(a, env) for a in node.args]
+            args = [_eval(a, env, depth) for a in node.args]
             if all(isinstance(a, int) for a in args) and 1 <= len(args) <= 3:
-                return list(range(*args))
+                try:
+                    r = range(*args)
+                except ValueError:  # a step of 0
+                    return _UNKNOWN
+                return list(r) if len(r) <= MAX_RANGE else _UNKNOWN
     return _UNKNOWN
 
 
@@ -100,7 +123,7 @@ def _get(cfg: dict[str, Any], path: str) -> Any:
 
 
 def _int(v: Any) -> int | None:
-    return v if isinstance(v, int) and not isinstance(v, bool) else None
+    return v if isinstance(v, int) and not isinstance(v, bool) and abs(v) <= _MAX_FACT else None
 
 
 def _first(cfg: dict[str, Any], paths: tuple[str, ...], conv=_int) -> tuple[Any, str | None]:

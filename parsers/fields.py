@@ -17,8 +17,10 @@ def parse_eta(text: str) -> float | None:
     m = _ETA_MATCH(text.strip())
     if m is None:
         return None
-    days = int(m.group("days") or 0)
-    return float(days * 86400 + int(m.group("h")) * 3600 + int(m.group("m")) * 60 + int(m.group("s")))
+    days, h = m.group("days") or "0", m.group("h")
+    if len(days) > 15 or len(h) > 15:
+        return None  # not an eta: beyond int()'s 4300 digits or a double's range, far beyond any run
+    return float(int(days) * 86400 + int(h) * 3600 + int(m.group("m")) * 60 + int(m.group("s")))
 
 
 def split_mmengine_fields(text: str) -> list[tuple[str, str]]:

@@ -24,7 +24,7 @@ import math
 
 from .config_dump import apply_config_facts
 from .lines import as_lines
-from .records import EvalRecord, Event, Run
+from .records import EvalRecord, Event, OutOfRange, Run, in_range
 from .text_log import apply_env_line
 from .twins import EpochHint
 
@@ -74,7 +74,12 @@ class JsonLogInterpreter:
         for first, lines in blocks:
             no = first
             for line in as_lines(lines):
-                self._line(line, no)
+                try:
+                    self._line(line, no)
+                except Exception:  # no line may stop the parse (OutOfRange is the one the rules raise)
+                    # A record whose numbers do not fit (an iter beyond int64, an integer beyond a double) or
+                    # that breaks a rule is an unparsed line; its numbers are checked before it is stored.
+                    self._unparsed(no, line)
                 no += 1
             if self.runs:
                 self.runs[-1].end_line = no - 1
@@ -89,13 +94,15 @@ class JsonLogInterpreter:
             return
         try:
             rec = json.loads(s)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the decoder goes
             rec = None
         if not isinstance(rec, dict):
-            run = self.cur
-            run.unparsed.add(no, line)
-            run.line_kinds["unparsed"] += 1
+            self._unparsed(no, line)
             return
+        for key in _NOT_VALUES:
+            v = rec.get(key)
+            if isinstance(v, int):
+                in_range(v)  # OutOfRange: the line is unparsed
         if "mode" in rec:
             self.format = self.format or "mmcv-json"
             self._mmcv(rec, no)
@@ -106,11 +113,14 @@ class JsonLogInterpreter:
             self.format = self.format or "mmengine-scalars-json"
             self._scalars(rec, no)
         else:
-            run = self.cur
-            run.unparsed.add(no, line)
-            run.line_kinds["unparsed"] += 1
+            self._unparsed(no, line)
         run = self.cur
         run.format = self.format or run.format
+
+    def _unparsed(self, no: int, line: str) -> None:
+        run = self.cur
+        run.unparsed.add(no, line)
+        run.line_kinds["unparsed"] += 1
 
     def _meta(self, rec: dict, no: int) -> None:
         run = self._new_run(no, "meta line (a new launch)")
@@ -145,6 +155,7 @@ class JsonLogInterpreter:
                 if self._epoch_local is None and self._last_raw_iter is not None:
                     self._epoch_local = raw_iter <= self._last_raw_iter
             it, iie, ipe, max_iters = self._global_iter(run, epoch, raw_iter)
+            in_range(it), in_range(max_iters)
             t = run.train
             if len(t) and it < t.iters[-1] and not (iie >= 0 and epoch and epoch > (self._last_epoch or 0)):
                 run = self._new_run(no, f"iteration went back from {t.iters[-1]} to {it}", keep_header=True, force=True)
@@ -232,7 +243,10 @@ def _numbers(rec: dict) -> dict[str, float]:
         if k in _NOT_VALUES:
             continue
         if _is_num(v):
-            out[k] = float(v)
+            try:
+                out[k] = float(v)
+            except OverflowError:  # an integer beyond a double
+                raise OutOfRange(f"{k}: an integer beyond a double") from None
         elif isinstance(v, str) and v.lower() in ("nan", "inf", "-inf"):
             out[k] = float(v)
     return out

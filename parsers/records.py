@@ -26,6 +26,21 @@ NAN = math.nan
 #: How many not-understood lines a run keeps verbatim; the count itself is always exact.
 MAX_UNPARSED_EXAMPLES = 50
 
+#: The largest count (iteration, N, epoch, samples, ...) a record keeps: its integer columns are int64.
+INT64_MAX = (1 << 63) - 1
+
+
+class OutOfRange(ValueError):
+    """A number on a line does not fit where it goes (a count beyond ``INT64_MAX``, a float beyond a double):
+    the parser takes the line as unparsed."""
+
+
+def in_range(value: int) -> int:
+    """``value`` when it fits a record's int64 columns; else ``OutOfRange``."""
+    if -INT64_MAX <= value <= INT64_MAX:
+        return value
+    raise OutOfRange(f"{len(str(abs(value)))}-digit number")
+
 
 @dataclass(frozen=True)
 class TrainRecord:
@@ -187,15 +202,22 @@ class TrainTable:
         line_no: int,
         values: dict[str, float],
     ) -> None:
+        """One row; a row whose integers do not fit int64 is not added (``OutOfRange``, nothing changed)."""
         row = len(self.iters)
-        self.iters.append(it)
-        self.max_iters.append(max_iters)
-        self.epochs.append(epoch)
-        self.iters_in_epoch.append(iter_in_epoch)
-        self.iters_per_epoch.append(iters_per_epoch)
+        try:
+            self.iters.append(it)
+            self.max_iters.append(max_iters)
+            self.epochs.append(epoch)
+            self.iters_in_epoch.append(iter_in_epoch)
+            self.iters_per_epoch.append(iters_per_epoch)
+            self.line_nos.append(line_no)
+        except OverflowError as e:
+            for col in (self.iters, self.max_iters, self.epochs, self.iters_in_epoch, self.iters_per_epoch,
+                        self.line_nos):
+                del col[row:]
+            raise OutOfRange(str(e)) from None
         self.timestamps.append(timestamp)
         self._etas.append(eta)
-        self.line_nos.append(line_no)
         fields = self._fields
         for key, value in values.items():
             col = fields.get(key)

@@ -10,6 +10,9 @@ Invariants:
   ``Auto resumed``, ``load checkpoint``) after train records, and when the train iteration goes
   back or N changes without any of those.
 - The state is carried between calls, so lines may arrive in any grouping.
+- No line stops the parse: a line the rules cannot take (a count beyond int64, which the record columns
+  hold, or anything a rule raises on) is an unparsed line, counted and shown, and the next line is read as
+  if it had not been there. Numbers are checked before a record is added, so none is half added.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from . import train_kernel
 from .config_dump import apply_config_facts
 from .fields import parse_eta, split_mmcv_fields, split_mmengine_fields
 from .lines import RawLines
-from .records import EvalRecord, Event, HeaderFacts, Run
+from .records import INT64_MAX, EvalRecord, Event, HeaderFacts, OutOfRange, Run, in_range
 from .timestamps import Clock, Reference
 
 NAN = math.nan
@@ -163,26 +166,33 @@ class TextLogInterpreter:
         fast_progress = _FAST_EVAL_PROGRESS.match
         no = first
         for line in lines:
-            m = fast(line)
-            if m is not None:
-                self._end_block()
-                ts = self._prefix_time(m)
-                self.last_ts = ts
-                self._train(m.group("epoch"), m.group("i"), m.group("n"), m.group("fields"), ts, no, True)
-                self._stamp(ts)
-            elif (m := fast_progress(line)) is not None and _ESC not in line:
-                # What _line -> _prefixed -> _eval does with a progress line, without the detours.
-                self._end_block()
-                ts = self._prefix_time(m)
-                self.last_ts = ts
-                run = self.cur
-                epoch = m.group("epoch")
-                run.eval_progress = (m.group("mode"), int(epoch) if epoch else None, int(m.group("i")),
-                                     int(m.group("n")))
-                run.line_kinds["eval_progress"] += 1
-                self._stamp(ts)
-            else:
-                self._line(line, no)
+            try:
+                m = fast(line)
+                if m is not None:
+                    self._end_block()
+                    ts = self._prefix_time(m)
+                    self.last_ts = ts
+                    self._train(m.group("epoch"), m.group("i"), m.group("n"), m.group("fields"), ts, no, True)
+                    self._stamp(ts)
+                elif (m := fast_progress(line)) is not None and _ESC not in line:
+                    # What _line -> _prefixed -> _eval does with a progress line, without the detours.
+                    self._end_block()
+                    ts = self._prefix_time(m)
+                    self.last_ts = ts
+                    epoch = m.group("epoch")
+                    progress = (m.group("mode"), _count(epoch) if epoch else None, _count(m.group("i")),
+                                _count(m.group("n")))
+                    run = self.cur
+                    run.eval_progress = progress
+                    run.line_kinds["eval_progress"] += 1
+                    self._stamp(ts)
+                else:
+                    self._line(line, no)
+            except Exception:  # no line may stop the parse (OutOfRange is the one the rules raise)
+                # A line the rules cannot take (a count beyond int64, a pathological config value, a bug) is
+                # an unparsed line; the rules check a line's numbers before they add its record, so no half
+                # record is left behind and the next line starts clean.
+                self._unparsed(no, line)
             no += 1
         if self.runs:
             self.runs[-1].end_line = no - 1
@@ -297,6 +307,11 @@ class TextLogInterpreter:
         h = run.header
         t = run.train
         if epoch_style:
+            # The scanner's numbers fit int64; a product of two may not (numpy would wrap it): the line path
+            # rejects such lines one by one.
+            n_max = int(ns.max())
+            if int(epochs.max()) * n_max + int(iters_in.max()) > INT64_MAX or (h.max_epochs or 0) * n_max > INT64_MAX:
+                return False
             its = (epochs - 1) * ns + iters_in
             maxs = h.max_epochs * ns if h.max_epochs else np.full(n_rows, -1, np.int64)
             eps, iies, ipes = epochs, iters_in, ns
@@ -518,8 +533,9 @@ class TextLogInterpreter:
     # -- blocks ------------------------------------------------------------------------------------
     def _end_block(self) -> None:
         if self.block == CONFIG:
-            apply_config_facts("\n".join(self.config_lines), self.cur.header)
-            self.config_lines = []
+            # The block is closed before its facts are read: the dump is read once, whatever happens.
+            text, self.config_lines, self.block = "\n".join(self.config_lines), [], NONE
+            apply_config_facts(text, self.cur.header)
         elif self.block == TRACEBACK:
             self._finish_traceback()
         self.block = NONE
@@ -591,14 +607,14 @@ class TextLogInterpreter:
 
     # -- records -----------------------------------------------------------------------------------
     def _train(self, epoch_s, i_s, n_s, fields: str, ts: float, no: int, mmengine: bool) -> None:
-        i, n = int(i_s), int(n_s)
+        i, n = _count(i_s), _count(n_s)
         run = self.cur
         h = run.header
         if epoch_s is not None:
-            epoch = int(epoch_s)
-            it = (epoch - 1) * n + i
+            epoch = _count(epoch_s)
+            it = in_range((epoch - 1) * n + i)
             ipe = n
-            max_iters = h.max_epochs * n if h.max_epochs else -1
+            max_iters = in_range(h.max_epochs * n) if h.max_epochs else -1
             iie = i
         else:
             epoch = ipe = iie = -1
@@ -633,9 +649,9 @@ class TextLogInterpreter:
     def _eval(self, gd: dict, ts: float, no: int, mmengine: bool) -> None:
         run = self.cur
         pairs = split_mmengine_fields(gd["fields"]) if mmengine else split_mmcv_fields(gd["fields"])
-        epoch = int(gd["epoch"]) if gd.get("epoch") else None
+        epoch = _count(gd["epoch"]) if gd.get("epoch") else None
         if mmengine and any(k == _ETA_KEY for k, _ in pairs):
-            run.eval_progress = (gd["mode"], epoch, int(gd["i"]), int(gd["n"]))
+            run.eval_progress = (gd["mode"], epoch, _count(gd["i"]), _count(gd["n"]))
             run.line_kinds["eval_progress"] += 1
             return
         metrics: dict[str, float] = {}
@@ -648,7 +664,7 @@ class TextLogInterpreter:
         if self.pending_eval_text:
             text.update(self.pending_eval_text)
             self.pending_eval_text = {}
-        batches = int(gd["n"]) if gd.get("n") else None
+        batches = _count(gd["n"]) if gd.get("n") else None
         run.evals.append(EvalRecord(
             mode=gd["mode"], epoch=epoch, train_iter=run.last_iter, metrics=metrics, text=text,
             timestamp=ts, line_no=no, batches=batches,
@@ -661,9 +677,14 @@ class TextLogInterpreter:
         """A line an event pattern matched (``level`` is None for a line without logger prefix)."""
         on = _EVENTS[name]
         run = self.cur
-        if on.resumes and len(run.train):
-            run = self._new_run(no, "resume", keep_header=True)
-        data = on.handler(self, run, m, msg, no)
+        if on.resumes:
+            # Read first (a resume's numbers may not fit), then start the run it opens: its handler reads
+            # only the line.
+            data = on.handler(self, run, m, msg, no)
+            if len(run.train):
+                run = self._new_run(no, "resume", keep_header=True)
+        else:
+            data = on.handler(self, run, m, msg, no)
         if data is None:
             return  # a header or section line: counted by its handler, no event
         run.events.append(Event(name, no, ts if ts == ts else None, msg.strip(), data))
@@ -673,23 +694,23 @@ class TextLogInterpreter:
         self.block = MESSAGE
 
     def _checkpoint(self, run: Run, m: re.Match, msg: str, no: int) -> dict:
-        n, unit = int(m.group("n")), m.group("unit")
+        n, unit = _count(m.group("n")), m.group("unit")
         ipe = run.iters_per_epoch
-        it = n if m.group("iters") else (n * ipe if ipe else None)
+        it = n if m.group("iters") else (in_range(n * ipe) if ipe else None)
         return {"n": n, "unit": unit, "iter": it}
 
     def _best_checkpoint(self, run: Run, m: re.Match, msg: str, no: int) -> dict:
-        return {"metric": m.group("metric"), "value": _num(m.group("value")), "n": int(m.group("n")),
+        return {"metric": m.group("metric"), "value": _num(m.group("value")), "n": _count(m.group("n")),
                 "unit": m.group("unit"), "path": m.group("path")}
 
     def _resume(self, run: Run, m: re.Match, msg: str, no: int) -> dict:
-        return {"epoch": int(m.group("epoch")), "iter": int(m.group("iter"))}
+        return {"epoch": _count(m.group("epoch")), "iter": _count(m.group("iter"))}
 
     def _checkpoint_path(self, run: Run, m: re.Match, msg: str, no: int) -> dict:
         return {"path": m.group("path").strip()}
 
     def _advance_dataloader(self, run: Run, m: re.Match, msg: str, no: int) -> dict:
-        return {"steps": int(m.group("steps"))}
+        return {"steps": _count(m.group("steps"))}
 
     def _epoch_wrap(self, run: Run, m: re.Match, msg: str, no: int) -> dict:
         return {"iter": run.last_iter}
@@ -703,7 +724,7 @@ class TextLogInterpreter:
         return {"path": m.group("path")}
 
     def _dataset_size(self, run: Run, m: re.Match, msg: str, no: int) -> dict:
-        samples = int(m.group("n") or m.group("n2"))
+        samples = _count(m.group("n") or m.group("n2"))
         run.header.set("dataset_size", samples, "log: " + msg.strip("= "), override=True)
         return {"samples": samples}
 
@@ -749,7 +770,7 @@ class _On:
     # (interpreter, run, match, message, line number) -> the event's data, or None for a header or
     # section line that is not an event
     handler: Callable[..., dict | None]
-    resumes: bool = False  # after train records the line starts a new run (a resume)
+    resumes: bool = False  # after train records the line starts a new run (a resume); its handler reads only the line
     warns: bool = True  # a WARNING line is a warning event too
 
 
@@ -788,9 +809,17 @@ def _is_true(value: str) -> bool:
 
 def _int_or_none(value: str) -> int | None:
     try:
-        return int(value)
-    except ValueError:
+        return in_range(int(value))
+    except ValueError:  # not a number, more than 4300 digits, or beyond int64 (OutOfRange)
         return None
+
+
+def _count(digits: str) -> int:
+    """A count a line wrote in digits (``\\d+``); ``OutOfRange`` when it does not fit a record's int64 columns,
+    decided from the length before ``int()`` (which refuses more than 4300 digits with a ValueError)."""
+    if len(digits) > 19 and len(digits.lstrip("0")) > 19:
+        raise OutOfRange(f"{len(digits)}-digit number")
+    return in_range(int(digits))
 
 
 # Each header fact an environment key gives (``grammar.ENV_KEYS``): how its value is read, and its source.
