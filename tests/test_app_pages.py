@@ -77,6 +77,7 @@ def query(at: AppTest) -> dict[str, list[str]]:
 
 def test_runs_page_lists_every_run_with_status_progress_and_links(log_root):
     at = runs_page()
+    assert at.dataframe[0].proto.row_height > 64  # rows tall enough for the grid to wrap long reasons (item 12)
     table = at.dataframe[0].value
     table = table.data if hasattr(table, "data") else table  # a Styler
     rows = table.set_index("name")

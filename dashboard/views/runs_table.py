@@ -27,6 +27,8 @@ from dashboard.views.text import one_line
 from dashboard.views.url_state import MAX_FILTER_CHARS, run_href
 
 RUNS_INTERVAL = 2.0  # seconds between refreshes of the runs page
+#: Pixels per row of the runs table: Streamlit's grid wraps cell text only in rows taller than 4rem (64 px).
+ROW_HEIGHT = 66
 #: Background colours of the status cells in the runs table.
 STATUS_COLORS = {"running": "#d7f5dd", "stalled": "#ffe7c2", "crashed": "#ffd6d6", "finished": "#e6efff",
                  "stopped": "#eeeeee", "waiting": "#f5f5f5"}

@@ -92,7 +92,9 @@ def runs_list() -> None:
         table.style.map(runs_table.style_status, subset=["status"]),
         hide_index=True,
         width="stretch",
-        height=min(38 + 35 * max(len(table), 1), 640),
+        # Rows taller than 4rem let the grid wrap its text: a long name or status reason reads whole, not cut off.
+        row_height=runs_table.ROW_HEIGHT,
+        height=min(38 + runs_table.ROW_HEIGHT * max(len(table), 1), 720),
         column_config={
             "open": st.column_config.LinkColumn("open", display_text="open ↗", width="small"),
             "name": st.column_config.TextColumn("name", width="large"),
