@@ -439,3 +439,25 @@ def test_a_guessed_year_is_said_to_be_assumed():
     assert s.year_assumed is True
     assert rm.clock_text(s).endswith(f" · the year is assumed, from the {s.year_source}")
     assert not rm.clock_text(summarize(run_of(LLM))).count("assumed")  # full dates: a fact
+
+
+@pytest.mark.parametrize("log", [SAMPLE_LOGS / "seg_nan_loss" / "20260318_132000" / "20260318_132000.log",
+                                 SAMPLE_LOGS / "det_crash_resume" / "20260317_085500" / "20260317_085500.log"])
+def test_an_iteration_based_log_is_consistent_without_asking_for_a_world_size(log):
+    """Item 4 on the named sample logs: never 'consistent: yes' beside 'no world size gives N'."""
+    s = summarize(parse_path(str(log)).runs[-1])
+    rows = {r["quantity"]: r["value"] for r in rm.audit_rows(s)}
+    assert rows["consistent"] == "yes"
+    assert rows["world sizes that give the logged N"] == "any: an iteration-based loop sets N directly (max_iters)"
+    assert s.audit.explanation.startswith("Iteration-based: N is set directly (max_iters)")
+
+
+@pytest.mark.skipif(not (SHARED_LOGS / "mmdet2-mmcv1-maskrcnn-coco-4gpu.log").is_file(),
+                    reason="../shared/real_logs is absent")
+def test_the_4_gpu_mmdet2_log_gets_an_answer_without_its_dataset_size():
+    """Item 3/4 on the named real log: what the log establishes, and the dataset sizes that give it."""
+    s = summarize(parse_path(str(SHARED_LOGS / "mmdet2-mmcv1-maskrcnn-coco-4gpu.log")).runs[-1])
+    rows = {r["quantity"]: r["value"] for r in rm.audit_rows(s)}
+    assert rows["iterations per epoch"] == "7,330 (from the log)" and rows["optimizer updates"] == "87,960"
+    assert rows["dataset sizes for 4 processes"] == "117,265–117,280"  # COCO train2017's 117,266 images
+    assert "needs dataset size, world size and batch size" not in s.audit.explanation
