@@ -23,7 +23,7 @@ import json
 import math
 
 from .config_dump import apply_config_facts
-from .lines import as_lines
+from .lines import NUL, after_nuls, as_lines
 from .records import EvalRecord, Event, OutOfRange, Run, in_range
 from .text_log import apply_env_line
 from .twins import EpochHint
@@ -89,6 +89,11 @@ class JsonLogInterpreter:
 
     def _line(self, line: str, no: int) -> None:
         s = line.strip()
+        if NUL in s:
+            s = after_nuls(s).strip()  # what a crash left before the record is not part of it
+            if not s:
+                self._unparsed(no, line)
+                return
         if not s:
             self.cur.line_kinds["blank"] += 1
             return

@@ -52,6 +52,20 @@ def as_lines(block: list[str] | RawLines) -> list[str]:
     return block.lines if isinstance(block, RawLines) else block
 
 
+NUL = "\0"
+
+
+def after_nuls(line: str) -> str:
+    """The text of a line after its last NUL byte (all of it when it has none).
+
+    A crash can leave a log's blocks as zeros: the size was written, the data was not. A writer that starts
+    again appends after them, so its first line follows the NUL bytes directly, often after a piece of the
+    line the zeros cut short. What follows the last NUL is the line; what precedes it is debris.
+    """
+    cut = line.rfind(NUL)
+    return line if cut < 0 else line[cut + 1:]
+
+
 class SizeLimitExceeded(Exception):
     """The (decompressed) text is larger than the caller allowed."""
 

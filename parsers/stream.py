@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .json_log import JsonLogInterpreter
-from .lines import LineSplitter, as_lines
+from .lines import LineSplitter, after_nuls, as_lines
 from .records import ParsedLog, Run
 from .text_log import TextLogInterpreter
 from .timestamps import Reference, name_reference, time_reference
@@ -35,6 +35,7 @@ class LogParser:
         self._reference = reference
         self._epoch_hint = epoch_hint
         self._interp: TextLogInterpreter | JsonLogInterpreter | None = None
+        self._pending: list = []  # blocks of blank lines (or NUL bytes) before the first line that decides
         self._closed = False
 
     @property
@@ -63,6 +64,9 @@ class LogParser:
         if self._closed:
             return
         self._dispatch(self._lines.close())
+        if self._interp is None and any(ln.strip() for _, lines in self._pending for ln in as_lines(lines)):
+            # Nothing but NUL bytes (and blank lines): a text log whose NUL lines are unparsed lines.
+            self._start(TextLogInterpreter(self.runs, self._reference), [])
         if self._interp is not None:
             self._interp.close()
         self._closed = True
@@ -77,19 +81,24 @@ class LogParser:
         if not blocks:
             return
         if self._interp is None:
-            first = next((ln for _, lines in blocks for ln in as_lines(lines) if ln.strip()), None)
+            # The first line with text decides; NUL bytes a crash left are not text (``after_nuls``).
+            first = next((t for _, lines in blocks for ln in as_lines(lines) if (t := after_nuls(ln).strip())),
+                         None)
             if first is None:
-                # Only blank lines so far: count them, decide later.
-                self._blank_prefix = getattr(self, "_blank_prefix", 0) + sum(len(b[1]) for b in blocks)
-                self._pending_blocks = getattr(self, "_pending_blocks", []) + list(blocks)
+                # Only blank lines (or NUL bytes) so far: decide later.
+                self._pending += blocks
                 return
-            if first.lstrip().startswith("{"):
-                self._interp = JsonLogInterpreter(self.runs, self._epoch_hint)
+            if first.startswith("{"):
+                self._start(JsonLogInterpreter(self.runs, self._epoch_hint), blocks)
             else:
-                self._interp = TextLogInterpreter(self.runs, self._reference)
-            blocks = getattr(self, "_pending_blocks", []) + list(blocks)
-            self._pending_blocks = []
+                self._start(TextLogInterpreter(self.runs, self._reference), blocks)
+            return
         self._interp.feed(blocks)
+
+    def _start(self, interp: TextLogInterpreter | JsonLogInterpreter, blocks) -> None:
+        self._interp = interp
+        blocks, self._pending = self._pending + list(blocks), []
+        interp.feed(blocks)
 
 
 def reference_of(path: str | os.PathLike) -> Reference | None:

@@ -30,7 +30,7 @@ from . import grammar as g
 from . import train_kernel
 from .config_dump import apply_config_facts
 from .fields import parse_eta, split_mmcv_fields, split_mmengine_fields
-from .lines import RawLines
+from .lines import NUL, RawLines, after_nuls
 from .records import INT64_MAX, EvalRecord, Event, HeaderFacts, OutOfRange, Run, in_range
 from .timestamps import Clock, Reference
 
@@ -167,8 +167,9 @@ class TextLogInterpreter:
         no = first
         for line in lines:
             try:
-                m = fast(line)
-                if m is not None:
+                if NUL in line:
+                    self._line(line, no)  # the general rules, after the NUL bytes (``_line``)
+                elif (m := fast(line)) is not None:
                     self._end_block()
                     ts = self._prefix_time(m)
                     self.last_ts = ts
@@ -257,7 +258,7 @@ class TextLogInterpreter:
     def _layout_of(self, line: str) -> _Layout | None:
         """The key layout of a train line, or None when the line is not a plain MMEngine train line."""
         m = _FAST_TRAIN.match(line)
-        if m is None:
+        if m is None or NUL in line:
             return None
         keys = tuple(k for k, _ in split_mmengine_fields(m.group("fields")))
         layout = self._layouts.get(keys)
@@ -353,6 +354,12 @@ class TextLogInterpreter:
 
     # -- classification ----------------------------------------------------------------------------
     def _line(self, line: str, no: int, nested: bool = False) -> None:
+        if NUL in line:
+            text = after_nuls(line)  # what a crash left before the text is not part of it
+            if not text.strip():
+                self._unparsed(no, line)
+                return
+            line = text
         if _ESC in line:
             line = g.ANSI_ESCAPE.sub("", line)
         m = _MMENGINE_PREFIX(line)
