@@ -9,6 +9,10 @@ Invariants:
 - Bytes that are not UTF-8 become U+FFFD; nothing raises on any input.
 - Gzip input (magic bytes ``1f 8b``, several members allowed) is decompressed on the fly, and
   decompression stops with ``SizeLimitExceeded`` once ``max_bytes`` of text have come out.
+- Damaged gzip gives the same text and the same note (``notes``) whatever the chunking: the text is what
+  zlib makes of the bytes before the one it rejects, then nothing more is read. Bytes after a member that
+  do not start another are ignored (as ``gzip -d`` does), with a note; so is a stream that ends inside a
+  member (at ``close()``: cut short, or still being written), after the text it gave.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import zlib
 
 GZIP_MAGIC = b"\x1f\x8b"
+_TRAILING_GARBAGE = "bytes after the last gzip member are not gzip: ignored, as gzip -d does"
 
 
 class RawLines:
@@ -75,7 +80,10 @@ class LineSplitter:
         self.max_bytes = max_bytes
         self._head = b""  # first bytes, until we know whether the stream is gzip
         self._gzip: bool | None = None
-        self._inflater: zlib._Decompress | None = None
+        self._inflater: zlib._Decompress | None = None  # inside a gzip member; None between members
+        self._member_head = b""  # the first byte of what may be the next member's magic
+        self._stopped = False  # damaged gzip data or trailing garbage: the rest of the input is not read
+        self.notes: list[str] = []  # what happened to the transport (damaged gzip, ...), the same however fed
         self._pending = b""  # the incomplete last line
         self.line_no = 0  # physical lines yielded so far
         self.text_bytes = 0  # decompressed bytes seen
@@ -104,9 +112,11 @@ class LineSplitter:
         if self._gzip is None and self._head:
             self._gzip = False
             text, self._head = self._head, b""
-        elif self._inflater is not None:
-            text = self._inflater.flush()
-            self._count(len(text))
+        elif self._gzip and not self._stopped and self._inflater is not None:
+            self._stop(f"the gzip data ends inside a member (cut short, or still being written): "
+                       f"{self.text_bytes:,} bytes of text read")
+        elif self._gzip and not self._stopped and self._member_head:
+            self._stop(_TRAILING_GARBAGE)
         return self._split(text, final=True)
 
     # -- transport: plain or gzip ----------------------------------------------------------------
@@ -117,37 +127,88 @@ class LineSplitter:
                 return b""
             data, self._head = self._head, b""
             self._gzip = data.startswith(GZIP_MAGIC)
-            if self._gzip:
-                self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         if not self._gzip:
             self._count(len(data))
             return data
         return self._inflate(data)
 
     def _inflate(self, data: bytes) -> bytes:
-        out = []
-        while data:
-            assert self._inflater is not None
+        out: list[bytes] = []
+        while data and not self._stopped:
+            if self._inflater is None:
+                # Between members: the next bytes start one (its magic may arrive a byte at a time), or
+                # are not gzip.
+                data, self._member_head = self._member_head + data, b""
+                if len(data) < len(GZIP_MAGIC) and GZIP_MAGIC.startswith(data):
+                    self._member_head = data
+                    break
+                if not data.startswith(GZIP_MAGIC):
+                    self._stop(_TRAILING_GARBAGE)
+                    break
+                self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            inflater = self._inflater
+            before = inflater.copy()  # to read again up to a bad byte (a call that fails returns nothing)
             limit = 0 if self.max_bytes is None else self.max_bytes - self.text_bytes + 1
             try:
-                piece = self._inflater.decompress(data, limit) if limit else self._inflater.decompress(data)
-            except zlib.error:
-                # A corrupt stream: what was decoded stands, the rest is dropped, nothing raises.
-                self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                piece = inflater.decompress(data, limit) if limit else inflater.decompress(data)
+            except zlib.error as e:
+                for piece in self._before_the_bad_byte(before, data):
+                    self._count(len(piece))
+                    out.append(piece)
+                reason = str(e).split(": ", 1)[-1]
+                self._stop(f"damaged gzip data ({reason}) after {self.text_bytes:,} bytes of text: "
+                           "the rest is not read")
                 break
             self._count(len(piece))
             out.append(piece)
-            if self._inflater.unconsumed_tail:
-                data = self._inflater.unconsumed_tail
+            if inflater.unconsumed_tail:
+                data = inflater.unconsumed_tail
                 continue
-            if self._inflater.eof:  # next gzip member
-                data = self._inflater.unused_data
-                self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                if data and not data.startswith(GZIP_MAGIC[:len(data)]):
-                    break  # trailing garbage after the last member
+            if inflater.eof:  # the member ends; the bytes after it come round again
+                data = inflater.unused_data
+                self._inflater = None
                 continue
             break
         return b"".join(out)
+
+    def _before_the_bad_byte(self, inflater: zlib._Decompress, data: bytes) -> list[bytes]:
+        """The text ``inflater`` (the state before ``data``) makes of ``data`` up to the byte zlib rejects.
+
+        zlib raises and returns nothing for a call that meets a bad byte, so the text of the bytes before it
+        would depend on where the chunks were cut; read again, in halving pieces, it does not. Each piece is
+        read from a copy, kept only when zlib takes it whole. Stops with ``SizeLimitExceeded`` like the
+        plain path once more than ``max_bytes`` of text came out.
+        """
+        out: list[bytes] = []
+        size = 0
+        pos, step = 0, len(data)
+        while step and pos < len(data):
+            trial = inflater.copy()
+            pieces: list[bytes] = []
+            rest = data[pos:pos + step]
+            try:
+                while rest:
+                    room = 0 if self.max_bytes is None else self.max_bytes - self.text_bytes - size + 1
+                    piece = trial.decompress(rest, room) if room else trial.decompress(rest)
+                    pieces.append(piece)
+                    size += len(piece)
+                    if self.max_bytes is not None and self.text_bytes + size > self.max_bytes:
+                        self._count(size)  # raises SizeLimitExceeded: this text is all before the bad byte
+                    rest = trial.unconsumed_tail
+            except zlib.error:
+                size -= sum(len(p) for p in pieces)
+                step //= 2
+                continue
+            out += pieces
+            inflater = trial
+            pos += step
+        return out
+
+    def _stop(self, note: str) -> None:
+        self._stopped = True
+        self._inflater = None
+        self._member_head = b""
+        self.notes.append(note)
 
     def _count(self, n: int) -> None:
         self.text_bytes += n

@@ -443,6 +443,9 @@ class ParsedLog:
     lines: int  # physical lines consumed (complete ones; a trailing partial line is counted at close)
     bytes_consumed: int  # bytes of input (compressed bytes for gzip) handed to the parser so far
     unparsed_before_first_run: int = 0
+    # What happened to the bytes before they were lines: damaged gzip data, trailing garbage, a gzip stream cut
+    # short (``lines.LineSplitter.notes``); the same however the bytes were fed.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def unparsed_count(self) -> int:

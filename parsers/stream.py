@@ -54,6 +54,11 @@ class LogParser:
     def is_gzip(self) -> bool:
         return self._lines.is_gzip
 
+    @property
+    def notes(self) -> list[str]:
+        """What happened to the bytes before they were lines (damaged gzip data, ...): ``ParsedLog.notes``."""
+        return list(self._lines.notes)
+
     def feed(self, data: bytes) -> None:
         if self._closed:
             raise ValueError("feed() after close()")
@@ -74,7 +79,7 @@ class LogParser:
     def result(self) -> ParsedLog:
         return ParsedLog(
             format=self.format, runs=self.runs, lines=self._lines.line_no,
-            bytes_consumed=self._lines.input_bytes,
+            bytes_consumed=self._lines.input_bytes, notes=self.notes,
         )
 
     def _dispatch(self, blocks) -> None:

@@ -564,6 +564,7 @@ class Tailer:
                     return True
             with self.lock:
                 lines_before = self.parser.lines
+                notes_before = len(self.parser.notes)
                 try:
                     self.parser.feed(data)
                 except SizeLimitExceeded as e:
@@ -571,6 +572,8 @@ class Tailer:
                     self._note(f"stopped following: {e}")
                     self.version += 1
                     return True
+                for note in self.parser.notes[notes_before:]:  # damaged gzip data, ... (once each)
+                    self._note(note)
                 self.offset += len(data)
                 if len(self._head) < FINGERPRINT_BYTES:
                     self._head = (self._head + data)[:FINGERPRINT_BYTES]
