@@ -16,7 +16,7 @@ What it does:
 4. Every ``--sample`` seconds: each page's shown iteration (the ``Iterations n/N`` tile) is read and compared
    with the file: a page passes a sample when it shows at least the iteration the file held ``--budget``
    seconds before (default 3 s). Also the server's resident memory (``VmRSS`` of the ``streamlit`` process),
-   the WebSocket frames each page sent (its fragment timer's reruns) and received since the last sample,
+   the WebSocket frames each page sent since the last sample (its fragment timers' rerun requests),
    and the page's own "Live check" line (the server-side heartbeat, ``run_view``).
 5. PASS when every page passed every sample and the server's memory grew by less than ``--max-growth``
    (default 25%) from the first sample to the last.
@@ -225,11 +225,12 @@ def main(argv: list[str]) -> int:
             for _ in range(args.sessions):
                 ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
                 page = ctx.new_page()
-                c = {"sent": 0, "received": 0}
+                c = {"sent": 0}
 
                 def on_ws(ws, c=c) -> None:
+                    # Frames sent only: the page's rerun requests (its timers). Listening to the frames received
+                    # would copy every chart the server sends into this process (~1 MB each redraw and page).
                     ws.on("framesent", lambda _p, c=c: c.__setitem__("sent", c["sent"] + 1))
-                    ws.on("framereceived", lambda _p, c=c: c.__setitem__("received", c["received"] + 1))
 
                 page.on("websocket", on_ws)
                 pages.append(page)
@@ -268,7 +269,7 @@ def main(argv: list[str]) -> int:
                     shown = shown_iteration(page)
                     t_read = time.monotonic()
                     c = counters[i]
-                    sent, received = c["sent"] - last_counts[i]["sent"], c["received"] - last_counts[i]["received"]
+                    sent = c["sent"] - last_counts[i]["sent"]
                     last_counts[i] = dict(c)
                     on_time = shown is not None and need is not None and shown >= writer.iter_at(t_read - args.budget)
                     frozen = shown is not None and shown == last_shown[i] and file_now != need
@@ -278,7 +279,7 @@ def main(argv: list[str]) -> int:
                             j = bisect.bisect_left(writer.iters, shown + 1)
                             lag = round(t_read - writer.times[j], 2) if j < len(writer.times) else 0.0
                     row["pages"].append({"shown": shown, "on_time": on_time, "frozen": frozen, "lag_s": lag,
-                                         "frames_sent": sent, "frames_received": received,
+                                         "frames_sent": sent,
                                          "live_check": live_check(page)[:120]})
                     last_shown[i] = shown
                     ok = ok and on_time

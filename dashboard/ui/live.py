@@ -23,7 +23,11 @@ What this module adds, in pure Streamlit (``st.components.v2``, inline JavaScrip
   trigger value: the rerun draws the page and arms its timers again). After ``MAX_ATTEMPTS`` reruns that did not
   bring the heartbeat back it reloads the page (every setting is in the URL, so nothing is lost). A hidden tab is
   left alone (the browser slows its timers on purpose) and checked again when shown.
-- ``recovered()``: the page's note after a recovery, and ``AppState.counters.live_recoveries`` counts them.
+- ``recovery_note()``: the page's note after a recovery; ``AppState.counters.live_recoveries`` counts them.
+
+The watchdog reads the app's ``data-test-connection-state`` and ``data-test-script-state`` attributes (Streamlit's
+own end-to-end tests wait on them); a Streamlit without them leaves the watchdog idle (no false alarms, no
+recovery), which ``tests/e2e/test_live_follow.py`` would show.
 """
 
 from __future__ import annotations

@@ -36,9 +36,10 @@ from dashboard.views.text import one_line, plain
 from dashboard.views.url_state import MAX_SMOOTHING, X_AXES, CalculatorInputs, RunPageQuery, ViewState, run_page_query
 
 #: Seconds between redraws of the charts of a log that can grow (the header follows it every ``LIVE_INTERVAL``
-#: seconds). Each redraw sends every chart again (~1 MB of plotly JSON for six charts of 4,000 points); at one a
-#: second per session, five sessions outran their browsers, Streamlit's send queue filled and it dropped them.
-CHARTS_INTERVAL = 5.0
+#: seconds). Each redraw sends every chart again (~1 MB of plotly JSON for six charts of 4,000 points) and the
+#: browser draws them again: at one a second per session, five sessions outran their browsers, Streamlit's send
+#: queue filled and it dropped them; at 5 s, five browsers on two cores still fell seconds behind (bench_soak).
+CHARTS_INTERVAL = 10.0
 #: A live page whose heartbeat did not change for this long has lost its timer (``live.watchdog``).
 STALE_AFTER = 10.0
 

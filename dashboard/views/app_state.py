@@ -559,7 +559,11 @@ class AppState:
             with self._lock:
                 self._figures[key] = fig
                 if family is not None:
+                    before = self._families.get(family)
                     self._families[family] = (time.monotonic(), key)
+                    if before is not None and before[1] != key:  # superseded: a growing run's older chart
+                        self._figures.pop(before[1], None)
+                        self._flights.pop(("figure", before[1]), None)
                 while len(self._figures) > MAX_FIGURES:
                     old, _ = self._figures.popitem(last=False)
                     self._flights.pop(("figure", old), None)

@@ -12,6 +12,7 @@ import os
 import streamlit as st
 
 from dashboard.ui import common
+from dashboard.ui import live as live_page
 from dashboard.ui.run_view import OpenedRun, show_run
 from dashboard.views import run_model
 from dashboard.views.text import plain
@@ -39,9 +40,11 @@ def open_root(source_id: str) -> OpenedRun:
         @st.fragment(run_every=run_model.LIVE_INTERVAL)
         def wait_for_source() -> None:
             if state.lookup(source_id).source is not None:
-                st.rerun()
+                st.rerun()  # once: from nothing to a log (the watchdog covers the full run it starts)
+            live_page.heartbeat(live_page.beat_text("waiting for the log:"))
 
         wait_for_source()
+        live_page.watchdog(10.0)
         st.stop()
     src = found.source
     assert src is not None
