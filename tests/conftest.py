@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,9 @@ from hypothesis import HealthCheck, settings
 from parsers import train_kernel
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# The summary cache of the dashboard goes to a folder of this test session, never the user's ~/.cache/mmdash.
+os.environ.setdefault("MMDASH_CACHE_DIR", tempfile.mkdtemp(prefix="mmdash-test-cache-"))
 SHARED_LOGS = ROOT.parent / "shared" / "real_logs"
 SAMPLE_LOGS = ROOT / "sample_logs"
 ARTIFACTS = ROOT / "test-artifacts"

@@ -58,7 +58,6 @@ from parsers import Run
 #: A source whose file was last written at most this long before the watcher found it counts as live.
 RECENT_BEFORE_START = 600.0
 LIVE_INTERVAL = 1.0  # seconds between live refreshes of the run page
-IDLE_INTERVAL = 5.0  # ... of a run page whose log is not growing
 MAX_EVENT_ROWS = 1000
 MAX_TRACEBACKS = 5
 MAX_DEFAULT_LOSSES = 5
