@@ -52,3 +52,21 @@ def corpus_params() -> list:
 def pytest_report_header(config):
     n = len(corpus_files())
     return f"real-log corpus: {n} files in {SHARED_LOGS}" if n else f"real-log corpus: ABSENT ({NO_CORPUS})"
+
+
+#: The watcher's two ways of noticing changes: the watcher and rotation tests run in both.
+WATCH_MODES = ("inotify", "poll")
+
+
+@pytest.fixture(params=WATCH_MODES)
+def mode(request):
+    """Each watch mode in turn."""
+    return request.param
+
+
+@pytest.fixture
+def root(tmp_path):
+    """An empty log root folder, ``logs`` (test files that need another root define their own)."""
+    r = tmp_path / "logs"
+    r.mkdir()
+    return r

@@ -27,7 +27,6 @@ from dashboard.live.watcher import LogWatcher
 from tests.helpers import append, copytruncate, rotate, train_line, wait_until
 from tests.test_tail_cli import Tail
 
-MODES = ("inotify", "poll")
 SECRET = "SECRETMARKER"
 
 
@@ -104,18 +103,6 @@ class Consumer:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join(10)
-
-
-@pytest.fixture(params=MODES)
-def mode(request):
-    return request.param
-
-
-@pytest.fixture
-def root(tmp_path):
-    r = tmp_path / "logs"
-    r.mkdir()
-    return r
 
 
 def make_watcher(root: Path, mode: str) -> LogWatcher:

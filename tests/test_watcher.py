@@ -26,7 +26,6 @@ from tests.conftest import SAMPLE_LOGS, SHARED_LOGS
 from tests.helpers import WAIT_TIMEOUT, append, copytruncate, rotate, wait_until
 from tests.helpers import train_line as _train_line
 
-MODES = ("inotify", "poll")
 TIMEOUT = WAIT_TIMEOUT
 
 
@@ -43,18 +42,6 @@ def make_watcher(roots, mode: str, **kw) -> LogWatcher:
 
 def train_count(src) -> int:
     return src.tailer.counts()[0] if src is not None else -1
-
-
-@pytest.fixture(params=MODES)
-def mode(request):
-    return request.param
-
-
-@pytest.fixture
-def root(tmp_path):
-    r = tmp_path / "logs"
-    r.mkdir()
-    return r
 
 
 def test_existing_logs_are_found_at_start(root, mode):
