@@ -81,20 +81,14 @@ def train_rows(path: Path) -> int:
         return sum(1 for line in f if '"kind": "train"' in line)
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="MMDash export benchmark (see module docstring)")
-    ap.add_argument("--lines", type=int, default=1_000_000)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--keep", action="store_true", help="keep the generated log in bench/out/ for the next run")
-    ap.add_argument("--log", type=Path, help="use this log instead of generating one")
-    ap.add_argument("--formats", default="parquet", help="comma-separated: parquet (the goal), csv, jsonl")
-    args = ap.parse_args(argv)
-    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
 
+def prepare(name: str, args: argparse.Namespace) -> tuple[Path, int, dict]:
+    """What every whole-process benchmark does first: say the machine's state (a busy machine inflates wall
+    times), get the big log (``--log``, or the generated one of ``args.lines`` and ``args.seed``) and warm the page
+    cache with it. Returns the log's path and size, and the facts for the results file (cpus, load, origin)."""
     load = os.getloadavg()
     ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    print(f"MMDash export benchmark — {_dt.datetime.now().astimezone().isoformat(timespec='seconds')}")
+    print(f"MMDash {name} benchmark — {_dt.datetime.now().astimezone().isoformat(timespec='seconds')}")
     print(f"python {sys.version.split()[0]}, {ncpu} CPUs available, load average {load[0]:.2f} {load[1]:.2f}")
     if load[0] > 0.5 * ncpu:
         print("WARNING: the machine is busy: wall times are inflated and noisy (the CPU-time ratio is steadier)")
@@ -108,6 +102,20 @@ def main(argv: list[str] | None = None) -> int:
     with open(path, "rb") as f:  # warm the page cache
         while f.read(64 << 20):
             pass
+    return path, size, {"cpus": ncpu, "loadavg": load, "origin": origin}
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="MMDash export benchmark (see module docstring)")
+    ap.add_argument("--lines", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--keep", action="store_true", help="keep the generated log in bench/out/ for the next run")
+    ap.add_argument("--log", type=Path, help="use this log instead of generating one")
+    ap.add_argument("--formats", default="parquet", help="comma-separated: parquet (the goal), csv, jsonl")
+    args = ap.parse_args(argv)
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+
+    path, size, machine = prepare("export", args)
 
     py = sys.executable
     commands = {"naive": [py, str(HERE / "naive_baseline.py"), str(path)]}
@@ -167,10 +175,10 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "benchmark": "export",
         "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "python": sys.version.split()[0], "cpus": ncpu, "loadavg_at_start": load,
+        "python": sys.version.split()[0], "cpus": machine["cpus"], "loadavg_at_start": machine["loadavg"],
         "git_commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                                      cwd=ROOT).stdout.strip(),
-        "log": {"path": str(path), "bytes": size, "origin": origin},
+        "log": {"path": str(path), "bytes": size, "origin": machine["origin"]},
         "commands": {name: cmd[1:] for name, cmd in commands.items()},
         "runs": runs, "ratios": ratios, "naive_train_records": naive_records,
     }

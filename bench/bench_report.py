@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -36,8 +35,7 @@ ROOT = HERE.parent
 OUT = HERE / "out"
 sys.path.insert(0, str(HERE))
 
-from bench_export import measure  # noqa: E402  (the same per-process measure as the export benchmark)
-from bench_parser import ensure_log  # noqa: E402  (the same generated log as the parser benchmark)
+from bench_export import measure, prepare  # noqa: E402  (the export benchmark's per-process measure and set-up)
 
 SPEED_GOAL = 8.0  # naive wall time / report wall time, at least
 
@@ -76,22 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--phases", action="store_true", help="also time the report's phases in one process")
     args = ap.parse_args(argv)
 
-    load = os.getloadavg()
-    ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    print(f"MMDash report benchmark — {_dt.datetime.now().astimezone().isoformat(timespec='seconds')}")
-    print(f"python {sys.version.split()[0]}, {ncpu} CPUs available, load average {load[0]:.2f} {load[1]:.2f}")
-    if load[0] > 0.5 * ncpu:
-        print("WARNING: the machine is busy: wall times are inflated and noisy (the CPU-time ratio is steadier)")
-    if args.log:
-        path, origin = args.log.resolve(), "given"
-    else:
-        path, seconds, reused = ensure_log(args.lines, args.seed)
-        origin = "reused" if reused else f"generated in {seconds:.1f}s"
-    size = path.stat().st_size
-    print(f"log: {path}: {size / 1e6:.1f} MB ({origin})")
-    with open(path, "rb") as f:  # warm the page cache
-        while f.read(64 << 20):
-            pass
+    path, size, machine = prepare("report", args)
 
     py = sys.executable
     commands = {
@@ -150,10 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     results = {
         "benchmark": "report",
         "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "python": sys.version.split()[0], "cpus": ncpu, "loadavg_at_start": load,
+        "python": sys.version.split()[0], "cpus": machine["cpus"], "loadavg_at_start": machine["loadavg"],
         "git_commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                                      cwd=ROOT).stdout.strip(),
-        "log": {"path": str(path), "bytes": size, "origin": origin},
+        "log": {"path": str(path), "bytes": size, "origin": machine["origin"]},
         "commands": {name: cmd[1:] for name, cmd in commands.items()},
         "runs": runs, "phases": phases, "naive_train_records": naive_records,
         "ratios": {"speed": speed, "speed_cpu": speed_cpu, "speed_per_round": pairs, "speed_pass": speed >= SPEED_GOAL},
