@@ -56,14 +56,17 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, root: Path, name: str, env: dict[str, str] | None = None) -> None:
+    """``streamlit run app.py`` on ``root``, started and waited for (its health endpoint); ``extra`` options are
+    added to the command line (the soak turns Streamlit's file watcher off: the tree may change meanwhile)."""
+
+    def __init__(self, root: Path, name: str, env: dict[str, str] | None = None, extra: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.log = OUT / f"bench-streamlit-{name}.log"
         env = {**os.environ, "MMDASH_ROOTS": str(root), "MMDASH_DEMO": "0", "PYTHONUNBUFFERED": "1",
                "MMDASH_CACHE_DIR": str(OUT / f"cache-{name}"), **(env or {})}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
-             str(self.port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+             str(self.port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", *extra],
             cwd=ROOT, env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:

@@ -50,47 +50,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_dashboard import ARGS, CHROMIUM, OUT, free_port  # noqa: E402
+from bench_dashboard import ARGS, CHROMIUM, OUT, Server  # noqa: E402
 
 ITER = re.compile(r"Iter\(train\) \[\s*(\d+)/")
 LABEL = "soak"
 REL = "llm/20250308_104211/20250308_104211.log"
 
 
-class Server:
-    """``streamlit run app.py`` on ``root`` (no file watcher: the tree may be edited while the soak runs)."""
-
-    def __init__(self, root: Path, name: str, env: dict[str, str] | None = None) -> None:
-        import urllib.request
-
-        self.port = free_port()
-        self.log = OUT / f"bench-streamlit-{name}.log"
-        env = {**os.environ, "MMDASH_ROOTS": str(root), "MMDASH_DEMO": "0", "PYTHONUNBUFFERED": "1", **(env or {})}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
-             str(self.port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        return
-            except OSError:
-                time.sleep(0.3)
-        raise RuntimeError(f"server did not start; see {self.log}")
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+def soak_server(root: Path, name: str, env: dict[str, str] | None = None) -> Server:
+    """The dashboard on ``root`` with Streamlit's file watcher off (the tree may be edited while the soak runs)."""
+    return Server(root, name, env, extra=("--server.fileWatcherType", "none"))
 
 
 class Writer(threading.Thread):
@@ -212,7 +181,7 @@ def main(argv: list[str]) -> int:
     except OSError:
         pass
 
-    server = Server(root, "soak")
+    server = soak_server(root, "soak")
     writer = Writer(path, tail, args.rate)
     samples: list[dict] = []
     ok = True
