@@ -104,13 +104,19 @@ def prepare(name: str, args: argparse.Namespace) -> tuple[Path, int, dict]:
             pass
     return path, size, {"cpus": ncpu, "loadavg": load, "origin": origin}
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="MMDash export benchmark (see module docstring)")
+
+def big_log_arguments(ap: argparse.ArgumentParser, repeat: int) -> None:
+    """The options every whole-process benchmark of the big log takes (what ``prepare`` reads)."""
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=repeat)
     ap.add_argument("--keep", action="store_true", help="keep the generated log in bench/out/ for the next run")
     ap.add_argument("--log", type=Path, help="use this log instead of generating one")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="MMDash export benchmark (see module docstring)")
+    big_log_arguments(ap, repeat=3)
     ap.add_argument("--formats", default="parquet", help="comma-separated: parquet (the goal), csv, jsonl")
     args = ap.parse_args(argv)
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]

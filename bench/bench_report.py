@@ -35,7 +35,7 @@ ROOT = HERE.parent
 OUT = HERE / "out"
 sys.path.insert(0, str(HERE))
 
-from bench_export import measure, prepare  # noqa: E402  (the export benchmark's per-process measure and set-up)
+from bench_export import big_log_arguments, measure, prepare  # noqa: E402  (the export benchmark's per-process measure and set-up)
 
 SPEED_GOAL = 8.0  # naive wall time / report wall time, at least
 
@@ -66,11 +66,7 @@ print(json.dumps({"imports": t1 - t0, "scanner_startup": t2 - t1, "parse": t3 - 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="MMDash report benchmark (see module docstring)")
-    ap.add_argument("--lines", type=int, default=1_000_000)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--keep", action="store_true", help="keep the generated log in bench/out/ for the next run")
-    ap.add_argument("--log", type=Path, help="use this log instead of generating one")
+    big_log_arguments(ap, repeat=5)
     ap.add_argument("--phases", action="store_true", help="also time the report's phases in one process")
     args = ap.parse_args(argv)
 
