@@ -21,6 +21,7 @@ import copy
 import datetime as _dt
 import math
 import re
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -59,6 +60,19 @@ _TRACEBACK_START = g.TRACEBACK_START.literal
 _TRACEBACK_BODY_STARTS = g.TRACEBACK_BODY.starts
 # A config dump ends at the next run header or traceback, and at a torchrun rank prefix.
 _ENDS_CONFIG = frozenset({g.SYSTEM_ENV_START.literal, g.TRACEBACK_START.literal})
+# A traceback event keeps its first and last lines; a traceback followed by thousands of exception-like lines
+# would otherwise rebuild an ever longer text at each of them (quadratic time). The lines between are counted.
+TRACEBACK_HEAD_LINES = 100
+TRACEBACK_TAIL_LINES = 100
+
+
+def _keep_traceback_line(tb: dict, line: str) -> None:
+    """Add a line to an open traceback: the first ``TRACEBACK_HEAD_LINES`` and the last ``TRACEBACK_TAIL_LINES``."""
+    tb["count"] += 1
+    if len(tb["lines"]) < TRACEBACK_HEAD_LINES:
+        tb["lines"].append(line)
+    else:
+        tb["tail"].append(line)
 _ENV_FIELD = g.ENV_FIELD.compiled.match
 _GPU_KEY = g.GPU_KEY.compiled.match
 _EXCEPTION = g.EXCEPTION_LINE.compiled.match
@@ -527,7 +541,8 @@ class TextLogInterpreter:
         self.block = ENV
 
     def _traceback(self, line: str, no: int) -> None:
-        self.tb = {"line_no": no, "ts": self.last_ts, "lines": [line]}
+        self.tb = {"line_no": no, "ts": self.last_ts, "lines": [line], "tail": deque(maxlen=TRACEBACK_TAIL_LINES),
+                   "count": 1}
         self.block = TRACEBACK
         self.cur.line_kinds["traceback"] += 1
 
@@ -561,16 +576,16 @@ class TextLogInterpreter:
         if m is not None:
             body = m.group("rest")
         if not body.strip() or body.startswith(_TRACEBACK_BODY_STARTS):
-            tb["lines"].append(body)
+            _keep_traceback_line(tb, body)
             self.cur.line_kinds["traceback"] += 1
             return True
         if body.strip() == _TRACEBACK_START:
-            tb["lines"].append(body)  # a chained exception: one event holds the chain
+            _keep_traceback_line(tb, body)  # a chained exception: one event holds the chain
             self.cur.line_kinds["traceback"] += 1
             return True
         em = _EXCEPTION(body.strip())
         if em is not None:
-            tb["lines"].append(body)
+            _keep_traceback_line(tb, body)
             self.cur.line_kinds["traceback"] += 1
             tb["exception"] = em.group("type")
             tb["message"] = em.group("message") or ""
@@ -583,7 +598,7 @@ class TextLogInterpreter:
             # After the exception line: more lines of its message until something else appears.
             self._finish_traceback()
             return False
-        tb["lines"].append(body)
+        _keep_traceback_line(tb, body)
         self.cur.line_kinds["traceback"] += 1
         return True
 
@@ -597,11 +612,18 @@ class TextLogInterpreter:
     def _publish_traceback(self, tb: dict) -> None:
         """Add the traceback's event, or replace the one published earlier for the same traceback."""
         lines = list(tb["lines"])
-        while lines and not lines[-1].strip():
-            lines.pop()
+        omitted = tb["count"] - len(lines) - len(tb["tail"])
+        if omitted:
+            lines.append(f"... {omitted} more traceback lines not kept ...")
+        lines.extend(tb["tail"])
+        blank_end = 0
+        while len(lines) > blank_end and not lines[-1 - blank_end].strip():
+            blank_end += 1
+        if blank_end:
+            del lines[-blank_end:]
         event = Event(
             "traceback", tb["line_no"], tb["ts"] if tb["ts"] == tb["ts"] else None, "\n".join(lines),
-            {"exception": tb.get("exception"), "message": tb.get("message"), "lines": len(lines)},
+            {"exception": tb.get("exception"), "message": tb.get("message"), "lines": tb["count"] - blank_end},
         )
         run = self.cur
         slot = tb.get("slot")

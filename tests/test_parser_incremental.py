@@ -215,3 +215,50 @@ def test_a_log_that_ends_on_a_traceback_shows_it_before_any_further_line():
     assert tb.data["exception"] == "torch.OutOfMemoryError"
     p.close()
     assert [e.text for e in p.runs[-1].events_of("traceback")] == [tb.text]
+
+
+def _traceback_then_exception_lines(n: int) -> bytes:
+    head = (b"2024/01/01 00:00:00 - mmengine - INFO - Iter(train) [1/10]  lr: 1e-4  eta: 0:00:01  time: 1.0  "
+            b"data_time: 0.1  memory: 100  loss: 0.5\nTraceback (most recent call last):\n"
+            b'  File "train.py", line 1, in <module>\n')
+    return head + b"".join(b"ValueError: thing %d\n" % i for i in range(n))
+
+
+def test_a_traceback_followed_by_many_exception_lines_keeps_its_head_and_tail():
+    from parsers.text_log import TRACEBACK_HEAD_LINES, TRACEBACK_TAIL_LINES
+
+    n = 5000
+    (tb,) = parse_bytes(_traceback_then_exception_lines(n)).runs[0].events_of("traceback")
+    lines = tb.text.split("\n")
+    assert tb.data["lines"] == n + 2  # every line of it counted
+    assert len(lines) == TRACEBACK_HEAD_LINES + 1 + TRACEBACK_TAIL_LINES
+    assert lines[0] == "Traceback (most recent call last):"
+    assert lines[TRACEBACK_HEAD_LINES - 1] == f"ValueError: thing {TRACEBACK_HEAD_LINES - 3}"
+    omitted = n + 2 - TRACEBACK_HEAD_LINES - TRACEBACK_TAIL_LINES
+    assert lines[TRACEBACK_HEAD_LINES] == f"... {omitted} more traceback lines not kept ..."
+    assert lines[-1] == f"ValueError: thing {n - 1}"
+    assert tb.data["exception"] == "ValueError" and tb.data["message"] == f"thing {n - 1}"
+
+
+@pytest.mark.parametrize("n", [2_000, 8_000])
+def test_a_long_traceback_costs_linear_work(monkeypatch, n):
+    """Each exception-like line republishes the event: the text it joins stays bounded (it grew with n, quadratic)."""
+    import parsers.text_log as text_log
+
+    joined = []
+    original = text_log.TextLogInterpreter._publish_traceback
+
+    def counting(self, tb):
+        original(self, tb)
+        joined.append(len(self.cur.events[tb["slot"][1]].text))
+
+    monkeypatch.setattr(text_log.TextLogInterpreter, "_publish_traceback", counting)
+    parse_bytes(_traceback_then_exception_lines(n))
+    assert len(joined) >= n
+    assert max(joined) < 201 * 40  # a bounded text per publication, whatever n is
+
+
+def test_a_long_traceback_parses_the_same_in_chunks():
+    data = _traceback_then_exception_lines(3000)
+    cuts = sorted(random.Random(7).sample(range(1, len(data)), 40))
+    assert snapshot(parse_chunked(data, cuts)) == snapshot(parse_bytes(data))
