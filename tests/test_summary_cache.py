@@ -41,8 +41,11 @@ def root(tmp_path: Path) -> Path:
 
 
 def start(root: Path, cache_dir: Path, version: str = "v-test") -> AppState:
-    return AppState(AppConfig((str(root),), "MMDASH_ROOTS", False), summary_cache=SummaryCache(cache_dir,
-                                                                                                version=version))
+    """A server's state once its first scan of the root is done (on a loaded machine that takes a while)."""
+    state = AppState(AppConfig((str(root),), "MMDASH_ROOTS", False), summary_cache=SummaryCache(cache_dir,
+                                                                                                 version=version))
+    assert wait_until(lambda: state.watcher.ready), "the first scan did not end"
+    return state
 
 
 def summaries(state: AppState) -> dict[str, list[dict]]:
