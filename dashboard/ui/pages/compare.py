@@ -1,41 +1,131 @@
-"""Compare page (``/compare``): two or more runs overlaid on a metric, with a table beside the chart.
+"""Compare page (``/compare``): two or more runs overlaid on a metric, with a table beside the chart and the
+differences of their configurations.
 
 URL: ``compare`` (repeated; ``<source id>[::k]`` for a log under a root, ``upload:<id>[::k]`` for an
 upload; without ``::k`` a multi-run file is shown with its runs joined), ``metric`` (repeated; a
 chart per metric and its final / best value in the table), ``x_axis`` (``iter``, ``epoch``,
-``relative``: how the runs are aligned), ``smoothing``, ``log_y``.
+``relative``: how the runs are aligned), ``smoothing``, ``log_y``, ``live`` (``0``: no refresh).
+
+Live: a log under a root is the watcher's (read incrementally, the same records the Run page shows), so while
+"Live updates" is on and one of the compared logs is live, the table refreshes every ``TABLE_INTERVAL`` seconds
+and the charts every ``run_view.CHARTS_INTERVAL`` seconds, each a timed ``st.fragment`` (with the heartbeat and
+watchdog of ``dashboard.ui.live``, as the Run page). Charts are built once per state of their runs and settings
+(``AppState.figure``, shared by every session) and keep the reader's zoom (``uirevision``).
 """
 
 from __future__ import annotations
 
+import os
+import time
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+
 import streamlit as st
 
+from dashboard.analysis import RunSummary, combine, summarize
 from dashboard.ui import common
-from dashboard.views import compare, review
+from dashboard.ui import live as live_page
+from dashboard.ui.run_view import CHARTS_INTERVAL, STALE_AFTER
+from dashboard.views import compare, review, run_model
+from dashboard.views.app_state import fingerprint
 from dashboard.views.text import one_line
-from dashboard.views.url_state import MAX_COMPARE, MAX_SMOOTHING, RunRef, ViewState, from_query, to_query
+from dashboard.views.url_state import MAX_COMPARE, MAX_METRICS, MAX_SMOOTHING, RunRef, ViewState, from_query, to_query
+from parsers import Run
 
 SCOPE = "compare"
 ALIGN = ("iter", "epoch", "relative")
 ALIGN_LABELS = {"iter": "iteration", "epoch": "epoch", "relative": "time since start"}
-MAX_CHARTS = 4
+TABLE_INTERVAL = 2.0  # seconds between refreshes of the table of a live comparison
 
 st.title("Compare")
 
+state = common.app_state()
 raw = common.query_dict()
-state, notices = from_query(raw)
-align = state.x_axis
+view, notices = from_query(raw)
+align = view.x_axis
 if align not in ALIGN:
     notices.append(f"URL parameter x_axis={align!r} ignored: runs are aligned by {', '.join(ALIGN)}")
     align = "iter"
 targets: list[review.Target] = []
-for ref in state.compare:
+for ref in view.compare:
     t = review.target_of(ref)
     if t is None:
         notices.append(f"URL parameter compare={str(ref)[:80]!r} ignored: not an upload id after 'upload:'")
     else:
         targets.append(t)
 common.show_notices(notices)
+
+
+@dataclass
+class Compared:
+    """One compared run as it is now: its records (read them under ``lock``), summary, status, and ``key``, which
+    changes whenever the run does (charts are cached on it)."""
+
+    target: review.Target
+    run: Run
+    summary: RunSummary
+    status: str
+    lock: AbstractContextManager
+    key: tuple
+    live: bool
+    upload_names: list[str] | None = None
+
+
+def _joined(src, runs: list[Run], fps: tuple) -> tuple[Run, RunSummary]:
+    """The runs of a followed multi-run file joined into one (``analysis.combine``), once per state of the file
+    for every session (``AppState.figure`` is the shared cache)."""
+
+    def build() -> tuple[Run, RunSummary]:
+        with src.lock:
+            run = combine(runs)
+        return run, summarize(run, path=src.id, live=False)
+
+    return state.figure(("compare-joined", src.id, fps), build, family=("compare-joined", src.id))
+
+
+def load_followed(target: review.Target, src) -> tuple[Compared | None, str | None]:
+    """A run of a log the watcher follows (the Run page's records, growing)."""
+    if not state.need_records(src, wait=30.0):
+        return None, "the log is still being read"
+    with src.lock:
+        runs = list(src.runs)
+        fps = (src.generation, tuple(fingerprint(r, src.generation) for r in runs))
+    if not runs:
+        return None, "no training run in it yet"
+    try:
+        mtime: float | None = os.stat(src.path).st_mtime
+    except OSError:
+        mtime = None
+    lv = run_model.liveness(discovered_at=src.discovered_at, last_growth_at=src.last_growth_at, mtime=mtime)
+    summaries = state.run_summaries(src)
+    index = target.index if target.index is not None and target.index < len(runs) else None
+    if index is None and len(runs) == 1:
+        index = 0
+    if index is not None and index < len(summaries):
+        run, (summary, gap), lock = runs[index], summaries[index], src.lock
+        is_last = index == len(runs) - 1
+    else:  # the runs of the file joined into one (as an upload of several files)
+        (run, summary), gap, lock, is_last = _joined(src, runs, fps), None, nullcontext(), True
+    status, _ = run_model.live_status(summary.status, summary.status_reason, live=lv.live, is_last_run=is_last,
+                                      now=time.time(), last_update=lv.last_update, median_gap=gap)
+    live = run_model.log_is_live(lv, summary, is_last)
+    return Compared(target, run, summary, status, lock, ("root", src.id, index, fps), live), None
+
+
+def load(target: review.Target) -> tuple[Compared | None, str | None]:
+    if target.kind == "root":
+        found = state.lookup(target.id)
+        if found.source is not None:
+            return load_followed(target, found.source)
+    rev, reason = common.open_target(target)  # an upload, or a log the watcher does not follow (with the reason)
+    run = rev.run(target.index) if rev is not None else None
+    if rev is None or run is None:
+        return None, reason or "no training run in it"
+    summary = common.summary_of(rev, target.index)
+    assert summary is not None
+    names = [f.name for f in rev.files] if target.kind == "upload" else None
+    return Compared(target, run, summary, summary.status, nullcontext(), ("review", id(rev), target.index), False,
+                    names), None
 
 
 def add_upload() -> None:
@@ -68,7 +158,8 @@ for t in targets:
                       ("" if t.index is None else f" run {t.index}"))
 
 common.seed(SCOPE, {"cmp_runs": [str(t) for t in targets], "cmp_align": align,
-                   "cmp_smoothing": float(state.smoothing), "cmp_log_y": bool(state.log_y)})
+                   "cmp_smoothing": float(view.smoothing), "cmp_log_y": bool(view.log_y),
+                   "cmp_live": bool(view.live)})
 for ref in st.session_state.get("cmp_runs", []):
     labels.setdefault(ref, ref)
 options = list(labels)
@@ -80,31 +171,31 @@ st.text_input("Add an upload by its permalink or id", key="cmp_add", on_change=a
 if st.session_state.pop("_cmp_add_error", None):
     st.warning("No upload with that id or permalink on this server.")
 
-loaded: list[tuple[review.Target, review.Review]] = []
-for ref in chosen:
-    target = review.target_of(RunRef.parse(ref))
-    if target is None:
-        continue
-    rev, reason = common.open_target(target)
-    if rev is None or rev.run(target.index) is None:
-        st.warning("This run cannot be shown:")
-        st.text(f"{one_line(ref, 200)}: {reason or 'no training run in it'}")
-        continue
-    loaded.append((target, rev))
 
-names: dict[str, list[str]] = {}
-for target, rev in loaded:
-    if target.kind == "upload":
-        names[target.id] = [f.name for f in rev.files]
+def load_all() -> list[Compared]:
+    out = []
+    for ref in chosen:
+        target = review.target_of(RunRef.parse(ref))
+        if target is None:
+            continue
+        item, reason = load(target)
+        if item is None:
+            st.warning("This run cannot be shown:")
+            st.text(f"{one_line(ref, 200)}: {reason or 'no training run in it'}")
+            continue
+        out.append(item)
+    return out
+
+
+loaded = load_all()
 # Raw text (one line): the table shows it literally, compare.figure makes it literal for plotly.
-run_labels = compare.unique_labels([one_line(compare.short_label(t, names.get(t.id)), 60) for t, _ in loaded])
-runs = [rev.run(t.index) for t, rev in loaded]
+run_labels = compare.run_labels([(c.target, c.upload_names) for c in loaded])
 
-metric_options = compare.metric_options(runs)
-wanted = [m for m in state.metrics if m in metric_options] or (
+metric_options = compare.metric_options([c.run for c in loaded])
+wanted = [m for m in view.metrics if m in metric_options] or (
     [compare.default_metric(metric_options)] if metric_options else [])
 if loaded and len(loaded) == len(chosen):
-    unknown = [m for m in state.metrics if m not in metric_options]
+    unknown = [m for m in view.metrics if m not in metric_options]
     if unknown and common.canonical(common.query_dict()) != st.session_state.get(f"_url_{SCOPE}"):
         st.text("Not logged by any of these runs (left out): " + ", ".join(one_line(m, 80) for m in unknown))
 common.seed(SCOPE, {"cmp_metrics": wanted})
@@ -113,15 +204,16 @@ if not current and metric_options:  # runs were just picked: start from the usua
     current = [compare.default_metric(metric_options)]
 if current != st.session_state.get("cmp_metrics"):
     st.session_state["cmp_metrics"] = current
-c = st.columns([3, 2, 2, 1])
-metrics = c[0].multiselect("Metrics", metric_options, key="cmp_metrics", max_selections=8,
-                           help="Train fields and validation metrics of the chosen runs")
-align = c[1].radio("Align by", list(ALIGN), key="cmp_align", horizontal=True, format_func=ALIGN_LABELS.get)
-smoothing = c[2].slider("Smoothing (EMA weight)", 0.0, MAX_SMOOTHING, step=0.01, key="cmp_smoothing")
-log_y = c[3].checkbox("log y", key="cmp_log_y")
+metrics = st.multiselect("Metrics", metric_options, key="cmp_metrics", max_selections=MAX_METRICS,
+                         help="Train fields and validation metrics of the chosen runs: a chart each")
+c = st.columns([3, 3, 1, 1], vertical_alignment="bottom")
+align = c[0].radio("Align by", list(ALIGN), key="cmp_align", horizontal=True, format_func=ALIGN_LABELS.get)
+smoothing = c[1].slider("Smoothing (EMA weight)", 0.0, MAX_SMOOTHING, step=0.01, key="cmp_smoothing")
+log_y = c[2].checkbox("log y", key="cmp_log_y")
+live = c[3].toggle("Live", key="cmp_live", help="Refresh while a compared log grows.")
 
 out = to_query(ViewState(metrics=list(metrics), smoothing=float(smoothing), x_axis=str(align), log_y=bool(log_y),
-                         compare=[RunRef.parse(r) for r in chosen]))
+                         live=bool(live), compare=[RunRef.parse(r) for r in chosen]))
 common.write_query(out, SCOPE)
 
 if len(loaded) < 2:
@@ -131,25 +223,93 @@ if not metrics:
     st.info("Choose a metric.")
     st.stop()
 
-summaries = [common.summary_of(rev, t.index) for t, rev in loaded]
-# The charts, then the table across the page's whole width (side by side, it showed 4-5 of its columns).
-left, right = st.container(), st.container()
-with left:
-    for m in metrics[:MAX_CHARTS]:
-        is_train = any(m in run.train.field_names for run in runs)
-        frames = [(label, compare.metric_frame(run, m, s.iters_per_epoch if s is not None else None))
-                  for label, run, s in zip(run_labels, runs, summaries)]
-        fig = compare.figure(frames, m, align=align, smoothing=float(smoothing) if is_train else 0.0,
-                             log_y=bool(log_y), uirevision=f"compare-{m}")
-        st.plotly_chart(fig, key=f"cmp_chart_{metrics.index(m)}",
-                        config={"displaylogo": False, "toImageButtonOptions": {"format": "png",
-                                                                               "filename": "compare"}})
-    if len(metrics) > MAX_CHARTS:
-        st.text(f"Charts for the first {MAX_CHARTS} metrics; the table has all of them.")
-with right:
-    table = compare.compare_table(list(zip(run_labels, runs, summaries)), list(metrics))
-    st.dataframe(table, hide_index=True, width="stretch")
+timed = bool(live) and any(c.live for c in loaded)
+refs = tuple(str(c.target) for c in loaded)
+chart_config = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "filename": "compare"}}
+runs_drawn = {"table": 0, "charts": 0}
+
+
+def current(part: str) -> list[Compared]:
+    """The runs as the full run loaded them (a fragment's first draw), then as they are at each refresh."""
+    runs_drawn[part] += 1
+    return loaded if runs_drawn[part] == 1 else [c for c in (load(x.target)[0] for x in loaded) if c is not None]
+
+
+def chart(items: list[Compared], m: str):
+    """The figure of metric ``m``, built once per state of the runs and settings (shared by every session)."""
+    is_train = any(m in c.run.train.field_names for c in items)
+    settings = (m, str(align), float(smoothing) if is_train else 0.0, bool(log_y), tuple(run_labels))
+
+    def build():
+        frames = []
+        for label, item in zip(run_labels, items):
+            with item.lock:
+                frames.append((label, compare.metric_frame(item.run, m, item.summary.iters_per_epoch)))
+        return compare.figure(frames, m, align=str(align), smoothing=settings[2], log_y=bool(log_y),
+                              uirevision=f"compare-{m}")
+
+    return state.figure(("compare", refs, tuple(c.key for c in items), settings), build,
+                        family=("compare", refs, settings))
+
+
+@st.fragment(run_every=TABLE_INTERVAL if timed else None)
+def live_table() -> None:
+    items = current("table")
+    if len(items) != len(loaded):
+        return
+    table = compare.compare_table([(label, c.run, c.summary) for label, c in zip(run_labels, items)],
+                                  list(metrics), statuses=[c.status for c in items], locks=[c.lock for c in items])
+    st.dataframe(table, hide_index=True, width="stretch", height=38 + 35 * min(len(table), 24))
     st.caption("s/iter: median over the run; samples/s: batch x GPUs / recent s/iter; final: the last logged "
                "value; best: lowest for losses, errors and times, highest otherwise; wall time: first to last "
                "record on the log's clock.")
-st.caption("PNG: use the camera button in a chart's toolbar.")
+    if timed:
+        note = live_page.recovery_note()
+        if note:
+            st.caption(note)
+        live_page.heartbeat(live_page.beat_text(f"table every {TABLE_INTERVAL:g} s, charts every "
+                                                f"{CHARTS_INTERVAL:g} s;"))
+
+
+@st.fragment(run_every=CHARTS_INTERVAL if timed else None)
+def live_charts() -> None:
+    items = current("charts")
+    if len(items) != len(loaded):
+        return
+    # The first chart across the page, the others two by two (each sent as soon as it is built); with many runs,
+    # whose legend is a column beside the chart, one a row.
+    st.plotly_chart(chart(items, metrics[0]), key="cmp_chart_0", config=chart_config)
+    others = list(enumerate(metrics))[1:]
+    per_row = 1 if len(items) > compare.MANY_RUNS else 2
+    for i in range(0, len(others), per_row):
+        for col, (k, m) in zip(st.columns(per_row), others[i:i + per_row]):
+            col.plotly_chart(chart(items, m), key=f"cmp_chart_{k}", config=chart_config)
+    st.caption(f"Each trace holds at most {compare.points_per_trace(len(items)):,} points (MinMaxLTTB). "
+               "PNG: use the camera button in a chart's toolbar.")
+
+
+live_table()
+live_charts()
+if timed:
+    live_page.watchdog(STALE_AFTER)
+
+st.subheader("Configuration differences")
+with_config = []
+for label, item in zip(run_labels, loaded):
+    with item.lock:
+        with_config.append((label, item.run.header.config_text))
+diff, without = compare.config_diff(with_config)
+if len(with_config) - len(without) < 2:
+    st.text("Fewer than two of these runs have a config dump in their log: nothing to compare.")
+elif diff.empty:
+    st.text(f"The config dumps of these {len(with_config) - len(without)} runs set the same values.")
+else:
+    st.dataframe(diff, hide_index=True, width="stretch",
+                 height=min(38 + 35 * len(diff), 560),
+                 column_config={"key": st.column_config.TextColumn("key", width="medium")})
+    differ = "settings differ" if len(diff) != 1 else "setting differs"
+    st.caption(f"{len(diff)} {differ} (nested keys dotted; {compare.NOT_SET}: the run's config does not set "
+               f"it; {compare.NOT_READ}: a value the reader does not work out, such as a name the dump does not "
+               "define). From the config dump each log prints at its start.")
+if without:
+    st.text("No config dump in: " + ", ".join(one_line(w, 80) for w in without))
