@@ -1,6 +1,7 @@
 """``python -m dashboard report|tail|replay``: the dashboard's command line (a documented contract).
 
-Each subcommand lives in its own module exposing ``add_arguments(parser)`` and ``run(args) -> int``.
+Each subcommand lives in its own module exposing ``add_arguments(parser)`` and ``run(args) -> int``; only the
+module of the subcommand being run is imported (``tail`` alone imports the watcher, ``report`` the analysis).
 Errors print one line ``error: ...`` on stderr and exit non-zero.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 
 COMMANDS = {
     "report": ("dashboard.cli.report", "analyse logs: progress, ETA, throughput, epochs, iteration audit, health"),
@@ -17,17 +19,19 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     ap = argparse.ArgumentParser(prog="python -m dashboard", description="MMDash command line")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    modules = {}
+    # The top-level parser has no options of its own but -h: the first word that is not an option names the
+    # subcommand, and only that one's module is imported to add its arguments.
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    module = None
     for name, (module_name, help_text) in COMMANDS.items():
-        try:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == chosen:
             module = importlib.import_module(module_name)
-        except ModuleNotFoundError as e:  # a subcommand whose module is not there yet
-            if e.name != module_name:
-                raise
-            continue
-        modules[name] = module
-        module.add_arguments(sub.add_parser(name, help=help_text, description=help_text))
+            module.add_arguments(p)
     args = ap.parse_args(argv)
-    return modules[args.cmd].run(args)
+    if module is None or args.cmd != chosen:  # not reached: parse_args took the first word as the subcommand
+        module = importlib.import_module(COMMANDS[args.cmd][0])
+    return module.run(args)
