@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import zlib
 
+import numpy as np
+
 GZIP_MAGIC = b"\x1f\x8b"
 _TRAILING_GARBAGE = "bytes after the last gzip member are not gzip: ignored, as gzip -d does"
 
@@ -69,6 +71,18 @@ def after_nuls(line: str) -> str:
     """
     cut = line.rfind(NUL)
     return line if cut < 0 else line[cut + 1:]
+
+
+#: From this many bytes on, numpy counts newlines (a vector compare, ~3x faster than ``bytes.count``'s loop
+#: over a read of 8 MB; below it numpy's call costs more than it saves).
+_NUMPY_COUNT_FROM = 1 << 16
+
+
+def _newlines(text: bytes, start: int, end: int) -> int:
+    """``text.count(b"\\n", start, end)``."""
+    if end - start < _NUMPY_COUNT_FROM:
+        return text.count(b"\n", start, end)
+    return int(np.count_nonzero(np.frombuffer(text, np.uint8, end - start, start) == 10))
 
 
 class SizeLimitExceeded(Exception):
@@ -247,7 +261,7 @@ class LineSplitter:
         input) as blocks, numbering them."""
         first = self.line_no + 1
         if text.find(b"\r", start, end) < 0:
-            count = text.count(b"\n", start, end) + (text[end - 1] != 10)
+            count = _newlines(text, start, end) + (text[end - 1] != 10)
             self.line_no += count
             return [(first, RawLines(text, start, end, count))]
         text = text[start:end]

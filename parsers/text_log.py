@@ -235,6 +235,9 @@ class TextLogInterpreter:
         head = np.empty((train_kernel.HEAD_COLUMNS, cap), np.int64)
         etas = np.empty(cap)
         buf = np.frombuffer(data, np.uint8)[:size]
+        # One values array per key layout for all the scans of ``data`` (the rows are copied out before
+        # the next scan), zeroed so that the eta row the scanner leaves alone holds no NaN.
+        blocks: dict[tuple[str, ...], np.ndarray] = {}
         no = first
         while pos < size:
             end = data.find(b"\n", pos, size)
@@ -248,7 +251,9 @@ class TextLogInterpreter:
                 no = self._feed_text(no, data[pos:stop])
                 pos = stop
                 continue
-            values = np.empty((len(layout.keys), cap))
+            values = blocks.get(layout.keys)
+            if values is None:
+                values = blocks[layout.keys] = np.zeros((len(layout.keys), cap))
             got, after = train_kernel.scan(buf, pos, layout.key_bytes,
                                            layout.key_offsets, layout.eta_col, head, values, etas)
             if got == 0:  # outside the scanner's subset: the general path reads this one line
@@ -300,22 +305,23 @@ class TextLogInterpreter:
         date, or a mix of time-stamp or loop styles.
         """
         self._end_block()  # what the line path does first for every train line
+        # A few hundred rows at a time, a thousand times a big log: few numpy calls per check (min/max
+        # pairs, one product for the minutes) keep this cheap next to the scan itself.
         k = train_kernel
         n_rows = head.shape[1]
         years = head[k.YEAR]
         yearful = bool(years[0] >= 0)
-        if bool((years >= 0).any()) != yearful or bool((years < 0).any()) == yearful:
+        if (int(years.min()) >= 0) != yearful or (int(years.max()) < 0) == yearful:
             return False
         # "YYYY/MM/DD HH:MM" as a number with the same order as the text (hours and minutes may be
-        # anything from 00 to 99, as the line path's arithmetic allows).
-        minutes = (((np.maximum(years, 0) * 100 + head[k.MONTH]) * 100 + head[k.DAY]) * 100
-                   + head[k.HOUR]) * 100 + head[k.MINUTE]
-        steps = np.diff(minutes)
-        if (steps < 0).any():
+        # anything from 00 to 99, as the line path's arithmetic allows). A year-less row's year is -1 in
+        # every row, a constant that keeps the order.
+        minutes = _MINUTE_WEIGHTS @ head[k.YEAR:k.SECOND]
+        if n_rows > 1 and bool((minutes[1:] < minutes[:-1]).any()):
             return False
         epochs = head[k.EPOCH]
         epoch_style = bool(epochs[0] >= 0)
-        if bool((epochs >= 0).all()) != epoch_style or bool((epochs < 0).all()) == epoch_style:
+        if (int(epochs.min()) >= 0) != epoch_style or (int(epochs.max()) < 0) == epoch_style:
             return False
         iters_in, ns = head[k.ITER], head[k.N]
         run = self.cur
@@ -335,7 +341,7 @@ class TextLogInterpreter:
             eps = iies = ipes = np.full(n_rows, -1, np.int64)
         # Run boundaries inside the rows (the iteration went back, N changed) are rare: the general
         # path splits runs line by line.
-        if (np.diff(its) < 0).any() or (maxs != maxs[0]).any():
+        if n_rows > 1 and (bool((its[1:] < its[:-1]).any()) or int(maxs.min()) != int(maxs.max())):
             return False
         if len(t) and (its[0] < t.iters[-1] or (maxs[0] > 0 and t.max_iters[-1] > 0 and maxs[0] != t.max_iters[-1])):
             return False
@@ -343,20 +349,27 @@ class TextLogInterpreter:
         # at the month and day), then the hours and minutes added, as timegm would.
         clock = self.clock
         day_keys = minutes // 10000
-        starts = np.flatnonzero(np.concatenate(([True], day_keys[1:] != day_keys[:-1])))
+        if int(day_keys[0]) == int(day_keys[-1]):  # one day (the rows are in time order): the usual case
+            starts = [0]
+        else:
+            starts = [0, *(np.flatnonzero(day_keys[1:] != day_keys[:-1]) + 1).tolist()]
         bases = []
-        for r in starts.tolist():
+        for r in starts:
             y, mo, d = (int(v) for v in head[:3, r])
             bases.append(clock.full(y, mo, d, "00:00:00") if yearful else clock.yearless(mo, d, "00:00:00"))
         if not yearful and run is not self._year_run:
             self._note_year(run)
-        tss = (np.repeat(np.array(bases), np.diff(np.append(starts, n_rows)))
-               + head[k.HOUR] * 3600 + head[k.MINUTE] * 60 + head[k.SECOND])
-        if np.isnan(tss).any():
+        if any(b != b for b in bases):
             return False  # an impossible date: the line path keeps such stamps out of the run's times
+        seconds = _SECOND_WEIGHTS @ head[k.HOUR:k.EPOCH]
+        if len(bases) == 1:
+            tss = seconds + bases[0]
+        else:
+            tss = np.repeat(np.array(bases), np.diff([*starts, n_rows])) + seconds
         columns = {key: values[j] for j, key in enumerate(layout.keys) if j != layout.eta_col}
-        t.extend(_q(its), _q(maxs), _q(eps), _q(iies), _q(ipes), tss.astype(np.float64),
-                 np.ascontiguousarray(etas), np.arange(first, first + n_rows, dtype=np.int64), columns)
+        t.extend(_q(its), _q(maxs), _q(eps), _q(iies), _q(ipes), tss,
+                 np.ascontiguousarray(etas), np.arange(first, first + n_rows, dtype=np.int64), columns,
+                 nan=bool(np.isnan(values).any()))
         run.line_kinds["train"] += n_rows
         ts_last = float(tss[-1])
         self.last_ts = ts_last
@@ -896,6 +909,11 @@ def _num(s: str) -> float | None:
         return float(s)
     except ValueError:
         return None
+
+
+# ``head`` rows YEAR..MINUTE to one number ordered like the text; HOUR..SECOND to seconds of the day.
+_MINUTE_WEIGHTS = np.array([10**8, 10**6, 10**4, 10**2, 1], dtype=np.int64)
+_SECOND_WEIGHTS = np.array([3600.0, 60.0, 1.0])
 
 
 def _q(values: np.ndarray) -> np.ndarray:
