@@ -35,7 +35,7 @@ ROOT = HERE.parent
 OUT = HERE / "out"
 sys.path.insert(0, str(HERE))
 
-from bench_export import big_log_arguments, measure, prepare  # noqa: E402  (the export benchmark's per-process measure and set-up)
+from bench_export import big_log_arguments, child_env, measure, prepare  # noqa: E402  (the export benchmark's per-process measure and set-up)
 
 SPEED_GOAL = 8.0  # naive wall time / report wall time, at least
 
@@ -94,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     phases = None
     if args.phases:
         print("  phases ...", flush=True)
-        proc = subprocess.run([py, "-c", PHASES, str(path)], cwd=ROOT, capture_output=True, text=True, check=True)
+        proc = subprocess.run([py, "-c", PHASES, str(path)], cwd=ROOT, capture_output=True, text=True, check=True,
+                              env=child_env())
         phases = json.loads(proc.stdout.strip().splitlines()[-1])
 
     def med(name: str, key: str) -> float:

@@ -8,7 +8,8 @@ field / metric by its logged name in first-seen order (an eval ``time`` / ``data
 Invariants:
 - Built column-wise from the runs' ``TrainTable`` arrays, a block of rows per run's train records and
   per run's evaluations (no dict per row), into numpy copies: the table is a snapshot that a run
-  still growing does not change.
+  still growing does not change. ``export_table(runs, snapshot=False)`` (the command line, whose runs are
+  done) reads the columns in place instead: no copy, but the runs must not grow while the table lives.
 - Every cell is a value or missing. Missing = the log did not have it (unknown N, a field absent from
   a line, no timestamp): empty in CSV, null in Parquet and JSON Lines. A value the log itself wrote as
   ``nan`` / ``inf`` stays that: ``nan`` / ``inf`` / ``-inf`` in CSV, NaN / +-inf in Parquet, the strings
@@ -252,12 +253,18 @@ def _export_name(name: str) -> str:
     return f"{name} (field)" if name in BASE_COLUMNS else name
 
 
-def _ints(arr, n: int) -> np.ndarray:
-    return np.frombuffer(arr, dtype=np.int64, count=n).copy() if n else np.zeros(0, dtype=np.int64)
+def _ints(arr, n: int, snapshot: bool = True) -> np.ndarray:
+    if not n:
+        return np.zeros(0, dtype=np.int64)
+    view = np.frombuffer(arr, dtype=np.int64, count=n)
+    return view.copy() if snapshot else view
 
 
-def _floats(arr, n: int) -> np.ndarray:
-    return np.frombuffer(arr, dtype=np.float64, count=n).copy() if n else np.zeros(0, dtype=np.float64)
+def _floats(arr, n: int, snapshot: bool = True) -> np.ndarray:
+    if not n:
+        return np.zeros(0, dtype=np.float64)
+    view = np.frombuffer(arr, dtype=np.float64, count=n)
+    return view.copy() if snapshot else view
 
 
 def _known(values: np.ndarray) -> Column:
@@ -272,21 +279,22 @@ def _optional(t: TrainTable, name: str) -> Column:
     return Column(col.data, ~mask if mask.any() else None)
 
 
-def _train_block(run: Run) -> Block:
+def _train_block(run: Run, snapshot: bool = True) -> Block:
     t = run.train
     n = len(t)
     values = {}
     for name in t.field_names:
-        present = t.present(name)
-        values[_export_name(name)] = Column(_floats(t.column(name), n), None if present.all() else present)
+        present = t.present(name)  # pads the column to n rows first (before a view of it is taken)
+        values[_export_name(name)] = Column(_floats(t.column(name), n, snapshot),
+                                            None if present.all() else present)
     return Block(n, "train", {
         "run": Column(np.full(n, run.index, dtype=np.int64)),
-        "iter": Column(_ints(t.iters, n)),
+        "iter": Column(_ints(t.iters, n, snapshot)),
         "max_iters": _optional(t, "max_iters"),
         "epoch": _optional(t, "epochs"),
-        "timestamp": _known(_floats(t.timestamps, n)),
-        "eta_seconds": _known(_floats(t.etas, n)),
-        "line": Column(_ints(t.line_nos, n)),
+        "timestamp": _known(_floats(t.timestamps, n, snapshot)),
+        "eta_seconds": _known(_floats(t.etas, n, snapshot)),
+        "line": Column(_ints(t.line_nos, n, snapshot)),
     }, values)
 
 
@@ -319,13 +327,14 @@ def _eval_block(run: Run) -> Block:
     }, {name: Column(v, None if ok.all() else ok) for name, (v, ok) in values.items()})
 
 
-def export_table(runs: Sequence[Run]) -> ExportTable:
-    """The export rows of ``runs``: each run's train records, then its evaluations."""
+def export_table(runs: Sequence[Run], *, snapshot: bool = True) -> ExportTable:
+    """The export rows of ``runs``: each run's train records, then its evaluations. ``snapshot=False``: the
+    train columns are read in place, not copied (see the module docstring)."""
     columns = list(BASE_COLUMNS)
     seen = set(columns)
     blocks = []
     for run in runs:
-        for block in ((_train_block(run) if len(run.train) else None),
+        for block in ((_train_block(run, snapshot) if len(run.train) else None),
                       (_eval_block(run) if run.evals else None)):
             if block is None:
                 continue

@@ -208,6 +208,15 @@ def test_the_table_is_a_snapshot_and_leaves_the_run_free_to_grow():
     assert len(export_table([run])) == n + 1
 
 
+def test_a_table_read_in_place_is_the_snapshot_table():
+    for path in sample_log_files():
+        runs = parse_path(path).runs
+        snapshot = export_table(runs)
+        in_place = export_table(runs, snapshot=False)
+        assert in_place.csv_bytes() == snapshot.csv_bytes(), path
+        assert in_place.parquet_bytes() == snapshot.parquet_bytes(), path
+
+
 def test_bad_output_suffix_is_a_one_line_error(tmp_path):
     p = subprocess.run([sys.executable, "-m", "parsers", "export", str(CLS_LOG), "-o", str(tmp_path / "x.xlsx")],
                        cwd=ROOT, capture_output=True, text=True, timeout=120)
