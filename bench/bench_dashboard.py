@@ -1,7 +1,7 @@
 """Benchmarks of the Runs and Run pages in a real browser (run by hand; numbers, never assertions).
 
     python bench/bench_dashboard.py                 # all three, ~4 min (generates the 1M-line log when missing)
-    python bench/bench_dashboard.py big sessions    # some of them: big | sessions | many
+    python bench/bench_dashboard.py big sessions    # some of them: big | sessions | many | floor
 
 Each section starts its own ``streamlit run app.py`` (``MMDASH_ROOTS`` = a folder under ``bench/out/``,
 ``MMDASH_DEMO=0``) and drives Debian's Chromium through Playwright:
@@ -19,6 +19,11 @@ Each section starts its own ``streamlit run app.py`` (``MMDASH_ROOTS`` = a folde
   browsers once the watcher has scanned them. Then the server is restarted on the same logs and cache (once the
   first one wrote every summary to it: ``cache entries written`` = 500): the first load again (no log is read)
   and fresh browsers. In-process: the scan and the summaries, cold and from the cache, with counts.
+- ``floor`` (issue 12): the Runs page over the same 500 runs against the floor, a bare Streamlit page with one
+  ``st.plotly_chart`` of 400 points (``bench/floor_app.py``, its own server on the same Streamlit), side by side:
+  round by round, each load in a fresh browser context (empty cache: Streamlit's JavaScript fetched again), the
+  floor to its trace drawn and the Runs page to its table drawn (the ``500 runs`` line and the grid's canvas),
+  once the watcher has scanned the logs; the ratio of the medians (and each round's ratio). Goal: <= 1.15.
 
 Results: printed, and written to ``bench/out/dashboard_results.json``.
 """
@@ -370,6 +375,78 @@ def bench_many(browser) -> dict:
     return result
 
 
+class FloorServer(Server):
+    """``streamlit run bench/floor_app.py``: the floor page, on the same Streamlit as the app."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.log = OUT / "bench-streamlit-floor.log"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "bench/floor_app.py", "--server.headless", "true",
+             "--server.port", str(self.port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats",
+             "false"], cwd=ROOT, stdout=open(self.log, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"floor server did not start; see {self.log}")
+
+
+def bench_floor(browser, rounds: int = 7) -> dict:
+    """The Runs page with 500 runs vs the floor page, each load in a fresh browser context, alternating."""
+    import statistics
+
+    root = OUT / "dash_floor"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    make_many(root)
+    shutil.rmtree(OUT / "cache-floor", ignore_errors=True)
+    server, floor = Server(root, "floor"), FloorServer()
+
+    def timed(url: str, done) -> float:
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = ctx.new_page()
+        t0 = time.monotonic()
+        page.goto(url)
+        done(page)
+        dt = time.monotonic() - t0
+        ctx.close()
+        return dt
+
+    def floor_drawn(page) -> None:
+        page.locator(".js-plotly-plot .scatterlayer .trace path.js-line").first.wait_for(state="attached",
+                                                                                          timeout=300_000)
+
+    def runs_drawn(page) -> None:
+        page.get_by_text(re.compile(r"500 runs in 500 log files")).wait_for(timeout=300_000)
+        page.locator("[data-testid='stDataFrame'] [data-testid='data-grid-canvas']").first.wait_for(
+            timeout=300_000)
+
+    try:
+        first = timed(server.url + "/", runs_drawn)  # starts the watcher: the scan reads every log
+        timed(floor.url + "/", floor_drawn)  # the floor's first script run (imports) is not a page load either
+        floors, runs = [], []
+        for _ in range(rounds):
+            floors.append(timed(floor.url + "/", floor_drawn))
+            runs.append(timed(server.url + "/", runs_drawn))
+            print(f"floor {floors[-1]:.3f} s, runs page {runs[-1]:.3f} s", flush=True)
+    finally:
+        server.stop()
+        floor.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    med_floor, med_runs = statistics.median(floors), statistics.median(runs)
+    return {"runs": 500, "rounds": rounds, "first_load_with_scan_s": round(first, 3),
+            "floor_s": [round(x, 3) for x in floors], "runs_page_s": [round(x, 3) for x in runs],
+            "floor_median_s": round(med_floor, 3), "runs_page_median_s": round(med_runs, 3),
+            "ratio_of_medians": round(med_runs / med_floor, 3),
+            "ratio_per_round": [round(r / f, 3) for f, r in zip(floors, runs)], "goal": 1.15,
+            "load_avg_after": os.getloadavg()}
+
+
 def main(argv: list[str]) -> int:
     from playwright.sync_api import sync_playwright
 
@@ -383,7 +460,8 @@ def main(argv: list[str]) -> int:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         for name in sections:
             print(f"--- {name}", flush=True)
-            results[name] = {"big": bench_big, "sessions": bench_sessions, "many": bench_many}[name](browser)
+            results[name] = {"big": bench_big, "sessions": bench_sessions, "many": bench_many,
+                             "floor": bench_floor}[name](browser)
             print(json.dumps(results[name], indent=1), flush=True)
         browser.close()
     path = OUT / "dashboard_results.json"

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 import streamlit as st
@@ -56,6 +56,7 @@ class OpenedRun:
     liveness: Callable[[], rm.Liveness] | None
     about: Callable[[], str]
     chart_cache: Callable[..., object]  # (key, build, family) -> chart: AppState.figure
+    extra_query: dict[str, str] = field(default_factory=dict)  # URL keys of how it was opened (``combine=1``)
 
 
 def _seed_widgets(query: RunPageQuery, model: rm.RunModel, notices: list[str]) -> None:
@@ -239,7 +240,7 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
     believed = draw_details(model)
     with st.expander("About this log"):
         st.text(opened.about())
-    new_query = {**run_page_query(view), **believed}
+    new_query = {**run_page_query(view), **opened.extra_query, **believed}
     common.set_query(new_query)
     st.session_state["_run_url"] = {k: ([v] if isinstance(v, str) else list(v)) for k, v in new_query.items()}
     st.session_state["_run_source"] = source_key

@@ -415,7 +415,7 @@ def with_changes(state: ViewState, **changes: object) -> ViewState:
 #: Query keys each page reads; anything else gets a "not used on this page" notice.
 RUN_PAGE_KEYS = frozenset({"run", "upload", "r", "run_index", "metric", "smoothing", "x_axis", "x_range", "log_y",
                            "live", "page", "dataset_size", "gpus", "batch_size", "accumulative_counts", "epochs",
-                           "sampler", "drop_last"})
+                           "sampler", "drop_last", "combine"})
 #: The setup a person believes they ran (the Calculator's inputs; on the Run page too, checked against the log).
 CALC_KEYS = ("dataset_size", "gpus", "batch_size", "accumulative_counts", "epochs", "sampler", "drop_last",
              "s_per_iter")
@@ -437,7 +437,7 @@ def calc_keys_given(raw: Mapping[str, Sequence[str]], calc: CalculatorInputs) ->
         if ok:
             given.add(key)
     return given
-RUNS_PAGE_KEYS = frozenset({"filter", "twins", "live", "page"})
+RUNS_PAGE_KEYS = frozenset({"filter", "twins", "live", "page", "combine"})
 
 def _single(values: Sequence[str]) -> str | None:
     return values[-1] if values else None
@@ -469,6 +469,7 @@ class RunPageQuery:
     notices: list[str]
     calc_given: set[str] = field(default_factory=set)  # the setup-check inputs the URL sets (``view.calc``)
     upload: str | None = None  # the requested upload id, unchecked (the page refuses it with a reason)
+    combine: bool = False  # ``combine=1``: the log joined with the earlier folders of its resumed run (views.joined)
 
 
 def read_run_query(raw: Mapping[str, Sequence[str]]) -> RunPageQuery:
@@ -485,6 +486,7 @@ def read_run_query(raw: Mapping[str, Sequence[str]]) -> RunPageQuery:
     r, note = parse_run_index(raw.pop("r", None))
     if note:
         notices.append(note)
+    combine = _bool("combine", raw.pop("combine", None), False, notices)
     view, more = from_query(raw)
     notices.extend(more)
     if r is not None:
@@ -492,7 +494,7 @@ def read_run_query(raw: Mapping[str, Sequence[str]]) -> RunPageQuery:
     view.page = "run"
     view.run = run
     view.upload = upload if upload is not None and _UPLOAD_ID.fullmatch(upload) else None
-    return RunPageQuery(run, view, notices, calc_keys_given(raw, view.calc), upload=upload)
+    return RunPageQuery(run, view, notices, calc_keys_given(raw, view.calc), upload=upload, combine=combine)
 
 
 def run_page_query(view: ViewState) -> dict[str, str | list[str]]:
@@ -521,6 +523,7 @@ class RunsPageQuery:
     twins: bool
     live: bool
     notices: list[str]
+    combine: bool = False  # the timestamped folders of a resumed run as one row (views.joined)
 
 
 def _bool(key: str, values: Sequence[str] | None, default: bool, notices: list[str]) -> bool:
@@ -536,7 +539,7 @@ def _bool(key: str, values: Sequence[str] | None, default: bool, notices: list[s
 
 def read_runs_query(raw: Mapping[str, Sequence[str]]) -> RunsPageQuery:
     """The runs page's URL: ``filter`` (regex on the name), ``twins`` (show ``vis_data/scalars.json`` copies),
-    ``live`` (auto refresh)."""
+    ``live`` (auto refresh), ``combine`` (a resumed run's timestamped folders as one row)."""
     notices = _other_page_notices(raw, RUNS_PAGE_KEYS)
     pattern = _single(list(raw.get("filter", []))) or ""
     if len(pattern) > MAX_FILTER_CHARS:
@@ -544,7 +547,8 @@ def read_runs_query(raw: Mapping[str, Sequence[str]]) -> RunsPageQuery:
         pattern = ""
     twins = _bool("twins", raw.get("twins"), False, notices)
     live = _bool("live", raw.get("live"), True, notices)
-    return RunsPageQuery(pattern, twins, live, notices)
+    combine = _bool("combine", raw.get("combine"), False, notices)
+    return RunsPageQuery(pattern, twins, live, notices, combine)
 
 
 def runs_page_query(q: RunsPageQuery) -> dict[str, str]:
@@ -555,6 +559,8 @@ def runs_page_query(q: RunsPageQuery) -> dict[str, str]:
         out["twins"] = "1"
     if not q.live:
         out["live"] = "0"
+    if q.combine:
+        out["combine"] = "1"
     return out
 
 

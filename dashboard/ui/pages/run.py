@@ -1,7 +1,8 @@
 """Run page: one run, from a log under the log roots (live while it grows) or from an upload.
 
 URL (``url_state.read_run_query``): ``run=<root label>/<relative path>`` or ``upload=<id>``, ``r`` (a run of the
-file or upload), ``metric`` (repeated), ``smoothing``, ``x_axis``, ``x_range``, ``log_y``, ``live``. This page
+file or upload), ``metric`` (repeated), ``smoothing``, ``x_axis``, ``x_range``, ``log_y``, ``live``, ``combine=1``
+(the log joined with the earlier timestamped folders of its resumed run: ``views.joined``). This page
 only opens the run and hands it to ``dashboard.ui.run_view.show_run``, which draws every run the same way.
 """
 
@@ -14,7 +15,7 @@ import streamlit as st
 from dashboard.ui import common
 from dashboard.ui import live as live_page
 from dashboard.ui.run_view import OpenedRun, show_run
-from dashboard.views import run_model
+from dashboard.views import joined, run_model
 from dashboard.views.text import plain
 from dashboard.views.url_state import read_run_query
 
@@ -62,6 +63,18 @@ def open_root(source_id: str) -> OpenedRun:
                 f"(each byte parsed once) · version {src.version} · restarts {t.restart_count}\n"
                 f"watching: {plain(state.watcher.mode_note, 600)}")
 
+    if query.combine:
+        group = joined.group_of(state, src.id)
+        if group is None:
+            query.notices.append("combine=1 ignored: this log is not part of a resumed run (the timestamped folders "
+                                 "of one work_dir whose later runs resumed the earlier ones)")
+        else:
+            def joined_about() -> str:
+                return (f"{about()}\njoined: {len(group)} timestamped folders of one resumed run, in time order:\n"
+                        + "\n".join(plain(g, 1000) for g in group))
+
+            return OpenedRun(lambda index: joined.joined_model(state, group, src.kind), liveness, joined_about,
+                             state.figure, extra_query={joined.URL_KEY: "1"})
     return OpenedRun(lambda index: state.run_model(src, index), liveness, about, state.figure)
 
 

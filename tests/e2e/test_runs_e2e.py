@@ -1,0 +1,121 @@
+"""The Runs page in a real browser (issue 12): clicking a row opens its run, and the switch that shows the
+timestamped folders of a resumed run as one run (``combine=1``, kept in the URL; its link opens the joined run).
+
+One ``streamlit run app.py`` server for the module on a temporary root (label ``runs-e2e``) holding copies of the
+sample logs: the crashed-then-resumed detector (two timestamped folders of one work_dir, a real MMEngine resume)
+and the classifier. Waits are for states, each with a generous deadline. Screenshots: ``test-artifacts/runs_*.png``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from tests.conftest import SAMPLE_LOGS
+from tests.e2e.conftest import screenshot, start_streamlit, wait_app_ready
+from tests.e2e.page_helpers import grid_column, main_text, metric, open_app, poll
+
+pytestmark = pytest.mark.browser
+
+LABEL = "runs-e2e"
+CLS = f"{LABEL}/cls_epoch_val/20260315_140000/20260315_140000.log"
+DET_FIRST = f"{LABEL}/det_crash_resume/20260316_214000/20260316_214000.log"
+DET_RESUMED = f"{LABEL}/det_crash_resume/20260317_085500/20260317_085500.log"
+JOINED = f"{LABEL}/det_crash_resume · 2 folders joined (resumed run)"
+SLOW_S = 90.0
+
+
+@pytest.fixture(scope="module")
+def runs_server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs") / LABEL
+    for name in ("det_crash_resume", "cls_epoch_val"):
+        shutil.copytree(SAMPLE_LOGS / name, root / name, ignore=shutil.ignore_patterns("console_tee.log"))
+    server = start_streamlit([root], extra_env={"MMDASH_DEMO": "0"})
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def page_errors(page):
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return errors
+
+
+def names(page) -> list[str]:
+    return grid_column(page, 0, 1)  # "open", then "name" (the row checkboxes are not a column of the table)
+
+
+def beat_line(page) -> str:
+    found = re.search(r"Live check: .*", main_text(page))
+    return found.group(0) if found else ""
+
+
+def click_row(page, row: int) -> None:
+    """Click the ``row``-th data row of the Runs table, in its name cell (Glide draws the grid on a canvas)."""
+    canvas = page.locator("[data-testid='stDataFrame'] [data-testid='data-grid-canvas']").first
+    box = canvas.bounding_box()
+    assert box is not None
+    header, row_height = 38, 66  # st.dataframe's header, runs_table.ROW_HEIGHT
+    page.mouse.click(box["x"] + 260, box["y"] + header + row_height * row + row_height / 2)
+
+
+def wait_for_table(page, rows: int) -> None:
+    poll(lambda: len(names(page)) == rows, SLOW_S, page=page)
+    assert len(names(page)) == rows, names(page)
+
+
+def test_clicking_a_row_opens_its_run(page, runs_server, page_errors):
+    open_app(page, runs_server, "/")
+    wait_for_table(page, 3)
+    listed = names(page)
+    row = listed.index(CLS)
+    screenshot(page, "runs_table")
+    click_row(page, row)
+    page.wait_for_url(re.compile(r"/run\?"), timeout=SLOW_S * 1000)
+    wait_app_ready(page, 60_000)
+    assert parse_qs(urlsplit(page.url).query)["run"] == [CLS]
+    assert poll(lambda: metric(page, "Iterations n/N"), SLOW_S, page=page) == "300/300"
+    # Back on the Runs page, no row is selected: the page stays (it does not open the run again).
+    page.go_back()
+    wait_app_ready(page, 60_000)
+    wait_for_table(page, 3)
+    # The table refreshes (its live line changes) and the page stays the Runs page.
+    beat = beat_line(page)
+    poll(lambda: beat_line(page) not in ("", beat), SLOW_S, page=page)
+    assert beat_line(page) != beat and urlsplit(page.url).path in ("", "/")
+    assert page_errors == []
+
+
+def test_the_folders_of_a_resumed_run_are_one_row_with_the_switch_and_open_as_one_run(page, runs_server,
+                                                                                    page_errors):
+    open_app(page, runs_server, "/")
+    wait_for_table(page, 3)
+    assert sorted(names(page)) == sorted([CLS, DET_FIRST, DET_RESUMED])
+    page.get_by_text("Join resumed runs").click()
+    page.wait_for_url(re.compile(r"combine=1"), timeout=SLOW_S * 1000)
+    wait_app_ready(page, 60_000)
+    wait_for_table(page, 2)
+    assert sorted(names(page)) == sorted([CLS, JOINED])
+    row = names(page).index(JOINED)
+    assert grid_column(page, 0, 2)[row].endswith("finished")  # status
+    assert grid_column(page, 0, 4)[row] == "600/600"  # n/N
+    assert "2 runs in 3 log files" in main_text(page)
+    screenshot(page, "runs_combined")
+    # The switch is in the URL: a copied link shows the same table.
+    page.goto(page.url)
+    wait_app_ready(page, 60_000)
+    wait_for_table(page, 2)
+    click_row(page, names(page).index(JOINED))
+    page.wait_for_url(re.compile(r"/run\?"), timeout=SLOW_S * 1000)
+    wait_app_ready(page, 60_000)
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["run"] == [DET_RESUMED] and query["combine"] == ["1"]
+    assert poll(lambda: metric(page, "Iterations n/N"), SLOW_S, page=page) == "600/600"
+    assert "2 folders joined (resumed run)" in main_text(page)
+    screenshot(page, "runs_joined_run")
+    assert page_errors == []
+
