@@ -210,3 +210,93 @@ def test_a_young_chart_stands_for_newer_states_of_its_run(state, monkeypatch):
     monkeypatch.setattr(aps, "FIGURE_REUSE", 0.0)
     assert state.figure(("run", 0, 3, "loss", "view"), build(3), family=family) == "chart of 3"
     assert builds == [1, 2, 3]
+
+
+# ------------------------------------------------------------------------------- a log read over several looks
+
+def test_a_log_read_over_several_looks_says_how_far_the_reading_is(tmp_path, monkeypatch):
+    """Issue 18: a model built while the first read is under way says so; once read, it does not."""
+    from types import SimpleNamespace
+
+    from dashboard.live import tailer as tailer_mod
+
+    log = tmp_path / "big.log"
+    log.write_bytes(b"".join(train_line(i) for i in range(1, 201)))
+    size = log.stat().st_size
+    monkeypatch.setattr(tailer_mod, "MAX_READ_PER_POLL", size // 4)
+    t = tailer_mod.Tailer(log)
+    src = SimpleNamespace(tailer=t, size=size)
+    assert aps.reading_of(src) == aps.Reading(0, size)  # found, not read yet
+    t.poll()
+    reading = aps.reading_of(src)
+    assert reading is not None and 0 < reading.done < size and reading.total == size
+    assert reading.done == t.offset
+    while t.behind:
+        t.poll()
+    assert aps.reading_of(src) is None and t.offset == size
+    append(log, train_line(201))
+    t.poll()
+    assert aps.reading_of(src) is None  # a log that grows after its first read is not "being read"
+
+
+def test_a_log_read_in_chunks_is_still_being_read_between_two_chunks_of_one_look(tmp_path, monkeypatch):
+    """The parser takes the lock per chunk: a model built between two chunks of one look is of a part."""
+    from types import SimpleNamespace
+
+    from dashboard.live import tailer as tailer_mod
+
+    log = tmp_path / "big.log"
+    log.write_bytes(b"".join(train_line(i) for i in range(1, 201)))
+    t = tailer_mod.Tailer(log, read_chunk=1000)
+    src = SimpleNamespace(tailer=t, size=log.stat().st_size)
+    seen = []
+    feed = t.parser.feed
+
+    def feed_and_look(data):
+        feed(data)
+        seen.append(aps.reading_of(src))
+
+    monkeypatch.setattr(t.parser, "feed", feed_and_look)
+    t.poll()
+    assert len(seen) > 5 and all(r is not None and r.total == src.size for r in seen)
+    assert aps.reading_of(src) is None
+
+
+def test_the_reading_note_and_the_charts_note_say_what_is_read():
+    from dashboard.views.run_model import Reading, charts_wait_text
+
+    r = Reading(64_000_000, 230_000_000)
+    assert r.text() == ("Reading the log: 28 % (64.0 of 230.0 MB). Until it is read, the numbers are those of the "
+                        "part read so far.")
+    assert charts_wait_text(r, 286_716) == ("The charts are drawn once the whole log is read (28 % so far, up to "
+                                            "iteration 286,716): a chart of part of the run would look like the "
+                                            "whole run.")
+    assert Reading(5, 0).fraction == 0.0 and Reading(7, 5).fraction == 1.0
+
+
+def test_a_model_of_a_half_read_log_is_never_reused_for_a_newer_state(state, tree):
+    from dashboard.views.run_model import Reading
+
+    root, log = tree
+    src = state.lookup("logs/w/20250101_000000/20250101_000000.log").source
+    m = state.run_model(src, None)
+    m.build_seconds = 1000.0  # slow: a complete model would be reused (the throttle) ...
+    m.reading = Reading(10, 20)  # ... but not one built while the log was half read
+    version = src.version
+    append(log, train_line(110))
+    assert wait_until(lambda: src.version != version)
+    fresh = state.run_model(src, None)
+    assert fresh is not m and fresh.reading is None and fresh.summary.last_iter == 110
+
+
+def test_a_model_built_while_the_log_was_read_is_not_reused_once_it_is_read(state, tree):
+    """The run a model shows may be complete while the file is still read (an earlier run of a multi-run log):
+    its fingerprint no longer changes, but the reading did."""
+    from dashboard.views.run_model import Reading
+
+    src = state.lookup("logs/tee.log").source
+    first = state.run_model(src, 0)
+    assert first.reading is None
+    first.reading = Reading(1, 2)  # as if built during the first read
+    again = state.run_model(src, 0)
+    assert again is not first and again.reading is None and again.fingerprint == first.fingerprint

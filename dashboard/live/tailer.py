@@ -159,6 +159,7 @@ class Tailer:
         self.last_check_at: float | None = None
         self.skipped: str | None = None  # why this generation is not parsed (binary content)
         self.behind = False  # the last look stopped at MAX_READ_PER_POLL with more left to read
+        self.caught_up = False  # this generation was read to its end once (False: its first read is under way)
         self.failed: str | None = None  # why following stopped for good (size limit, internal error)
         self.refused: str | None = None  # why the file at the path is not read now (it leads outside root)
         self._notes: list[str] = []
@@ -319,6 +320,7 @@ class Tailer:
                 self.generation += 1
                 self.parser = self._new_parser()
             self.offset = 0
+            self.caught_up = False
             self._head = b""
             self._tail = b""
             self.skipped = None
@@ -537,9 +539,16 @@ class Tailer:
 
     # -- reading ------------------------------------------------------------------------------------
     def _read(self, fd: int, *, to_end: bool = False) -> bool:
-        """Feed bytes from ``offset`` to the end; True when the end was reached. ``behind`` says whether
-        it stopped at the per-look budget with more to read (the watcher then looks again at once);
-        ``to_end`` reads on past the budget (a file that is leaving the path)."""
+        """Feed bytes from ``offset`` to the end; True when the end was reached (then ``caught_up``: a reader
+        knows the first read of this generation is over). ``behind`` says whether it stopped at the per-look
+        budget with more to read (the watcher then looks again at once); ``to_end`` reads on past the budget (a
+        file that is leaving the path)."""
+        done = self._read_pass(fd, to_end=to_end)
+        if done:
+            self.caught_up = True
+        return done
+
+    def _read_pass(self, fd: int, *, to_end: bool) -> bool:
         budget = MAX_READ_PER_POLL
         self.behind = False
         while budget > 0 or to_end:

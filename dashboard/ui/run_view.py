@@ -160,6 +160,13 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
 
     sb = st.sidebar
     chosen = model.run_index
+    # The run picker holds the file's last run until a person picks another: when the file gets a new last run
+    # (a new launch appended, a log still being read), a picker still on the old last run moves with it.
+    last_run = rm.JOINED if default_model.run_index is None else default_model.run_index
+    was_last = st.session_state.get("_run_last", last_run)
+    if st.session_state.get(_K + "r") == was_last != last_run and query.view.run_index is None:
+        st.session_state[_K + "r"] = last_run
+    st.session_state["_run_last"] = last_run
     if len(model.choices) > 1:
         labels = {rm.JOINED if i is None else i: label for i, label in model.choices}
         if st.session_state.get(_K + "r") not in labels:
@@ -200,9 +207,13 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
     timed = live and lv0 is not None
     runs = {"header": 0, "charts": 0}
 
+    # The run a person picked, else the file's last run as it is at each tick (a log that is still being read or
+    # that a new launch appends to gets runs after this full run).
+    follow = None if chosen == default_model.run_index else chosen
+
     def current(part: str) -> rm.RunModel | None:
         runs[part] += 1
-        return model if runs[part] == 1 else opened.model(chosen)
+        return model if runs[part] == 1 else opened.model(follow)
 
     @st.fragment(run_every=rm.LIVE_INTERVAL if timed else None)
     def live_header() -> None:
@@ -211,6 +222,8 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
         if m is None:  # truncated or replaced: nothing to show until a run is back
             st.info("The log was started over and holds no training run now. The page shows it when one arrives.")
         else:
+            if runs["header"] > 1 and model.reading is not None and m.reading is None:
+                st.rerun()  # read to its end: the whole page, charts at once (the watchdog covers this full run)
             draw_header(m, lv)
         if timed:
             note = live_page.recovery_note()
@@ -223,6 +236,9 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
     def live_charts() -> None:
         m = current("charts")
         if m is None:
+            return
+        if m.reading is not None:  # never a chart of part of the run that looks like the whole run
+            st.info(rm.charts_wait_text(m.reading, m.summary.last_iter))
             return
         p = plan
         if m.metrics != choices:  # new metrics: on the charts now, in the sidebar at the next full run
@@ -250,6 +266,8 @@ def draw_header(m: rm.RunModel, lv: rm.Liveness | None) -> None:
     """Progress, tiles, finish time, last update, status and ETA method, banners."""
     now = time.time()
     s = m.summary
+    if m.reading is not None:
+        st.progress(m.reading.fraction, text=m.reading.text())
     live = rm.log_is_live(lv, s, m.is_last_run)
     status, reason = rm.live_status(s.status, s.status_reason, live=live, is_last_run=m.is_last_run, now=now,
                                     last_update=lv.last_update if lv is not None else None,

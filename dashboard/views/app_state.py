@@ -62,7 +62,7 @@ from dashboard.live.roots import (
 )
 from dashboard.live.tailer import Tailer
 from dashboard.live.watcher import LogWatcher, Source
-from dashboard.views.run_model import FileRestart, RunModel, RunSource, build_run_model, run_label
+from dashboard.views.run_model import FileRestart, Reading, RunModel, RunSource, build_run_model, run_label
 from dashboard.views.summary_cache import Entry, SummaryCache
 from dashboard.views.url_state import check_source_id
 from parsers import Run
@@ -200,6 +200,15 @@ class Lookup:
     source: Source | None
     refusal: str | None = None
     missing: str | None = None
+
+
+def reading_of(src: Source) -> Reading | None:
+    """How far the first read of ``src`` (of its current generation) is, while the watcher is still at it; None
+    once it reached the end of the file. Hold ``src.lock`` (the parser takes it for each chunk it is fed)."""
+    t = src.tailer
+    if getattr(t, "caught_up", True) or getattr(t, "deferred", False):
+        return None  # a log left unread (summary cache) is read, and waited for, when its model is asked for
+    return Reading(int(t.offset), max(int(src.size), int(t.offset)))
 
 
 def fingerprint(run: Run, generation: int) -> tuple[int, ...]:
@@ -512,11 +521,13 @@ class AppState:
                     runs = src.runs
                     index = _pick(len(runs), run_index)
                     fp = (fingerprint(runs[index], src.generation), len(runs)) if index is not None else None
-                if fp == cached.fingerprint:
+                    reading = reading_of(src)
+                if fp == cached.fingerprint and reading == cached.reading:
                     self.counters.models_reused += 1
                     self._touch(key)
                     return cached
                 if (fp is not None and fp[0][0] == cached.fingerprint[0][0] and index == cached.run_index
+                        and cached.reading is None  # a model of a log half read is never shown for longer
                         and time.monotonic() - cached.built_at < max(MIN_AGE, MODEL_THROTTLE * cached.build_seconds)):
                     self.counters.models_throttled += 1
                     self._touch(key)
@@ -589,7 +600,8 @@ class AppState:
             return build_run_model(
                 run, RunSource("root", src.id, src.id, src.kind), run_index=index, choices=choices,
                 fingerprint=(fingerprint(run, src.generation), len(runs)), is_last_run=index == len(runs) - 1,
-                restarts=[FileRestart(r.reason, r.detail, r.at) for r in src.restarts], lock=src.lock)
+                restarts=[FileRestart(r.reason, r.detail, r.at) for r in src.restarts], lock=src.lock,
+                reading=reading_of(src))
 
     # -- diagnostics ------------------------------------------------------------------------------------
     def stats(self) -> dict[str, object]:

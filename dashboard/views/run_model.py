@@ -643,6 +643,30 @@ class FileRow:
     note: str
 
 
+@dataclass(frozen=True)
+class Reading:
+    """A log the server is still reading for the first time (or again, after a restart): ``done`` of ``total``
+    bytes. Every number of a model built meanwhile is of the part read so far."""
+
+    done: int
+    total: int
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, max(0.0, self.done / self.total)) if self.total > 0 else 0.0
+
+    def text(self) -> str:
+        return (f"Reading the log: {fmt_percent(self.fraction, 0)} ({self.done / 1e6:,.1f} of "
+                f"{self.total / 1e6:,.1f} MB). Until it is read, the numbers are those of the part read so far.")
+
+
+def charts_wait_text(reading: Reading, last_iter: int | None) -> str:
+    """Why a model of a log still being read has no charts: a chart of part of a run looks like the whole run."""
+    upto = f", up to iteration {last_iter:,}" if last_iter is not None else ""
+    return (f"The charts are drawn once the whole log is read ({fmt_percent(reading.fraction, 0)} so far{upto}): "
+            "a chart of part of the run would look like the whole run.")
+
+
 @dataclass
 class RunModel:
     """Everything shown about one run at one state of its log (see the module docstring)."""
@@ -674,6 +698,7 @@ class RunModel:
     files: list[FileRow] = field(default_factory=list)
     files_note: str | None = None
     prefill: Prefill | None = None  # the setup the log states, as the Calculator's inputs (with their sources)
+    reading: Reading | None = None  # the log is still being read: the model is of its first part
 
     @property
     def run_count(self) -> int:
@@ -705,7 +730,8 @@ def build_run_model(run: Run, source: RunSource, *, run_index: int | None,
                     choices: Sequence[tuple[int | None, str]], fingerprint: tuple = (), is_last_run: bool = True,
                     restarts: Sequence[FileRestart] = (), files: Sequence[FileRow] = (),
                     files_note: str | None = None, lock: contextlib.AbstractContextManager | None = None,
-                    summarize_fn: Callable[[Run], RunSummary] | None = None) -> RunModel:
+                    summarize_fn: Callable[[Run], RunSummary] | None = None,
+                    reading: Reading | None = None) -> RunModel:
     """The model of ``run``. Call it under the run's lock when the run can grow (and pass that lock for the
     downloads); the model does not change afterwards.
 
@@ -736,6 +762,7 @@ def build_run_model(run: Run, source: RunSource, *, run_index: int | None,
         checkpoint_iters=_marker_iters(run, "checkpoint"),
         median_record_gap=time_stats(run).median_record_gap_seconds, is_last_run=is_last_run, run=run,
         lock=lock or contextlib.nullcontext(), files=list(files), files_note=files_note, prefill=prefill,
+        reading=reading,
     )
 
 
