@@ -1,7 +1,7 @@
 """Benchmarks of the Runs and Run pages in a real browser (run by hand; numbers, never assertions).
 
     python bench/bench_dashboard.py                 # all three, ~4 min (generates the 1M-line log when missing)
-    python bench/bench_dashboard.py big sessions    # some of them: big | sessions | many | floor
+    python bench/bench_dashboard.py big sessions    # some of them: big | sessions | many | floor | compare
 
 Each section starts its own ``streamlit run app.py`` (``MMDASH_ROOTS`` = a folder under ``bench/out/``,
 ``MMDASH_DEMO=0``) and drives Debian's Chromium through Playwright:
@@ -24,6 +24,9 @@ Each section starts its own ``streamlit run app.py`` (``MMDASH_ROOTS`` = a folde
   round by round, each load in a fresh browser context (empty cache: Streamlit's JavaScript fetched again), the
   floor to its trace drawn and the Runs page to its table drawn (the ``500 runs`` line and the grid's canvas),
   once the watcher has scanned the logs; the ratio of the medians (and each round's ratio). Goal: <= 1.15.
+- ``compare`` (issue 12, for information): the Compare page of 2 runs and 1 metric, and of 20 runs and 8 metrics,
+  beside the floor, the same way (fresh contexts, round by round): until every chart has drawn its traces; with the
+  bytes the browser received over the WebSocket.
 
 Results: printed, and written to ``bench/out/dashboard_results.json``.
 """
@@ -447,6 +450,64 @@ def bench_floor(browser, rounds: int = 7) -> dict:
             "load_avg_after": os.getloadavg()}
 
 
+def bench_compare(browser, rounds: int = 5) -> dict:
+    """The Compare page, small and large, vs the floor page, each load in a fresh browser context, alternating."""
+    import statistics
+
+    root = OUT / "dash_compare"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    make_many(root, count=20, growing=0)
+    ids = sorted(str(p.relative_to(root)) for p in root.rglob("*.log"))
+    label = root.name
+    metrics = ["loss", "lr", "time", "data_time", "grad_norm", "decode.loss_ce", "loss_cls", "accuracy/top1"]
+
+    def url(n_runs: int, n_metrics: int) -> str:
+        q = [f"compare={quote(f'{label}/{i}', safe='/')}" for i in ids[:n_runs]]
+        q += [f"metric={quote(m)}" for m in metrics[:n_metrics]]
+        return "/compare?" + "&".join(q)
+
+    server, floor = Server(root, "compare"), FloorServer()
+    received = [0]
+
+    def timed(address: str, charts: int) -> tuple[float, int]:
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = ctx.new_page()
+        received[0] = 0
+        page.on("websocket", lambda ws: ws.on("framereceived",
+                                              lambda payload: received.__setitem__(0, received[0] + len(payload))))
+        t0 = time.monotonic()
+        page.goto(address)
+        page.wait_for_function(
+            "n => { const p = document.querySelectorAll('.js-plotly-plot');"
+            " return p.length >= n && Array.from(p).every(d => d.querySelector('.scatterlayer .trace')); }",
+            arg=charts, timeout=300_000)
+        dt = time.monotonic() - t0
+        ctx.close()
+        return dt, received[0]
+
+    cases = {"floor": (None, 1), "2_runs_1_metric": (url(2, 1), 1), "20_runs_8_metrics": (url(20, 8), 8)}
+    times: dict[str, list[float]] = {k: [] for k in cases}
+    sizes: dict[str, int] = {}
+    try:
+        timed(server.url + url(20, 8), 8)  # the watcher's scan and the charts' first build are not page loads
+        timed(floor.url + "/", 1)
+        for _ in range(rounds):
+            for name, (path, charts) in cases.items():
+                dt, size = timed((floor.url + "/") if path is None else server.url + path, charts)
+                times[name].append(round(dt, 3))
+                sizes[name] = size
+            print({k: v[-1] for k, v in times.items()}, flush=True)
+    finally:
+        server.stop()
+        floor.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return {"rounds": rounds, "seconds": times, "median_s": {k: round(v, 3) for k, v in med.items()},
+            "ratio_to_floor": {k: round(v / med["floor"], 3) for k, v in med.items() if k != "floor"},
+            "websocket_bytes_received": sizes, "load_avg_after": os.getloadavg()}
+
+
 def main(argv: list[str]) -> int:
     from playwright.sync_api import sync_playwright
 
@@ -461,7 +522,7 @@ def main(argv: list[str]) -> int:
         for name in sections:
             print(f"--- {name}", flush=True)
             results[name] = {"big": bench_big, "sessions": bench_sessions, "many": bench_many,
-                             "floor": bench_floor}[name](browser)
+                             "floor": bench_floor, "compare": bench_compare}[name](browser)
             print(json.dumps(results[name], indent=1), flush=True)
         browser.close()
     path = OUT / "dashboard_results.json"
