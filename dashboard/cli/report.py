@@ -65,6 +65,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, metavar="E", help="max_epochs")
     p.add_argument("--sampler", choices=SAMPLERS, help="sampler type")
     p.add_argument("--drop-last", action="store_true", default=None, help="the dataloader drops the last batch")
+    p.add_argument("--gpu-log", metavar="CSV", help="the run's GPU log (nvidia-smi --query-gpu CSV); default: a GPU "
+                                                    "log found beside the log (README: GPU logs)")
 
 
 def _overrides(args: argparse.Namespace):
@@ -128,6 +130,40 @@ def terminal_summary(path: str, s: RunSummary) -> str:
     return "\n".join(lines)
 
 
+def _gpu_input(named: str | None, log_path: str):
+    """The GPU log of a report: the one named, else the newest found beside the log (``live.gpu_logs``)."""
+    from dashboard.live.gpu_logs import find_gpu_logs
+
+    found = [named] if named else find_gpu_logs(log_path)
+    if not found:
+        return None
+    from dashboard.views.gpu_view import GpuInput
+    from parsers.gpu_csv import parse_gpu_path
+
+    p = parse_gpu_path(found[0])
+    notes = p.notes()
+    if len(found) > 1:
+        notes.append(f"{len(found) - 1} other GPU log(s) beside the log were not used")
+    return GpuInput(os.path.basename(found[0]), p.table(), tuple(notes))
+
+
+def _gpu_section(gpu, run, summary):
+    if gpu is None:
+        return None
+    from dashboard.views.gpu_view import build_section
+
+    return build_section(gpu.table, gpu.file, run, summary, file_notes=list(gpu.notes))
+
+
+def gpu_lines(section) -> str:
+    """The terminal report's GPU lines of one run."""
+    tiles = ", ".join(f"{t.label} {t.value}" for t in section.tiles) or "no samples during the run"
+    lines = [f"  gpu        {section.file}: {tiles}"]
+    lines += [f"  warning    {b.title}" for b in section.banners]
+    lines += [f"  gpu note   {n}" for n in section.notes]
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
     from dashboard.analysis import combine, summarize
     from dashboard.reports.markdown import markdown_report
@@ -160,19 +196,28 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     for path, skipped, runs, fmt in items:
         summaries = [summarize(r, path=path if isinstance(path, str) else None, overrides=overrides) for r in runs]
+        try:
+            gpu = _gpu_input(args.gpu_log, path if isinstance(path, str) else path[0])
+        except OSError as e:
+            print(f"error: cannot read {args.gpu_log}: {e.strerror or e}", file=sys.stderr)
+            return 2
+        sections = [_gpu_section(gpu, r, s) for r, s in zip(runs, summaries)]
         if args.json:
             obj = {"path": path, "format": fmt, "skipped_lines": skipped,
-                   "runs": [s.as_dict() for s in summaries]}
+                   "runs": [{**s.as_dict(), "gpu": None if g is None else g.as_dict()}
+                            for s, g in zip(summaries, sections)]}
             out.write(json_line(obj) + "\n")
         elif args.markdown:
             out.write(markdown_report(path if isinstance(path, str) else ", ".join(path), runs, summaries,
-                                      overrides) + "\n")
+                                      overrides, gpu=sections) + "\n")
         else:
             label = path if isinstance(path, str) else " + ".join(path)
             if not summaries:
                 out.write(f"{label}: no runs found ({fmt_num(skipped)} unparsed lines)\n")
-            for s in summaries:
+            for s, g in zip(summaries, sections):
                 out.write(terminal_summary(label, s) + "\n")
+                if g is not None:
+                    out.write(gpu_lines(g) + "\n")
             if skipped:
                 out.write(f"  ({fmt_num(skipped)} line(s) not understood: `python -m parsers inspect {label}` "
                           "shows them)\n")

@@ -72,15 +72,17 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
             *("| " + " | ".join(r) + " |" for r in rows)]
 
 
-def markdown_report(path: str, runs: list[Run], summaries: list[RunSummary], overrides=None) -> str:
+def markdown_report(path: str, runs: list[Run], summaries: list[RunSummary], overrides=None, gpu=None) -> str:
     """The report of ``runs`` (with their summaries, made with ``overrides``: the setup a person gave), from the
     rows of the one run model: the header tiles, banners, setup and audit tables, validation and events read as
-    on the Run page. Call under the runs' locks when they can grow."""
+    on the Run page; ``gpu``: one ``views.gpu_view.GpuSection`` (or None) per run. Call under the runs' locks when
+    they can grow."""
     from dashboard.analysis import setup_for
     from dashboard.views import run_model as rm  # plotly and pandas come with it: only for this report
 
     out = [f"# Run report: {md_escape(path)}", ""]
-    for run, s in zip(runs, summaries):
+    gpu = list(gpu) if gpu is not None else [None] * len(runs)
+    for run, s, g in zip(runs, summaries, gpu):
         out += [f"## Run {s.run_index} — {s.status}", "", f"Status: {md_escape(s.status_reason)}", ""]
         out += _table(["", ""], [[item.label, md_escape(item.value)] for item in rm.header_items(s, s.status)])
         out += ["", md_escape(rm.finish_text(s, s.status)), "", md_escape(rm.clock_text(s))]
@@ -118,6 +120,10 @@ def markdown_report(path: str, runs: list[Run], summaries: list[RunSummary], ove
             + (" — data-bound" if s.data_bound else ""),
             f"- Peak memory: {fmt_memory(s.peak_memory_mb)}",
         ]
+        if g is not None:
+            from dashboard.views.gpu_view import markdown_lines
+
+            out += markdown_lines(g, md_escape)
         out += ["", "### Health", "", f"- Status: **{s.status}** — {md_escape(s.status_reason)}"]
         if s.first_nonfinite_iter is not None:
             out.append(f"- First NaN/inf at iteration {s.first_nonfinite_iter} "

@@ -51,6 +51,8 @@ from dashboard.views.formatting import (
     fmt_percent,
     fmt_value,
 )
+from dashboard.views.gpu_view import GpuInput, GpuSection
+from dashboard.views.gpu_view import build_section as build_gpu_section
 from dashboard.views.text import escape_figure, one_line
 from dashboard.views.url_state import MAX_SMOOTHING, CalculatorInputs
 from parsers import Run
@@ -699,6 +701,7 @@ class RunModel:
     files_note: str | None = None
     prefill: Prefill | None = None  # the setup the log states, as the Calculator's inputs (with their sources)
     reading: Reading | None = None  # the log is still being read: the model is of its first part
+    gpu: GpuSection | None = None  # the GPU log matched to this run (``views.gpu_view``), if one was found
 
     @property
     def run_count(self) -> int:
@@ -731,7 +734,7 @@ def build_run_model(run: Run, source: RunSource, *, run_index: int | None,
                     restarts: Sequence[FileRestart] = (), files: Sequence[FileRow] = (),
                     files_note: str | None = None, lock: contextlib.AbstractContextManager | None = None,
                     summarize_fn: Callable[[Run], RunSummary] | None = None,
-                    reading: Reading | None = None) -> RunModel:
+                    reading: Reading | None = None, gpu: GpuInput | None = None) -> RunModel:
     """The model of ``run``. Call it under the run's lock when the run can grow (and pass that lock for the
     downloads); the model does not change afterwards.
 
@@ -750,6 +753,8 @@ def build_run_model(run: Run, source: RunSource, *, run_index: int | None,
     setup, sources = setup_for(run)
     tracebacks = [(e.line_no or None, e.text) for e in run.events_of("traceback")[:MAX_TRACEBACKS]]
     prefill = prefill_from(run, summary)
+    section = (build_gpu_section(gpu.table, gpu.file, run, summary, file_notes=list(gpu.notes),
+                                 fingerprint=gpu.fingerprint) if gpu is not None else None)
     return RunModel(
         source=source, run_index=run_index, choices=list(choices), fingerprint=fingerprint,
         built_at=time.monotonic(), build_seconds=time.perf_counter() - t0, summary=summary, frame=frame,
@@ -763,6 +768,7 @@ def build_run_model(run: Run, source: RunSource, *, run_index: int | None,
         median_record_gap=time_stats(run).median_record_gap_seconds, is_last_run=is_last_run, run=run,
         lock=lock or contextlib.nullcontext(), files=list(files), files_note=files_note, prefill=prefill,
         reading=reading,
+        gpu=section,
     )
 
 
