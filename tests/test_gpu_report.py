@@ -158,3 +158,23 @@ def test_the_follower_reads_a_growing_gpu_log_and_starts_again_after_truncation(
     assert f.poll() and len(f.parser.table()) == 40 and not f.poll()
     path.write_text(HEADER + "\n" + lines[0])
     assert f.poll() and len(f.parser.table()) == 1 and f.restarts == 1
+
+
+def test_an_upload_takes_the_gpu_log_with_the_training_log_as_one_run(tmp_path):
+    from dashboard.analysis import summarize
+    from dashboard.uploads.store import UploadRejected, UploadStore
+    from dashboard.views import review
+
+    store = UploadStore(tmp_path / "uploads", max_bytes=20 << 20)
+    gpu_csv = tmp_path / "gpu.csv"
+    write_gpu_log(gpu_csv, START, SAMPLES, interval=5, gpus=4, busy=(0,))
+    stored = store.add([(LLM.name, LLM.read_bytes()), ("gpu.csv", gpu_csv.read_bytes())])
+    rev = review.review_upload(stored)
+    assert [f.kind for f in rev.files] == ["text", review.GPU] and len(rev.runs) == 1
+    model = rev.model(None, RunSource("upload", stored.id, rev.title), lambda r: summarize(r, live=False))
+    assert model is not None and model.gpu is not None and model.gpu.file == "gpu.csv"
+    assert any(b.title.startswith("3 of 4 GPUs sat idle") for b in model.gpu.banners)
+    with pytest.raises(UploadRejected, match="upload them together"):
+        store.add([("gpu.csv", gpu_csv.read_bytes())])
+    with pytest.raises(UploadRejected, match="a .csv must be a GPU log"):
+        store.add([(LLM.name, LLM.read_bytes()), ("metrics.csv", b"epoch,loss\n1,0.5\n")])

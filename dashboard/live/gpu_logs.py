@@ -65,7 +65,7 @@ class GpuFollower:
         self.ident: tuple[int, int] | None = None
         self.restarts = 0
         self.error: str | None = None
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
 
     def poll(self) -> bool:
         """Read what was added; True when rows or notes may have changed."""
@@ -91,6 +91,12 @@ class GpuFollower:
                     self.parser.feed(chunk)
                     self.offset += len(chunk)
             return True
+
+    def snapshot(self) -> tuple:
+        """Poll, then ``(rows so far, notes, fingerprint)`` read under the follower's lock."""
+        self.poll()
+        with self.lock:
+            return self.parser.table(), self.notes(), self.fingerprint()
 
     def fingerprint(self) -> tuple:
         return (self.path, self.ident, self.offset, self.restarts)

@@ -28,9 +28,9 @@ def records_parquet(runs: Sequence[Run]) -> bytes:
     return export_table(runs).parquet_bytes()
 
 
-def report_markdown_bytes(label: str, runs: Sequence[Run], summaries: Sequence[RunSummary]) -> bytes:
-    """The Markdown run report (``dashboard.reports.markdown``) as UTF-8 bytes."""
-    return markdown_report(label, list(runs), list(summaries)).encode("utf-8")
+def report_markdown_bytes(label: str, runs: Sequence[Run], summaries: Sequence[RunSummary], gpu=None) -> bytes:
+    """The Markdown run report (``dashboard.reports.markdown``) as UTF-8 bytes (``gpu``: a GPU section per run)."""
+    return markdown_report(label, list(runs), list(summaries), gpu=gpu).encode("utf-8")
 
 
 def download_name(label: str, suffix: str) -> str:

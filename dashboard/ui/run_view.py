@@ -29,6 +29,7 @@ from dashboard.analysis.audit import SAMPLERS
 from dashboard.reports import exports
 from dashboard.ui import common
 from dashboard.ui import live as live_page
+from dashboard.views import gpu_view
 from dashboard.views import run_model as rm
 from dashboard.views.calculator import verdict
 from dashboard.views.formatting import fmt_ago
@@ -295,6 +296,17 @@ def draw_header(m: rm.RunModel, lv: rm.Liveness | None) -> None:
                 st.code(plain(b.detail, 20_000), language=None, wrap_lines=True)
             else:
                 st.text(plain(b.detail, 2000))
+    if m.gpu is not None:
+        draw_gpu_header(m.gpu)
+
+
+def draw_gpu_header(g: gpu_view.GpuSection) -> None:
+    """The GPU log's tiles and banners (our words and numbers: ``views.gpu_view``)."""
+    if g.tiles:
+        for col, tile in zip(st.columns(len(g.tiles)), g.tiles):
+            col.metric(tile.label, tile.value, help=gpu_view.TILE_HELP.get(tile.label))
+    for b in g.banners:
+        {"warning": st.warning}.get(b.level, st.info)(b.title)
 
 
 def draw_charts(m: rm.RunModel, plan: list[rm.ChartSpec], view: rm.ChartView,
@@ -325,6 +337,28 @@ def draw_charts(m: rm.RunModel, plan: list[rm.ChartSpec], view: rm.ChartView,
     st.text("Dotted lines: epoch ends · dashed orange: resumes · green ticks: checkpoints. "
             f"Each trace holds at most {rm.MAX_POINTS:,} points (MinMaxLTTB). Smoothing {view.smoothing:g} applies to "
             "losses, time, grad_norm and throughput. PNG: the camera button of a chart.")
+    if m.gpu is not None:
+        draw_gpu_charts(m, view, cache, config)
+
+
+def draw_gpu_charts(m: rm.RunModel, view: rm.ChartView, cache: Callable[..., object], config: dict) -> None:
+    """Per-GPU utilization, memory and power under the run's charts, on the same x axis and range."""
+    g = m.gpu
+    assert g is not None
+    st.subheader("GPUs")
+    st.text(plain(gpu_view.coverage_text(g), 2000))
+    for note in g.notes:
+        st.text(plain("Note: " + note, 2000))
+    if not len(g.table):
+        return
+    key = (m.source, m.run_index, m.fingerprint, "gpu", view)
+    figs = cache(key, lambda: gpu_view.figures(g, m, view), family=(m.source, m.run_index, "gpu", view))
+    items = list(figs.items())  # type: ignore[attr-defined]
+    for i in range(0, len(items), 2):
+        for col, (k, fig) in zip(st.columns(2), items[i:i + 2]):
+            col.plotly_chart(fig, key=f"chart_{k}", config=config)
+    if g.rows:
+        st.dataframe(gpu_view.rows_frame(g), hide_index=True)
 
 
 def draw_details(m: rm.RunModel) -> dict[str, str]:
@@ -382,7 +416,7 @@ def draw_details(m: rm.RunModel) -> dict[str, str]:
 
     def report() -> bytes:
         with m.lock:
-            return exports.report_markdown_bytes(m.title, [m.run], [m.summary])
+            return exports.report_markdown_bytes(m.title, [m.run], [m.summary], gpu=[m.gpu])
 
     key = f"dl_{abs(hash((m.source, m.run_index)))}"
     c[0].download_button("Records (CSV)", data=records(exports.records_csv),

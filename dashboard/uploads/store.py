@@ -90,8 +90,10 @@ class Checked:
 def check_log(name: str, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Checked:
     """Validate one uploaded file; raise ``UploadRejected`` with the reason."""
     label = safe_name(name)
+    if name.lower().endswith(".csv"):
+        return check_gpu_log(label, data, max_bytes)
     if not name.lower().endswith(ALLOWED_SUFFIXES):
-        raise UploadRejected(f"{label}: only .log, .txt, .json and their .gz are accepted")
+        raise UploadRejected(f"{label}: only .log, .txt, .json and their .gz are accepted, and a GPU log (.csv)")
     if len(data) == 0:
         raise UploadRejected(f"{label}: the file is empty")
     if len(data) > max_bytes:
@@ -116,6 +118,23 @@ def check_log(name: str, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Che
         raise UploadRejected(f"{label}: this is not an MMEngine / mmcv training log (no log line was recognised)")
     records = sum(len(r.train) + len(r.evals) for r in runs)
     return Checked(label, data, parser.format, records)
+
+
+GPU_FORMAT = "gpu-csv"
+
+
+def check_gpu_log(label: str, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Checked:
+    """A GPU log (``parsers.gpu_csv``) uploaded beside a training log: its first line must be such a header."""
+    from parsers.gpu_csv import QUERY, is_gpu_header, parse_gpu_bytes
+
+    if len(data) == 0:
+        raise UploadRejected(f"{label}: the file is empty")
+    if len(data) > max_bytes:
+        raise UploadRejected(f"{label}: {len(data):,} bytes is over the upload limit of {max_bytes:,} bytes")
+    if not is_gpu_header(data[:4096].split(b"\n", 1)[0]):
+        raise UploadRejected(f"{label}: a .csv must be a GPU log: the CSV of nvidia-smi --query-gpu={QUERY} "
+                             "--format=csv (or python -m dashboard gpu-log)")
+    return Checked(label, data, GPU_FORMAT, len(parse_gpu_bytes(data).table()))
 
 
 # Line kinds that only a training log has (a generic text file gets "unparsed" and "blank" only).
@@ -154,6 +173,8 @@ class UploadStore:
         if not files:
             raise UploadRejected("no file was uploaded")
         checked = [check_log(name, data, self.max_bytes) for name, data in files]
+        if all(c.format == GPU_FORMAT for c in checked):
+            raise UploadRejected("a GPU log is shown beside its training log: upload them together")
         upload_id = self.id_for([c.data for c in checked])
         final = self.root / upload_id
         if final.is_dir():

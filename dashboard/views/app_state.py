@@ -51,6 +51,7 @@ from urllib.parse import unquote
 from dashboard.analysis import RunSummary, summarize
 from dashboard.analysis.timing import time_stats
 from dashboard.live.deferred import DeferredTailer
+from dashboard.live.gpu_logs import GpuFollower, find_gpu_logs
 from dashboard.live.replay import ReplayThread
 from dashboard.live.roots import (
     DEFAULT_ROOT,
@@ -62,6 +63,7 @@ from dashboard.live.roots import (
 )
 from dashboard.live.tailer import Tailer
 from dashboard.live.watcher import LogWatcher, Source
+from dashboard.views.gpu_view import GpuInput
 from dashboard.views.run_model import FileRestart, Reading, RunModel, RunSource, build_run_model, run_label
 from dashboard.views.summary_cache import Entry, SummaryCache
 from dashboard.views.url_state import check_source_id
@@ -93,6 +95,8 @@ PARSE_WAIT = 120.0
 SETTLED = 10.0
 STORE_RETRY = 30.0
 WARM_PAUSE = 0.05
+#: Seconds between looks for a GPU log beside a log that has none yet (``live.gpu_logs``).
+GPU_LOOK_EVERY = 10.0
 
 
 # ------------------------------------------------------------------------------------------ configuration
@@ -274,6 +278,7 @@ class AppState:
         self._flights: dict[tuple, threading.Lock] = {}
         self._figures: OrderedDict[tuple, object] = OrderedDict()
         self._families: dict[tuple, tuple[float, tuple]] = {}  # chart family -> (built at, key of its chart)
+        self._gpu: dict[str, tuple[float, GpuFollower | None, int]] = {}  # source id -> (looked at, follower, found)
         self.counters = Counters()
         self._closed = False
         self._stop = threading.Event()
@@ -511,6 +516,7 @@ class AppState:
         """
         key = (src.id, -1 if run_index is None else run_index)
         self.need_records(src)  # a log the summary cache let the watcher leave unread is read now
+        gpu = self.gpu_input(src)
         with self._lock:
             flight = self._flights.setdefault(key, threading.Lock())
         with flight:
@@ -520,7 +526,8 @@ class AppState:
                 with src.lock:
                     runs = src.runs
                     index = _pick(len(runs), run_index)
-                    fp = (fingerprint(runs[index], src.generation), len(runs)) if index is not None else None
+                    fp = ((fingerprint(runs[index], src.generation), len(runs), gpu and gpu.fingerprint)
+                          if index is not None else None)
                     reading = reading_of(src)
                 if fp == cached.fingerprint and reading == cached.reading:
                     self.counters.models_reused += 1
@@ -532,7 +539,7 @@ class AppState:
                     self.counters.models_throttled += 1
                     self._touch(key)
                     return cached
-            model = self._build_model(src, run_index)
+            model = self._build_model(src, run_index, gpu)
             if model is None:
                 return None
             with self._lock:
@@ -589,7 +596,27 @@ class AppState:
             if key in self._models:
                 self._models.move_to_end(key)
 
-    def _build_model(self, src: Source, run_index: int | None) -> RunModel | None:
+    def gpu_input(self, src: Source) -> GpuInput | None:
+        """The GPU log beside ``src`` (``live.gpu_logs``: found once, looked for again every ``GPU_LOOK_EVERY``
+        seconds while there is none), read up to now."""
+        now = time.monotonic()
+        with self._lock:
+            entry = self._gpu.get(src.id)
+        if entry is None or (entry[1] is None and now - entry[0] > GPU_LOOK_EVERY):
+            bound = src.root.realpath()
+            found = find_gpu_logs(src.path, bound)
+            entry = (now, GpuFollower(found[0], bound) if found else None, len(found))
+            with self._lock:
+                self._gpu[src.id] = entry
+        follower = entry[1]
+        if follower is None:
+            return None
+        table, notes, fp = follower.snapshot()
+        if entry[2] > 1:
+            notes.append(f"{entry[2] - 1} other GPU log(s) beside the log were not used")
+        return GpuInput(os.path.basename(follower.path), table, tuple(notes), fp)
+
+    def _build_model(self, src: Source, run_index: int | None, gpu: GpuInput | None = None) -> RunModel | None:
         with src.lock:  # the parser appends under this lock; frames and summaries read its arrays
             runs = src.runs
             index = _pick(len(runs), run_index)
@@ -599,9 +626,10 @@ class AppState:
             choices = [(i, run_label(r, i, len(runs))) for i, r in enumerate(runs)]
             return build_run_model(
                 run, RunSource("root", src.id, src.id, src.kind), run_index=index, choices=choices,
-                fingerprint=(fingerprint(run, src.generation), len(runs)), is_last_run=index == len(runs) - 1,
+                fingerprint=(fingerprint(run, src.generation), len(runs), gpu and gpu.fingerprint),
+                is_last_run=index == len(runs) - 1,
                 restarts=[FileRestart(r.reason, r.detail, r.at) for r in src.restarts], lock=src.lock,
-                reading=reading_of(src))
+                reading=reading_of(src), gpu=gpu)
 
     # -- diagnostics ------------------------------------------------------------------------------------
     def stats(self) -> dict[str, object]:

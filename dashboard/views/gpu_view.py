@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dashboard.analysis import RunSummary
-from dashboard.analysis.gpu import GpuBanner, GpuReport, gpu_report
+from dashboard.analysis.gpu import BUSY_UTIL, GpuBanner, GpuReport, gpu_report
 from dashboard.views.formatting import UNKNOWN, fmt_memory, fmt_num
 from parsers import Run
 from parsers.gpu_csv import GpuTable
@@ -63,7 +63,8 @@ TILE_HELP = {
     "GPU util (training)": "Mean utilization.gpu of the GPUs that worked, over the samples taken while the run "
                            "trained (validation, checkpoint saves and pauses left out).",
     "Peak GPU memory": "Highest memory.used of any GPU during the run (nvidia-smi: all processes on the GPU, "
-                       "more than the log's 'memory', which is PyTorch's allocated peak on rank 0).",
+                       "more than the log's 'memory', which is PyTorch's allocated peak on rank 0); each GPU's "
+                       "peak and total are in the table under the GPU charts.",
     "GPU power (mean)": "Mean power.draw of all GPUs together during the run.",
     "GPU energy": "Energy of all GPUs during the run, from power.draw over time.",
     "kWh / 1,000 samples": "GPU energy / samples trained in the time the GPU log covers x 1,000.",
@@ -95,14 +96,13 @@ def tiles(rep: GpuReport) -> list[GpuTile]:
     if not rep.gpus:
         return []
     utils = [s.mean_util_training for s in rep.gpus if s.mean_util_training is not None]
-    busy = [u for u in utils if u >= 20.0] or utils
+    busy = [u for u in utils if u >= BUSY_UTIL] or utils
     peak = max((s.peak_memory_mib for s in rep.gpus if s.peak_memory_mib is not None), default=None)
-    total = max((s.memory_total_mib for s in rep.gpus if s.memory_total_mib is not None), default=None)
     util_text = UNKNOWN if not busy else f"{np.mean(busy):.0f} %" + (
         f" ({len(busy)} of {len(utils)})" if len(busy) != len(utils) else "")
     return [
         GpuTile("GPU util (training)", util_text),
-        GpuTile("Peak GPU memory", fmt_memory(peak) + (f" / {fmt_memory(total)}" if total else "")),
+        GpuTile("Peak GPU memory", fmt_memory(peak)),  # each GPU's peak and total: the rows
         GpuTile("GPU power (mean)", _unit(_sum([s.mean_power_w for s in rep.gpus]), "W")),
         GpuTile("GPU energy", _unit(rep.energy_kwh, "kWh")),
         GpuTile("kWh / 1,000 samples", _unit(rep.energy_kwh_per_1000_samples, "kWh")),
@@ -123,6 +123,24 @@ def gpu_rows(rep: GpuReport) -> list[dict]:
              "power limit W": s.power_limit_w,
              "energy kWh": None if s.energy_kwh is None else round(s.energy_kwh, 4), "samples": s.samples}
             for s in rep.gpus]
+
+
+def figures(section: GpuSection, model, view) -> dict:
+    """The Run page's GPU charts for a ``RunModel`` and its ``ChartView`` (x axis and range, log y): one figure
+    per reading, one trace per GPU, at most ``run_model.MAX_POINTS`` points each, every text escaped once."""
+    from dashboard.charts.gpu import gpu_figures
+    from dashboard.charts.series import run_start_time
+    from dashboard.views.text import escape_figure
+
+    with model.lock:
+        t0 = run_start_time(model.run)
+    figs = gpu_figures(section.table, x_axis=view.x_axis, train=model.frame, t0=t0, x_range=view.x_range,
+                       epoch_ends=model.summary.epoch_ends, max_points=4000)
+    for fig in figs.values():
+        if view.log_y:
+            fig.update_yaxes(type="log")
+        fig.update_layout(height=300)
+    return {k: escape_figure(f) for k, f in figs.items()}
 
 
 def rows_frame(section: GpuSection):

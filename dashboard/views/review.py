@@ -35,13 +35,15 @@ from dashboard.analysis import RunSummary, combine
 from dashboard.live import discovery
 from dashboard.live.roots import LogRoot, UnsafePath, open_inside, resolve_source_id, split_source_id
 from dashboard.uploads.settings import MB
+from dashboard.views.gpu_view import GpuInput
 from dashboard.views.run_model import FileRow, RunModel, RunSource, build_run_model, run_label
 from dashboard.views.url_state import RunRef
 from parsers import LogParser, ParsedLog, Reference, Run, parse_path, reference_of, sniff
+from parsers.gpu_csv import is_gpu_header, parse_gpu_path
 from parsers.timestamps import name_reference, time_reference
 from parsers.twins import epoch_hint_for
 
-UPLOAD_TYPES = ("log", "txt", "json", "gz")
+UPLOAD_TYPES = ("log", "txt", "json", "gz", "csv")
 PARSE_CHUNK = 4 * MB
 UPLOAD_PREFIX = "upload:"
 _UPLOAD_ID = re.compile(r"[0-9a-f]{24}")
@@ -54,10 +56,14 @@ ProgressFn = Callable[[float, str], None]
 
 TEXT = "text"
 JSON = "json"
+GPU = "gpu log"
 
 
 def sniff_kind(head: bytes) -> str:
-    """``json`` when the first non-blank line is a JSON object (scalars.json, mmcv .log.json), else ``text``."""
+    """``json`` when the first non-blank line is a JSON object (scalars.json, mmcv .log.json), ``gpu log`` when the
+    first line is a GPU log's header (``parsers.gpu_csv``), else ``text``."""
+    if is_gpu_header(head.split(b"\n", 1)[0]):
+        return GPU
     return JSON if sniff.sniff_head(head, window=64 * 1024).kind == sniff.JSON else TEXT
 
 
@@ -80,14 +86,20 @@ def plan_files(files: Sequence[tuple[str, int, str]]) -> tuple[list[PlannedFile]
     """
     has_text = any(k == TEXT for _, _, k in files)
     plan = []
+    gpu_used = False
     for name, size, kind in files:
-        if kind == JSON and has_text:
+        if kind == GPU:
+            plan.append(PlannedFile(name, size, kind, False,
+                                    "other GPU log: not used (one GPU log per run)" if gpu_used else
+                                    "GPU log: matched to the run by clock, drawn under its charts"))
+            gpu_used = True
+        elif kind == JSON and has_text:
             plan.append(PlannedFile(name, size, kind, False,
                                     "not used: the text log holds the same records and also the setup and events"))
         else:
             plan.append(PlannedFile(name, size, kind, True, "reviewed"))
     used = [p for p in plan if p.used]
-    skipped = [p for p in plan if not p.used]
+    skipped = [p for p in plan if not p.used and p.kind == JSON]
     parts = []
     if skipped:
         parts.append(f"{len(skipped)} JSON file(s) (scalars.json / .log.json) were stored but not reviewed: "
@@ -220,6 +232,7 @@ class Review:
     joined: Run | None = None
     summaries: dict[int | None, RunSummary] = field(default_factory=dict)  # filled lazily by pages
     models: dict[tuple[int | None, RunSource], RunModel] = field(default_factory=dict)  # filled lazily by pages
+    gpu: GpuInput | None = None  # the GPU log uploaded with the training log
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -259,7 +272,7 @@ class Review:
                 self.models[key] = build_run_model(
                     run, source, run_index=key[0], choices=self.choices(),
                     summarize_fn=lambda r: self._summary_locked(key[0], r, summarize_fn),
-                    files=files, files_note=self.note)
+                    files=files, files_note=self.note, gpu=self.gpu)
             return self.models[key]
 
     def _summary_locked(self, key: int | None, run: Run, summarize_fn: Callable[[Run], RunSummary]) -> RunSummary:
@@ -309,7 +322,13 @@ def review_upload(stored, *, max_bytes: int | None = None, progress: ProgressFn 
     plan, note = plan_files([(n, s, k) for n, s, k in zip(names, stored.sizes, kinds)])
     used = [(p.name, path, reference_for(p.name, stored.created)) for p, path in zip(plan, stored.files) if p.used]
     parsed = parse_files(used, max_bytes=max_bytes, progress=progress)
-    return build_review(upload_title(names), plan, note, parsed)
+    rev = build_review(upload_title(names), plan, note, parsed)
+    gpu_files = [(p.name, path) for p, path in zip(plan, stored.files) if p.kind == GPU]
+    if gpu_files:
+        name, path = gpu_files[0]
+        g = parse_gpu_path(str(path))
+        rev.gpu = GpuInput(name, g.table(), tuple(g.notes()), ("upload", name))
+    return rev
 
 
 def open_root_file(rf: RootFile):
