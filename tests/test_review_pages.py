@@ -61,7 +61,7 @@ def chart_traces(at: AppTest) -> list[list[str]]:
 def test_upload_page_without_an_upload_shows_the_uploader(env):
     at = open_page("upload")
     assert at.file_uploader[0].accept_multiple_files
-    assert set(at.file_uploader[0].allowed_type) == {".log", ".txt", ".json", ".gz"}
+    assert set(at.file_uploader[0].allowed_type) == {".log", ".txt", ".json", ".gz", ".csv"}  # .csv: a GPU log
     assert at.file_uploader[0].proto.max_upload_size_mb == 500
     assert "Limit: 500 MB per file" in page_text(at) and not at.metric and dict(at.query_params) == {}
 

@@ -32,7 +32,8 @@ st.markdown(
     "Upload a finished training log to review it and share it with a link: an MMEngine or mmcv text log "
     "(`.log`, `.txt`), a `scalars.json` or mmcv `.log.json`, or any of them gzip-compressed (`.gz`). "
     "Several files of one experiment (a log and its `scalars.json`, or the timestamped logs of a resumed run) "
-    "can be uploaded together: they are reviewed as one run. "
+    "can be uploaded together: they are reviewed as one run. A GPU log (`.csv` of `nvidia-smi --query-gpu` or "
+    "`python -m dashboard gpu-log`) uploaded with the training log is shown beside it. "
     f"Limit: {settings.max_upload_mb} MB per file (after decompression)."
 )
 for note in settings.notes:
