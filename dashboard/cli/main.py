@@ -1,4 +1,4 @@
-"""``python -m dashboard report|tail|replay|gpu-log``: the dashboard's command line (a documented contract).
+"""``python -m dashboard report|tail|watch|replay|gpu-log``: the dashboard's command line (a documented contract).
 
 Each subcommand lives in its own module exposing ``add_arguments(parser)`` and ``run(args) -> int``; only the
 module of the subcommand being run is imported (``tail`` alone imports the watcher, ``report`` the analysis).
@@ -14,6 +14,7 @@ import sys
 COMMANDS = {
     "report": ("dashboard.cli.report", "analyse logs: progress, ETA, throughput, epochs, iteration audit, health"),
     "tail": ("dashboard.cli.tail", "follow a log or a log root like tail -f, one line per new record"),
+    "watch": ("dashboard.cli.watch", "send alerts (crashed, stalled, NaN, finished, thresholds) through Apprise"),
     "replay": ("dashboard.live.replay", "write a real log into a file at its own pace, to demo or test live views"),
     "gpu-log": ("dashboard.cli.gpu_log", "sample every GPU (NVML) into nvidia-smi's CSV, to run beside training"),
 }

@@ -2,8 +2,8 @@
 the upload store and the parse cache, and opening a run reference (a log under a root, or an upload).
 
 - ``app_state()``: one ``dashboard.views.app_state.AppState`` per process and configuration, created by
-  ``st.cache_resource`` (so one ``LogWatcher`` and one live demo per process, whatever the number of browser
-  sessions), released (watcher and demo stopped) when Streamlit clears the cache.
+  ``st.cache_resource`` (so one ``LogWatcher``, one live demo and one alert engine per process, whatever the number
+  of browser sessions), released (watcher, demo and alerts stopped) when Streamlit clears the cache.
 - ``query_dict()`` / ``set_query()`` / ``write_query()``: read the URL; write it only when it changed. ``seed``
   puts URL values into widgets when the URL is not the one the page wrote last (a pasted link, the back button).
 - The upload store and the parse cache are process-wide (``st.cache_resource``).
@@ -41,7 +41,11 @@ def _release(state: AppState) -> None:
 
 @st.cache_resource(show_spinner="Starting the log watcher…", on_release=_release)
 def _shared(roots: tuple[str, ...], roots_from: str, demo: bool, notes: tuple[str, ...]) -> AppState:
-    return create(AppConfig(roots, roots_from, demo, notes))
+    from dashboard.alerts.engine import start_alerts
+
+    state = create(AppConfig(roots, roots_from, demo, notes))
+    state.alerts = start_alerts(state)  # the alerts follow this state's watcher (off without a channel)
+    return state
 
 
 def app_state() -> AppState:

@@ -281,6 +281,9 @@ class AppState:
         self._gpu: dict[str, tuple[float, GpuFollower | None, int]] = {}  # source id -> (looked at, follower, found)
         self.counters = Counters()
         self._closed = False
+        #: The alert engine the ui starts beside this state (``dashboard.alerts``; it reads this state's summaries),
+        #: stopped by ``close()``. None: not started (tests, ``python -m dashboard watch`` holds its own).
+        self.alerts = None
         self._stop = threading.Event()
         self._store_lock = threading.Lock()
         if start:
@@ -300,6 +303,8 @@ class AppState:
             return
         self._closed = True
         self._stop.set()
+        if self.alerts is not None:
+            self.alerts.stop()
         self.watcher.stop()
         if self.demo is not None:
             self.demo.stop()

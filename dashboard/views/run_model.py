@@ -122,16 +122,18 @@ def log_is_live(lv: Liveness | None, summary: RunSummary, is_last_run: bool) -> 
 
 
 def live_status(status: str, reason: str, *, live: bool, is_last_run: bool, now: float,
-                last_update: float | None, median_gap: float | None) -> tuple[str, str]:
+                last_update: float | None, median_gap: float | None, stall_factor: float = STALL_FACTOR,
+                stall_floor: float = STALL_FLOOR) -> tuple[str, str]:
     """Running or stalled for the last run of a live log, by the rule of ``dashboard.analysis.health``.
 
     Summaries are computed with ``live=False`` (cacheable): a run that has not finished or crashed is
     "stopped" there. For a live log's last run this becomes "stalled" when nothing new arrived for longer than
-    ``max(STALL_FACTOR x the median time between log lines, STALL_FLOOR)``, else "running".
+    ``max(STALL_FACTOR x the median time between log lines, STALL_FLOOR)``, else "running" (the alerts pass their
+    own, larger factor and floor: ``dashboard.alerts``).
     """
     if status != "stopped" or not (live and is_last_run) or last_update is None:
         return status, reason
-    threshold = max(STALL_FACTOR * (median_gap or 0.0), STALL_FLOOR)
+    threshold = max(stall_factor * (median_gap or 0.0), stall_floor)
     idle = max(0.0, now - last_update)
     if idle > threshold:
         return "stalled", f"no new record for {fmt_duration(idle)} (threshold {fmt_duration(threshold)})"

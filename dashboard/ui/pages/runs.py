@@ -4,7 +4,9 @@ URL: ``filter`` (regular expression on the name, RE2 syntax: matched in linear t
 ``twins=1`` (also list ``vis_data/scalars.json`` copies of a run that has its text log), ``live=0`` (pause the
 refresh), ``combine=1`` (the timestamped folders of one work_dir that are a resumed run as one row:
 ``views.joined``). Clicking a row opens its run (the Run page, in this tab); the ``open`` column is a link (a new
-tab with the browser's own gestures). The table is drawn by one fragment that reruns
+tab with the browser's own gestures). Below the table: the log roots and watcher panel, and the alerts
+(``dashboard.alerts``: active rules, channels without their secrets, delivery notes, the last alerts sent). The
+table is drawn by one fragment that reruns
 every ``runs_table.RUNS_INTERVAL`` seconds: a run that starts under a root appears by itself. Summaries come
 from the shared cache (``AppState.run_summaries``, keyed on the watcher's versions).
 """
@@ -180,5 +182,16 @@ with st.expander("Log roots and watcher"):
                      "MMDASH_DEMO=0 turns it off)" + (f" · error: {state.demo.error}" if state.demo.error else ""))
     lines.append(f"configured by: {state.config.roots_from}")
     lines.extend(one_line(n, 300) for n in [*state.notes, *state.cache_notes, *state.watcher.notes][:50])
+    if state.alerts is not None:  # channels shown as scheme://host only (dashboard.alerts.config.redact)
+        lines.extend(state.alerts.status_lines())
     st.text("\n".join(lines))
     st.text("\n".join(f"{k}: {v}" for k, v in state.stats().items()))
+
+if state.alerts is not None:
+    with st.expander("Alerts: rules and the last alerts sent"):
+        st.text("\n".join(state.alerts.status_lines()))
+        sent = state.alerts.last_alerts()
+        if sent:
+            st.dataframe(sent, hide_index=True, width="stretch")
+        else:
+            st.text("No alert sent since the server started.")
