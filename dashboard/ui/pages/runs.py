@@ -191,7 +191,6 @@ if state.alerts is not None:
     with st.expander("Alerts: rules and the last alerts sent"):
         st.text("\n".join(state.alerts.status_lines()))
         sent = state.alerts.last_alerts()
-        if sent:
-            st.dataframe(sent, hide_index=True, width="stretch")
-        else:
-            st.text("No alert sent since the server started.")
+        st.text("Last alerts (newest first):\n" + "\n".join(
+            f"{a['time']} · {a['alert']} · {a['run']} · {a['delivery']}" for a in sent)
+            if sent else "No alert sent since the server started.")
