@@ -31,6 +31,8 @@ class Hook:
 
     def __init__(self, status: int = 200) -> None:
         self.status = status
+        self.release = threading.Event()  # cleared: every answer waits until it is set
+        self.release.set()
         self.posts: list[dict] = []
         self.raw: list[str] = []
         hook = self
@@ -43,6 +45,7 @@ class Hook:
                     hook.posts.append(json.loads(body))
                 except ValueError:
                     hook.posts.append({"body": body})
+                hook.release.wait(60)
                 self.send_response(hook.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -248,6 +251,30 @@ def test_failing_endpoint_is_retried_then_given_up_with_a_note(root, tmp_path):
             alerts.close()
     finally:
         hook.close()
+
+
+def test_a_hanging_endpoint_does_not_hold_up_the_checks(root, tmp_path, hook):
+    cut = first_line_with(CRASH_LOG, b"Traceback (most recent call last)")
+    log = live_copy(CRASH_LOG, root, cut)
+    nan_cut = first_line_with(NAN_LOG, b"loss: nan")
+    nan_log = root / "seg" / NAN_LOG.name
+    nan_log.parent.mkdir()
+    nan_log.write_bytes(b"".join(lines_of(NAN_LOG)[:nan_cut]))
+    hook.release.clear()  # the endpoint takes the POST and does not answer
+    alerts = Alerts(root, config_for(hook, tmp_path))
+    try:
+        assert alerts.checks_after()
+        append(log, b"".join(lines_of(CRASH_LOG)[cut:]))
+        assert wait_until(lambda: hook.raw), "the first POST did not arrive"
+        append(nan_log, b"".join(lines_of(NAN_LOG)[nan_cut:nan_cut + 3]))
+        # While the first delivery hangs, the engine goes on: the NaN alert is raised and waits for its turn.
+        assert wait_until(lambda: any(a["alert"] == "nonfinite" for a in alerts.engine.last_alerts()))
+        assert alerts.checks_after()
+        hook.release.set()
+        assert wait_until(lambda: any("NaN/inf" in t for t in texts(hook)))
+    finally:
+        hook.release.set()
+        alerts.close()
 
 
 # --------------------------------------------------------------------------------------- configuration
