@@ -39,14 +39,17 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import tomllib
 
 from dashboard.alerts.rules import DEFAULT_RULES, Rule, RuleError, parse_rule
 from dashboard.analysis.health import STALL_FACTOR, STALL_FLOOR
-from dashboard.views.runs_table import NameFilter, compile_filter
 from dashboard.views.text import one_line
+
+if TYPE_CHECKING:
+    from dashboard.views.runs_table import NameFilter
 
 ENV_NOTIFY = "MMDASH_NOTIFY"
 ENV_FILE = "MMDASH_ALERTS_FILE"
@@ -58,6 +61,7 @@ HYSTERESIS = 1.5
 RETRY_ATTEMPTS = 5
 RETRY_FIRST = 2.0
 RETRY_MAX = 300.0
+CHECK_INTERVAL = 5.0  # seconds between looks at the runs that may stall
 _TOP_KEYS = {"notify", "public_url", "rules", "rule", "roots", "runs", "stall", "retry"}
 
 
@@ -185,6 +189,8 @@ def _scope(value: object, where: str) -> tuple[tuple[str, ...], NameFilter | Non
     if runs is not None:
         if not isinstance(runs, str):
             raise ConfigError(f"{where}: runs must be a regular expression (text)")
+        from dashboard.views.runs_table import compile_filter  # pandas: not for ``python -m dashboard report``
+
         pattern, notice = compile_filter(runs)
         if pattern is None and runs:
             raise ConfigError(f"{where}: {notice}")

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dashboard.alerts.config import AlertConfig, ConfigError
+from dashboard.alerts.config import CHECK_INTERVAL, AlertConfig, ConfigError
 from dashboard.alerts.rules import check
 from dashboard.alerts.sender import Alert, Sender
 from dashboard.alerts.store import AlertStore
@@ -41,7 +41,6 @@ from dashboard.views.formatting import fmt_clock, fmt_duration, fmt_num
 from dashboard.views.text import one_line
 from dashboard.views.url_state import run_href
 
-CHECK_INTERVAL = 5.0
 TITLES = {"crashed": "crashed", "stalled": "stalled", "nonfinite": "loss turned NaN/inf", "finished": "finished"}
 TYPES = {"crashed": "failure", "stalled": "warning", "nonfinite": "failure", "finished": "success"}
 

@@ -11,6 +11,7 @@ secret of a URL reaches a page or a log. Apprise is imported here, in the thread
 from __future__ import annotations
 
 import collections
+import logging
 import re
 import threading
 import time
@@ -47,6 +48,9 @@ class _Worker:
         import apprise
 
         if self._apprise is None:
+            # Apprise's own log lines stay out of the process's log (a plugin may name its URL there); the
+            # result's captured lines are read for an HTTP status only.
+            logging.getLogger(apprise.LOGGER_NAME).propagate = False
             self._apprise = apprise.Apprise()
             self._apprise.add(self.channel.url)
         try:

@@ -27,8 +27,7 @@ import signal
 import sys
 import threading
 
-from dashboard.alerts.config import ConfigError, load_config
-from dashboard.alerts.engine import CHECK_INTERVAL, AlertEngine
+from dashboard.alerts.config import CHECK_INTERVAL, ConfigError, load_config
 from dashboard.alerts.rules import BUILTINS
 
 
@@ -55,6 +54,7 @@ def _print_alert(alert) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dashboard.alerts.engine import AlertEngine  # the watcher and the views: not for the other subcommands
     from dashboard.views.app_state import AppConfig, AppState
     from dashboard.views.summary_cache import SummaryCache
 
