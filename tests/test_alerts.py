@@ -277,6 +277,52 @@ def test_a_hanging_endpoint_does_not_hold_up_the_checks(root, tmp_path, hook):
         alerts.close()
 
 
+def test_scope_by_run_name_regex_leaves_other_runs_quiet(root, tmp_path, hook):
+    cut = first_line_with(CRASH_LOG, b"Traceback (most recent call last)")
+    logs = []
+    for name in ("nightly", "adhoc"):
+        dest = root / name / CRASH_LOG.name
+        dest.parent.mkdir()
+        dest.write_bytes(b"".join(lines_of(CRASH_LOG)[:cut]))
+        logs.append(dest)
+    alerts = Alerts(root, config_for(hook, tmp_path, toml='runs = "^logs/night"\n'))
+    try:
+        assert alerts.checks_after()
+        for log in logs:
+            append(log, b"".join(lines_of(CRASH_LOG)[cut:]))
+        assert wait_until(lambda: hook.posts)
+        assert alerts.checks_after()
+        assert len(hook.posts) == 1 and "logs/nightly/" in texts(hook)[0]
+    finally:
+        alerts.close()
+
+
+LLM_LOG = SAMPLE_LOGS / "llm_sft_len_grouped" / "20260314_090000" / "20260314_090000.log"
+
+
+@pytest.mark.parametrize(("rule", "fires"), [
+    ("finish later than 21:00", True),  # the run's last line is at 12:04, its finish estimate 21:11 the same day
+    ("finish later than 22:00", False),
+    ("finish later than 08:00", False),  # the next 08:00 after 12:04 is the next morning
+    ("finish later than 2026-03-14 12:30", True),
+    ("eta > 9h", True), ("eta > 10h", False),
+    ("loss > 1.4 after iter 900", True), ("loss > 1.4 after iter 1000", False), ("loss < 1", False),
+])
+def test_threshold_rules_on_a_real_run_in_progress(tmp_path, rule, fires):
+    from dashboard.alerts.rules import check
+    from dashboard.analysis import summarize
+    from parsers import parse_path
+
+    part = tmp_path / "part.log"
+    part.write_bytes(b"".join(lines_of(LLM_LOG)[:300]))  # iteration 900 of 3672, loss 1.4135
+    summary = summarize(parse_path(part).runs[-1])
+    assert (summary.last_iter, summary.ended_at, summary.finish_at) == (900, "2026-03-14T12:04:40",
+                                                                       "2026-03-14T21:11:06")
+    assert (check(parse_rule(rule), summary, "running") is not None) is fires
+    if rule.startswith(("finish", "eta")):  # only a running run has an ETA and a finish time
+        assert check(parse_rule(rule), summary, "stalled") is None
+
+
 # --------------------------------------------------------------------------------------- configuration
 
 
