@@ -118,6 +118,7 @@ class AlertEngine:
             on_note=on_note)
         self._on_alert = on_alert
         self._versions: dict[str, int] = {}  # source id -> version last checked
+        self._seen_version = -1  # the watcher's version at the last look
         self._timed: set[str] = set()  # sources to look at every interval (their last run may stall)
         self._startup: set[str] | None = None  # sources present at start-up, not yet judged
         self._stop = threading.Event()
@@ -159,12 +160,19 @@ class AlertEngine:
     def check(self) -> int:
         """Look at every source that changed (or may stall); send what is new. The number of alerts sent."""
         now = self._clock()
-        sources = self.state.watcher.sources()
+        watcher = self.state.watcher
+        version = watcher.version
+        if version == self._seen_version and not self._timed and self._startup is not None:
+            self.checks += 1  # nothing changed and nothing can stall: no source to look at
+            return 0
+        self._seen_version = version
+        sources = watcher.sources()
         if self._startup is None:
             self._startup = {s.id for s in sources}
         sent = 0
         for src in sources:
-            if src.tailer.behind:  # still being read: judged once whole
+            if src.tailer.behind:  # still being read: judged once whole (looked for again at the next check)
+                self._seen_version = -1
                 continue
             if self._versions.get(src.id) == src.version and src.id not in self._timed:
                 continue
