@@ -11,7 +11,7 @@ import pytest
 
 from dashboard.analysis import summarize
 from dashboard.analysis.health import STALL_FLOOR, health
-from dashboard.charts.figures import trace_point_counts
+from dashboard.charts.figures import CLIPPED_NAME, trace_point_counts
 from dashboard.charts.series import eval_frame, field_columns, train_frame
 from dashboard.views import formatting, runs_table, text, url_state
 from dashboard.views import run_model as rm
@@ -260,11 +260,18 @@ def test_figures_are_downsampled_to_4000_points_and_zoom_is_full_detail():
     c = rm.metric_choices(field_columns(frame), [])
     spec = rm.chart_plan(c, ["loss"], [])[0]
     fig = rm.build_figure(spec, frame, evals, rm.ChartView(smoothing=0.6))
-    counts = trace_point_counts(fig)
+    counts = [n for t, n in zip(fig.data, trace_point_counts(fig)) if t.name != CLIPPED_NAME]
     assert max(counts) <= 4000 and min(counts) > 3000
     # The spike in the middle survives the downsampling.
     raw = [t for t in fig.data if t.name == "loss (raw)"][0]
     assert np.nanmax(np.asarray(raw.y, dtype=float)) > 5.0  # the others are below 2
+    # ... and, with "ignore outliers" (the default), does not set the y scale: it is a clipped point on its edge.
+    top = fig.layout.yaxis.range[1]
+    assert top < 5.0 and fig.layout.yaxis.autorange is False
+    clipped = [t for t in fig.data if t.name == CLIPPED_NAME][0]
+    assert max(clipped.customdata) > 5.0 and max(clipped.y) == top
+    every = rm.build_figure(spec, frame, evals, rm.ChartView(smoothing=0.6, ignore_outliers=False))
+    assert every.layout.yaxis.range is None and CLIPPED_NAME not in [t.name for t in every.data]
     zoomed = rm.build_figure(spec, frame, evals, rm.ChartView(smoothing=0.6, x_range=(100_000.0, 120_000.0)))
     z = [t for t in zoomed.data if t.name == "loss (raw)"][0]
     assert 2000 <= len(z.x) <= 2003  # every logged point of the range (plus its neighbours)
@@ -338,7 +345,8 @@ def test_clock_inputs(text, seconds):
 def test_x_range_inputs():
     assert rm.x_range_from_inputs(None, None) == (None, None)
     assert rm.x_range_from_inputs(1, 5) == ((1.0, 5.0), None)
-    assert rm.x_range_from_inputs(1, None)[0] is None and "both" in rm.x_range_from_inputs(1, None)[1]
+    assert rm.x_range_from_inputs(1, None) == ((1.0, math.inf), None)  # from 1 to the end, following it
+    assert rm.x_range_from_inputs(None, 5) == ((-math.inf, 5.0), None)
     assert rm.x_range_from_inputs(5, 1)[0] is None
     assert rm.check_smoothing(0.35000000000000003) == 0.35 and rm.check_smoothing(5) == 0.99
 
@@ -461,3 +469,59 @@ def test_the_4_gpu_mmdet2_log_gets_an_answer_without_its_dataset_size():
     assert rows["iterations per epoch"] == "7,330 (from the log)" and rows["optimizer updates"] == "87,960"
     assert rows["dataset sizes for 4 processes"] == "117,265–117,280"  # COCO train2017's 117,266 images
     assert "needs dataset size, world size and batch size" not in s.audit.explanation
+
+
+# ------------------------------------------------------------------------------- chart tools (issue 12)
+
+
+def test_an_open_ended_x_range_follows_the_data_and_round_trips_through_the_url():
+    view, notes = from_query({"x_range": "157,"})
+    assert view.x_range == (157.0, math.inf) and not notes
+    assert url_state.to_query(view)["x_range"] == "157.0,"
+    assert from_query({"x_range": ",255"})[0].x_range == (-math.inf, 255.0)
+    assert from_query({"x_range": ","})[0].x_range is None and from_query({"x_range": ","})[1]
+    run = parse_path(LLM).runs[-1]
+    frame, evals = train_frame(run), eval_frame(run)
+    spec = rm.chart_plan(rm.metric_choices(field_columns(frame), []), ["loss"], [])[0]
+    fig = rm.build_figure(spec, frame, evals, rm.ChartView(x_range=(1000.0, math.inf)))
+    last = float(frame["iter"].max())
+    assert list(fig.layout.xaxis.range) == [1000.0, last]  # to the last record: the next draw goes further
+    raw = [t for t in fig.data if t.name == "loss"][0]
+    assert float(np.asarray(raw.x).max()) == last and float(np.asarray(raw.x).min()) <= 1000.0
+
+
+def test_a_zoom_from_the_browser_becomes_an_x_range():
+    extent = (10.0, 3670.0)
+    assert rm.zoom_range({"lo": 157.123456, "hi": 255.98765, "type": "linear"}, extent) == (157.123, 255.988)
+    assert rm.zoom_range({"lo": 157.0, "hi": 4000.0, "type": "linear"}, extent) == (157.0, None)  # follows the end
+    assert rm.zoom_range({"lo": 0.0, "hi": 4000.0, "type": "linear"}, extent) == (None, None)
+    assert rm.zoom_range({"lo": 2000.0, "hi": 3660.0, "type": "linear"}, extent) == (2000.0, None)  # a drag to the
+    assert rm.zoom_range({"lo": 2000.0, "hi": 3600.0, "type": "linear"}, extent) == (2000.0, 3600.0)  # edge
+    assert rm.zoom_range({"reset": True}, extent) == (None, None)
+    assert rm.zoom_range({"lo": 5, "hi": 5, "type": "linear"}, extent) is None
+    assert rm.zoom_range({"lo": "x", "hi": 5}, extent) is None
+    lo, hi = rm.zoom_range({"lo": "2024-08-27 06:00:10", "hi": "2024-08-27 06:01:00.5", "type": "date"}, None)
+    assert (lo, hi) == (1724738410.0, 1724738460.5)
+
+
+def test_the_metric_filter_keeps_matching_metrics_and_drops_empty_charts():
+    choices = rm.metric_choices(["loss", "loss_cls", "lr", "time", "data_time", "memory", "acc"], ["mAP"])
+    plan = rm.chart_plan(choices, ["loss", "loss_cls", "acc"], ["mAP"])
+    flt, _ = runs_table.compile_filter("^loss_|data_")
+    kept = rm.filter_plan(plan, flt.search)
+    assert [(s.key, s.keys) for s in kept] == [("losses", ("loss_cls",)), ("time", ("data_time",))]
+    assert rm.filter_plan(plan, None) == plan
+
+
+def test_a_chart_title_says_which_run_and_settings_and_log_text_stays_literal():
+    run = parse_path(LLM).runs[-1]
+    frame, evals = train_frame(run), eval_frame(run)
+    spec = rm.chart_plan(rm.metric_choices(field_columns(frame), []), ["loss"], [])[0]
+    view = rm.ChartView(smoothing=0.8, log_y=True, x_range=(100.0, math.inf), label="<b>run</b>",
+                        hidden_traces=("series-0",))
+    fig = rm.build_figure(spec, frame, evals, view)
+    sub = fig.layout.title.subtitle.text
+    assert "&lt;b&gt;run&lt;/b&gt;" in sub and "<b>" not in sub
+    assert "smoothing 0.8" in sub and "log y" in sub and "range 100 to end" in sub
+    assert {t.visible for t in fig.data if t.legendgroup == "series-0"} == {"legendonly"}
+    assert fig.layout.yaxis.fixedrange is True  # drag-zoom is for x; y fits the window

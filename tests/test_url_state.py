@@ -42,7 +42,9 @@ def x_ranges(draw):
     a, b = draw(finite), draw(finite)
     if a == b:
         return None
-    return (min(a, b), max(a, b))
+    lo, hi = min(a, b), max(a, b)
+    open_end = draw(st.sampled_from(("", "lo", "hi")))  # an empty end of the URL's 'low,high'
+    return (-math.inf if open_end == "lo" else lo, math.inf if open_end == "hi" else hi)
 
 
 calc_inputs = st.builds(
@@ -71,6 +73,10 @@ view_states = st.builds(
     live=st.booleans(),
     compare=st.lists(st.builds(RunRef, source_ids, opt_int(0, 10**6)), max_size=5, unique=True),
     calc=calc_inputs,
+    log_charts=st.lists(metric_names, max_size=4, unique=True),
+    hidden_charts=st.lists(metric_names, max_size=4, unique=True),
+    metric_filter=st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")), max_size=40),
+    ignore_outliers=st.booleans(),
 )
 
 query_values = st.one_of(st.text(max_size=30), st.lists(st.text(max_size=30), max_size=4))
@@ -91,7 +97,7 @@ def test_to_query_is_ordered_and_all_strings(state):
     q = to_query(state)
     assert list(q) == [k for k in QUERY_KEYS if k in q]
     for k, v in q.items():
-        assert isinstance(v, list) if k in ("metric", "compare") else isinstance(v, str)
+        assert isinstance(v, list) if k in ("metric", "compare", "log", "hide") else isinstance(v, str)
 
 
 @given(arbitrary_queries)

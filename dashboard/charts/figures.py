@@ -304,6 +304,21 @@ def _data_extent(frames: list[tuple[str, pd.DataFrame]], x_col: str) -> tuple[fl
     return (lo, hi) if lo <= hi else None
 
 
+def resolve_range(x_range: tuple[float, float] | None, extent: tuple[float, float] | None
+                  ) -> tuple[float, float] | None:
+    """An x range whose open ends (``-inf``: from the start, ``inf``: to the end, following the data as it
+    grows) are filled in from the data's ``extent``; None when nothing is left to show."""
+    if x_range is None:
+        return None
+    lo, hi = sorted(x_range)
+    if math.isinf(lo) or math.isinf(hi):
+        if extent is None:
+            return None
+        lo = extent[0] if math.isinf(lo) else lo
+        hi = extent[1] if math.isinf(hi) else hi
+    return (lo, hi) if lo < hi else None
+
+
 def _layout(fig: go.Figure, x_axis: str, log_y: bool, x_range: tuple[float, float] | None, title: str | None,
             y_title: str | None, uirevision: str) -> None:
     fig.update_layout(
@@ -363,10 +378,11 @@ def metric_figure(
                                max_points, x_axis, group=f"series-{color_i}")
             color_i += 1
     first = labelled[0][1] if labelled else None
-    view = tuple(sorted(x_range)) if x_range is not None else _data_extent(labelled, x_col)
+    extent = _data_extent(labelled, x_col)
+    view = tuple(sorted(x_range)) if x_range is not None else extent
     _decorate(fig, first, x_axis, view, epoch_ends, resume_iters, checkpoint_iters)
     y_title = keys[0] if len(keys) == 1 else None
-    _layout(fig, x_axis, log_y, x_range, title, y_title, uirevision)
+    _layout(fig, x_axis, log_y, resolve_range(x_range, extent), title, y_title, uirevision)
     return fig
 
 
@@ -410,7 +426,8 @@ def eval_figure(
                 line={"color": PALETTE[color_i % len(PALETTE)], "width": 2}, marker={"size": 6},
             ))
             color_i += 1
-    _layout(fig, x_axis, log_y, x_range, title, keys[0] if len(keys) == 1 else None, uirevision)
+    _layout(fig, x_axis, log_y, resolve_range(x_range, _data_extent(labelled, x_col)), title,
+            keys[0] if len(keys) == 1 else None, uirevision)
     return fig
 
 
@@ -441,7 +458,7 @@ def compare_figure(
         x, y, smooth = _series(frame, key, x_col, smoothing)
         _add_metric_traces(fig, x, y, smooth, str(label), PALETTE[i % len(PALETTE)], smoothing, x_range,
                            max_points, align, group=f"run-{i}")
-    _layout(fig, align, log_y, x_range, title, key, uirevision)
+    _layout(fig, align, log_y, resolve_range(x_range, _data_extent(list(runs), x_col)), title, key, uirevision)
     fig.update_layout(meta={"missing": missing, "key": key})
     if missing:
         fig.add_annotation(
@@ -449,6 +466,63 @@ def compare_figure(
             yanchor="bottom", showarrow=False, font={"size": 10, "color": "#888"},
         )
     return fig
+
+
+#: "Ignore outliers": the y scale spans these quantiles of the values drawn (widened by ``OUTLIER_PAD`` of that
+#: span on each side), when values lie outside it; the values beyond are drawn as clipped points on the edge.
+OUTLIER_QUANTILES = (0.01, 0.99)
+OUTLIER_PAD = 0.15
+CLIPPED_NAME = "clipped"
+
+
+def clip_outliers(fig: go.Figure, log_y: bool = False) -> tuple[float, float] | None:
+    """Fit the y scale of ``fig`` to its values without their outliers, as TensorBoard's "Ignore outliers in
+    chart scaling" does: one spike of 100 does not flatten a loss around 0.7. The scale spans the 1st to 99th
+    percentile of every finite value of the line traces on the main y axis (the raw series included), padded;
+    values beyond it stay visible as triangles on the edge (a trace named ``clipped``, its hover text the true
+    value). A figure whose values all fit keeps plotly's own autorange. Returns the range set (in data units)
+    or None."""
+    lines = [t for t in fig.data if t.type == "scatter" and (t.yaxis in (None, "y")) and t.y is not None
+             and "lines" in (t.mode or "lines")]
+    ys = [np.asarray(t.y, dtype=np.float64) for t in lines]
+    y = np.concatenate(ys) if ys else np.empty(0)
+    y = y[np.isfinite(y)]
+    if log_y:
+        y = y[y > 0]
+    if y.size < 20:
+        return None
+    v = np.log10(y) if log_y else y
+    q_lo, q_hi = np.quantile(v, OUTLIER_QUANTILES)
+    pad = (q_hi - q_lo) * OUTLIER_PAD
+    if pad <= 0:
+        return None
+    lo, hi = q_lo - pad, q_hi + pad
+    if v.min() >= lo and v.max() <= hi:
+        return None
+    lo, hi = (max(lo, v.min()), min(hi, v.max()))
+    edge_lo, edge_hi = (10 ** lo, 10 ** hi) if log_y else (lo, hi)
+    cx: list = []
+    cy: list[float] = []
+    cv: list[float] = []
+    for t, values in zip(lines, ys):
+        if t.x is None:
+            continue
+        out = np.isfinite(values) & ((values > edge_hi) | (values < edge_lo))
+        if not out.any():
+            continue
+        xs = np.asarray(t.x)
+        cx.extend(xs[out].tolist())
+        cv.extend(values[out].tolist())
+        cy.extend(np.where(values[out] > edge_hi, edge_hi, edge_lo).tolist())
+    fig.update_yaxes(range=[lo, hi], autorange=False)
+    if cx:
+        fig.add_trace(go.Scatter(
+            x=cx, y=cy, mode="markers", name=CLIPPED_NAME, showlegend=False, customdata=cv,
+            marker={"symbol": ["triangle-up" if c > edge_hi else "triangle-down" for c in cv], "size": 9,
+                    "color": "#9467bd"},
+            hovertemplate="off the scale: %{customdata:.4g}", cliponaxis=False,
+        ))
+    return edge_lo, edge_hi
 
 
 def trace_point_counts(fig: go.Figure) -> list[int]:

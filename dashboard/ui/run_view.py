@@ -18,6 +18,7 @@ Text rules: log text (file names, metric names, event and error text) goes to ``
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -27,14 +28,23 @@ import streamlit as st
 
 from dashboard.analysis.audit import SAMPLERS
 from dashboard.reports import exports
-from dashboard.ui import common
+from dashboard.ui import chart_sync, common
 from dashboard.ui import live as live_page
 from dashboard.views import gpu_view
 from dashboard.views import run_model as rm
 from dashboard.views.calculator import verdict
 from dashboard.views.formatting import fmt_ago
+from dashboard.views.runs_table import compile_filter
 from dashboard.views.text import one_line, plain
-from dashboard.views.url_state import MAX_SMOOTHING, X_AXES, CalculatorInputs, RunPageQuery, ViewState, run_page_query
+from dashboard.views.url_state import (
+    MAX_FILTER_CHARS,
+    MAX_SMOOTHING,
+    X_AXES,
+    CalculatorInputs,
+    RunPageQuery,
+    ViewState,
+    run_page_query,
+)
 
 #: Seconds between redraws of the charts of a log that can grow (the header follows it every ``LIVE_INTERVAL``
 #: seconds). Each redraw sends every chart again (~1 MB of plotly JSON for six charts of 4,000 points) and the
@@ -69,11 +79,15 @@ def _seed_widgets(query: RunPageQuery, model: rm.RunModel, notices: list[str]) -
         where = "upload" if model.source.kind == "upload" else "file"
         notices.append(f"run r={requested} does not exist in this {where} ({model.run_count} runs): showing {shown}")
     common.show_notices(notices)
-    lo, hi = query.view.x_range if query.view.x_range is not None else (None, None)
+    lo, hi = ((None if math.isinf(v) else v for v in query.view.x_range) if query.view.x_range is not None
+              else (None, None))
     st.session_state.update({
         _K + "r": model.run_index if model.run_index is not None else rm.JOINED,
         _K + "metrics": train_sel, _K + "evals": eval_sel, _K + "smoothing": query.view.smoothing,
         _K + "x_axis": query.view.x_axis, _K + "log_y": query.view.log_y, _K + "live": query.view.live,
+        _K + "log_charts": list(query.view.log_charts), _K + "hidden_charts": list(query.view.hidden_charts),
+        _K + "metric_filter": query.view.metric_filter, _K + "ignore_outliers": query.view.ignore_outliers,
+        _HIDDEN_TRACES: {},
     })
     start = rm.believed_start(model, query.view.calc, query.calc_given)
     st.session_state.update({f"{_K}calc_{k}": getattr(start, k) for k in rm.BELIEVED_KEYS})
@@ -108,8 +122,41 @@ def _clear_range() -> None:  # a range in the old axis' units means nothing on t
     st.session_state.update({_K + "x_from": None, _K + "x_to": None, _K + "x_from_t": "", _K + "x_to_t": ""})
 
 
+#: Session keys: per chart, the legend groups hidden (``chart_sync``); the charts' x axes and the data's extent as
+#: last drawn (a zoom is read in them).
+_HIDDEN_TRACES = "_run_hidden_traces"
+_DRAWN = "_run_drawn"
+
+
+def _on_zoom(payload: dict) -> None:
+    """A drag-zoom, pan or double-click on a chart (``chart_sync``): the x-range inputs take the range, so every
+    chart, the URL and the inputs show it."""
+    drawn = st.session_state.get(_DRAWN) or {}
+    x_axis = st.session_state.get(_K + "x_axis", "iter")
+    if drawn.get("axes", {}).get(str(payload.get("chart"))) != x_axis:
+        return  # a chart on another axis (validation results that have no values on this one)
+    got = rm.zoom_range(payload, drawn.get("extent"))
+    if got is None:
+        return
+    lo, hi = got
+    if x_axis == "wall":
+        st.session_state.update({_K + "x_from_t": rm.fmt_clock_input(lo), _K + "x_to_t": rm.fmt_clock_input(hi)})
+    else:
+        st.session_state.update({_K + "x_from": lo, _K + "x_to": hi})
+
+
+def _on_legend(payload: dict) -> None:
+    hidden = payload.get("hidden")
+    chart = payload.get("chart")
+    if isinstance(chart, str) and isinstance(hidden, list):
+        kept = dict(st.session_state.get(_HIDDEN_TRACES) or {})
+        kept[chart] = tuple(str(h) for h in hidden[:100])
+        st.session_state[_HIDDEN_TRACES] = kept
+
+
 def _x_range_inputs(sb, x_axis: str) -> tuple[tuple[float, float] | None, bool]:
-    sb.caption("x range (zoomed at full detail; empty = everything, following the run as it grows)")
+    sb.caption("x range (drag on a chart to zoom every chart, double-click to reset; zoomed at full detail; an "
+               "empty end: from the start / to the end, following the run as it grows)")
     c_from, c_to = sb.columns(2)
     if x_axis == "wall":
         t_from = c_from.text_input("from", key=_K + "x_from_t", placeholder="the start")
@@ -128,6 +175,28 @@ def _x_range_inputs(sb, x_axis: str) -> tuple[tuple[float, float] | None, bool]:
         sb.text(hint)
     sb.button("Reset x range", on_click=_clear_range, disabled=lo is None and hi is None)
     return x_range, lo is None and hi is None
+
+
+def _chart_tools(sb, plan: list[rm.ChartSpec]) -> tuple[list[str], list[str], str, object, bool]:
+    """Log scale per chart, charts hidden, the metric-name filter (RE2, as the Runs page's name filter) and
+    "ignore outliers". Returns (log charts, hidden charts, filter text, compiled filter or None, ignore outliers)."""
+    titles = {spec.key: spec.title for spec in plan}
+    for key in (_K + "log_charts", _K + "hidden_charts"):  # charts from the URL that this run has not (yet)
+        titles.update({k: k for k in st.session_state.get(key) or [] if k not in titles})
+    options = list(titles)
+    log_charts = sb.multiselect("Log scale (y) for", options, key=_K + "log_charts", format_func=titles.get,
+                                placeholder="no chart (linear)")
+    hidden = sb.multiselect("Hide charts", options, key=_K + "hidden_charts", format_func=titles.get,
+                            placeholder="none")
+    text = sb.text_input("Filter metrics (regular expression)", key=_K + "metric_filter", max_chars=MAX_FILTER_CHARS,
+                         placeholder="e.g. loss|acc", help="Charts show only the metrics whose names match (RE2).")
+    matcher, note = compile_filter(text)
+    if note:
+        sb.text(note)
+    ignore = sb.toggle("Ignore outliers (y scale)", key=_K + "ignore_outliers",
+                       help="As in TensorBoard: the y scale spans the 1st to 99th percentile of the values drawn; "
+                            "a spike beyond it stays on the chart as a triangle on the edge.")
+    return log_charts, hidden, text, matcher, ignore
 
 
 def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) -> None:
@@ -186,7 +255,9 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
     x_axis = rm.check_axis(sb.radio("x axis", list(X_AXES), format_func=rm.X_AXIS_LABELS.get, key=_K + "x_axis",
                                     horizontal=True, on_change=_clear_range))
     x_range, _ = _x_range_inputs(sb, x_axis)
-    log_y = sb.toggle("Log scale (y)", key=_K + "log_y")
+    log_y = sb.toggle("Log scale (y), every chart", key=_K + "log_y")
+    full_plan = rm.chart_plan(choices, train_sel, eval_sel)
+    log_charts, hidden_charts, metric_filter, matcher, ignore_outliers = _chart_tools(sb, full_plan)
     live = opened.liveness is not None and sb.toggle("Live updates", key=_K + "live",
                                                      help="Pause to keep the page as it is while you read it.")
     if opened.liveness is None:
@@ -196,10 +267,13 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
                      upload=model.source.id if model.source.kind == "upload" else None,
                      run_index=None if chosen == default_model.run_index else chosen,
                      metrics=rm.metrics_param(train_sel, eval_sel, choices), smoothing=smoothing, x_axis=x_axis,
-                     x_range=x_range, log_y=log_y, live=live)
+                     x_range=x_range, log_y=log_y, live=live, log_charts=list(log_charts),
+                     hidden_charts=list(hidden_charts), metric_filter=metric_filter, ignore_outliers=ignore_outliers)
 
-    chart_view = rm.ChartView(x_axis, smoothing, log_y, x_range)
-    plan = rm.chart_plan(choices, train_sel, eval_sel)
+    chart_view = rm.ChartView(x_axis, smoothing, log_y, x_range, ignore_outliers, label=model.title)
+    tools = ChartTools(frozenset(log_charts), frozenset(hidden_charts),
+                       matcher.search if matcher is not None else None)  # type: ignore[attr-defined]
+    plan = full_plan
     st.text(plain(model.source.title, 1000))
     lv0 = opened.liveness() if opened.liveness is not None else None
     # A log under a root can grow (or come back to life) whatever it looks like now: follow it while "Live
@@ -248,10 +322,11 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
                                         m.metrics.train_default),
                               _followed(eval_sel, m.metrics.eval_options, choices.eval_default,
                                         m.metrics.eval_default))
-        draw_charts(m, p, chart_view, opened.chart_cache)
+        draw_charts(m, p, chart_view, opened.chart_cache, tools)
 
     live_header()
     live_charts()
+    chart_sync.sync_charts(_on_zoom, _on_legend)
     if timed:
         live_page.watchdog(STALE_AFTER)
     believed = draw_details(model)
@@ -309,40 +384,67 @@ def draw_gpu_header(g: gpu_view.GpuSection) -> None:
         {"warning": st.warning}.get(b.level, st.info)(b.title)
 
 
+@dataclass(frozen=True)
+class ChartTools:
+    """What the chart tools ask of the plan: charts with a log y axis, charts hidden, the metric-name filter."""
+
+    log_charts: frozenset[str] = frozenset()
+    hidden: frozenset[str] = frozenset()
+    match: Callable[[str], bool] | None = None
+
+
 def draw_charts(m: rm.RunModel, plan: list[rm.ChartSpec], view: rm.ChartView,
-                cache: Callable[..., object]) -> None:
+                cache: Callable[..., object], tools: ChartTools = ChartTools()) -> None:
     """The chart plan, each chart sent as soon as it is built (the first one does not wait for the others)."""
+    shown = [spec for spec in rm.filter_plan(plan, tools.match) if spec.key not in tools.hidden]
     if not plan:
         st.info("This run has no train records or metrics to plot yet.")
         return
-    config = {"displaylogo": False,
-              "toImageButtonOptions": {"format": "png", "filename": exports.download_name(m.title, "")}}
+    if not shown:
+        st.info("Every chart is hidden or filtered out (see the sidebar's chart tools).")
+        return
+    hidden_traces = st.session_state.get(_HIDDEN_TRACES) or {}
+    axes = {}
 
     def figure(spec: rm.ChartSpec):
-        key = (m.source, m.run_index, m.fingerprint, spec, view)
-        return cache(key, lambda: rm.build_figure(spec, m.frame, m.evals, view, epoch_ends=m.summary.epoch_ends,
+        v = replace(view, log_y=view.log_y or spec.key in tools.log_charts,
+                    hidden_traces=tuple(hidden_traces.get(spec.key, ())))
+        axes[spec.key] = view.x_axis if spec.kind == "train" else rm.eval_axis(m.evals, view.x_axis)
+        key = (m.source, m.run_index, m.fingerprint, spec, v)
+        return cache(key, lambda: rm.build_figure(spec, m.frame, m.evals, v, epoch_ends=m.summary.epoch_ends,
                                                   resume_iters=m.resume_iters, checkpoint_iters=m.checkpoint_iters),
-                     family=(m.source, m.run_index, spec, view))
+                     family=(m.source, m.run_index, spec, v))
 
-    st.plotly_chart(figure(plan[0]), key=f"chart_{plan[0].key}", config=config)
-    others = plan[1:]
+    def config(spec: rm.ChartSpec) -> dict:
+        # The camera button's file says what it holds: run, chart and x axis (the title has the settings).
+        name = exports.download_name(m.title, f".{spec.key}.by-{view.x_axis}")
+        return {"displaylogo": False, "toImageButtonOptions": {"format": "png", "filename": name, "scale": 2}}
+
+    st.plotly_chart(figure(shown[0]), key=f"{chart_sync.CHART_KEY_PREFIX}{shown[0].key}", config=config(shown[0]))
+    others = shown[1:]
     for i in range(0, len(others), 2):
         for col, spec in zip(st.columns(2), others[i:i + 2]):
-            col.plotly_chart(figure(spec), key=f"chart_{spec.key}", config=config)
+            col.plotly_chart(figure(spec), key=f"{chart_sync.CHART_KEY_PREFIX}{spec.key}", config=config(spec))
     extent = rm.data_extent(m.frame, view.x_axis)
+    st.session_state[_DRAWN] = {"axes": axes, "extent": extent}
     if extent is not None:
         shown = ([rm.fmt_clock_input(x) for x in extent] if view.x_axis == "wall" else
                  [f"{x:.3f}" for x in extent] if view.x_axis == "epoch" else [f"{x:g}" for x in extent])
         st.text(f"Data on the x axis ({rm.X_AXIS_LABELS[view.x_axis]}): {shown[0]} to {shown[1]}")
     st.text("Dotted lines: epoch ends · dashed orange: resumes · green ticks: checkpoints. "
             f"Each trace holds at most {rm.MAX_POINTS:,} points (MinMaxLTTB). Smoothing {view.smoothing:g} applies to "
-            "losses, time, grad_norm and throughput. PNG: the camera button of a chart.")
+            "losses, time, grad_norm and throughput. Purple triangles: values off the scale (ignore outliers). "
+            "Drag on a chart: zoom every chart; double-click: reset. PNG: the camera button of a chart.")
     if m.gpu is not None:
-        draw_gpu_charts(m, view, cache, config)
+        gpu_config = {"displaylogo": False, "toImageButtonOptions": {
+            "format": "png", "filename": exports.download_name(m.title, f".gpu.by-{view.x_axis}"), "scale": 2}}
+        for k in draw_gpu_charts(m, view, cache, gpu_config):
+            axes[k] = view.x_axis  # on the run's x axis: a drag-zoom there zooms every chart too
 
 
-def draw_gpu_charts(m: rm.RunModel, view: rm.ChartView, cache: Callable[..., object], config: dict) -> None:
-    """Per-GPU utilization, memory and power under the run's charts, on the same x axis and range."""
+def draw_gpu_charts(m: rm.RunModel, view: rm.ChartView, cache: Callable[..., object], config: dict) -> list[str]:
+    """Per-GPU utilization, memory and power under the run's charts, on the same x axis and range. Returns the
+    keys of the charts drawn."""
     g = m.gpu
     assert g is not None
     st.subheader("GPUs")
@@ -350,7 +452,7 @@ def draw_gpu_charts(m: rm.RunModel, view: rm.ChartView, cache: Callable[..., obj
     for note in g.notes:
         st.text(plain("Note: " + note, 2000))
     if not len(g.table):
-        return
+        return []
     key = (m.source, m.run_index, m.fingerprint, "gpu", view)
     figs = cache(key, lambda: gpu_view.figures(g, m, view), family=(m.source, m.run_index, "gpu", view))
     items = list(figs.items())  # type: ignore[attr-defined]
@@ -359,6 +461,7 @@ def draw_gpu_charts(m: rm.RunModel, view: rm.ChartView, cache: Callable[..., obj
             col.plotly_chart(fig, key=f"chart_{k}", config=config)
     if g.rows:
         st.dataframe(gpu_view.rows_frame(g), hide_index=True)
+    return [k for k, _fig in items]
 
 
 def draw_details(m: rm.RunModel) -> dict[str, str]:

@@ -36,7 +36,15 @@ from dashboard.analysis import RunSummary, setup_for, summarize
 from dashboard.analysis.health import STALL_FACTOR, STALL_FLOOR
 from dashboard.analysis.summary import iso
 from dashboard.analysis.timing import time_stats
-from dashboard.charts.figures import EVAL_X_COLUMN, TRAIN_X_COLUMN, X_AXES, eval_figure, group_keys, metric_figure
+from dashboard.charts.figures import (
+    EVAL_X_COLUMN,
+    TRAIN_X_COLUMN,
+    X_AXES,
+    clip_outliers,
+    eval_figure,
+    group_keys,
+    metric_figure,
+)
 from dashboard.charts.series import eval_frame, train_frame
 from dashboard.views.calculator import Calculation, Prefill, calculate, merge_inputs, prefill_from
 from dashboard.views.formatting import (
@@ -64,8 +72,8 @@ MAX_EVENT_ROWS = 1000
 MAX_TRACEBACKS = 5
 MAX_DEFAULT_LOSSES = 5
 MAX_DEFAULT_EVALS = 4
-CHART_HEIGHT = 330
-LOSS_CHART_HEIGHT = 420
+CHART_HEIGHT = 360
+LOSS_CHART_HEIGHT = 450
 MAX_POINTS = 4000
 #: The run chooser's value for "all runs joined into one" (a None value would show as no selection).
 JOINED = -1
@@ -347,7 +355,41 @@ class ChartView:
     x_axis: str = "iter"
     smoothing: float = 0.6
     log_y: bool = False
-    x_range: tuple[float, float] | None = None
+    x_range: tuple[float, float] | None = None  # an open end (+-inf): to the end / from the start of the data
+    ignore_outliers: bool = True  # the y scale ignores outliers (``figures.clip_outliers``)
+    hidden_traces: tuple[str, ...] = ()  # legend entries (legend groups, else names) the person hid
+    label: str = ""  # the run's name, for the chart's subtitle (a saved PNG says what it shows)
+
+
+def chart_subtitle(view: ChartView) -> str:
+    """The run and the settings of a chart, in words (raw: ``build_figure`` escapes it with the rest)."""
+    parts = [view.label] if view.label else []
+    parts.append(f"x: {X_AXIS_LABELS.get(view.x_axis, view.x_axis)}")
+    if view.x_range is not None:
+        lo, hi = view.x_range
+        show = fmt_clock_input if view.x_axis == "wall" else (lambda v: f"{v:g}")
+        parts.append(f"range {'start' if math.isinf(lo) else show(lo)} to "
+                     f"{'end' if math.isinf(hi) else show(hi)}")
+    parts.append(f"smoothing {view.smoothing:g}")
+    if view.log_y:
+        parts.append("log y")
+    if view.ignore_outliers:
+        parts.append("outliers off the scale")
+    return " · ".join(parts)
+
+
+def filter_plan(plan: Sequence[ChartSpec], match: Callable[[str], bool] | None) -> list[ChartSpec]:
+    """The charts whose metrics match the metric-name filter ``match`` (each with its matching metrics only);
+    every chart when there is no filter."""
+    if match is None:
+        return list(plan)
+    out = []
+    for spec in plan:
+        keys = tuple(k for k in spec.keys if match(k))
+        if keys:
+            out.append(spec if keys == spec.keys else
+                       ChartSpec(spec.key, spec.title, keys, spec.kind, spec.smooth, spec.height))
+    return out
 
 
 def build_figure(spec: ChartSpec, frame: pd.DataFrame, evals: pd.DataFrame, view: ChartView, *,
@@ -376,8 +418,24 @@ def build_figure(spec: ChartSpec, frame: pd.DataFrame, evals: pd.DataFrame, view
         _checkpoints_as_one_trace(fig)
     if not view.log_y:
         _frame_constant_series(fig)
-    fig.update_layout(height=spec.height)
-    return escape_figure(fig)
+    if view.ignore_outliers:
+        clip_outliers(fig, view.log_y)
+    if fig.layout.title.text:
+        # The subtitle (run and settings: a saved PNG says what it shows) on its own line between the title and
+        # the legend, which sits just above the plot.
+        fig.update_layout(title={"subtitle": {"text": chart_subtitle(view), "font": {"size": 11, "color": "#777"}},
+                                 "yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 10}},
+                          margin={"t": 96})
+    # Drag-zoom acts on the x axis only (every chart of the run follows it: ``dashboard.ui.chart_sync``); the y
+    # scale fits the window's data.
+    fig.update_yaxes(fixedrange=True)
+    fig = escape_figure(fig)
+    if view.hidden_traces:
+        hidden = set(view.hidden_traces)
+        for trace in fig.data:
+            if (trace.legendgroup or trace.name) in hidden:
+                trace.visible = "legendonly"
+    return fig
 
 
 def eval_axis(evals: pd.DataFrame, x_axis: str) -> str:
@@ -484,14 +542,55 @@ def fmt_clock_input(seconds: float | None) -> str:
 
 
 def x_range_from_inputs(lo: float | None, hi: float | None) -> tuple[tuple[float, float] | None, str | None]:
-    """The x range two inputs give: both set and increasing, or none (with a hint when half set)."""
+    """The x range two inputs give: an empty end is open (``-inf``: from the start; ``inf``: to the end of the
+    data, following the run as it grows); none when both are empty; a hint when the ends are not increasing."""
     if lo is None and hi is None:
         return None, None
-    if lo is None or hi is None:
-        return None, "set both ends of the x range to zoom (full detail inside it)"
-    if not (math.isfinite(lo) and math.isfinite(hi)) or not lo < hi:
+    a = -math.inf if lo is None else float(lo)
+    b = math.inf if hi is None else float(hi)
+    if math.isnan(a) or math.isnan(b) or not a < b:
         return None, "the x range needs 'from' below 'to'"
-    return (float(lo), float(hi)), None
+    return (a, b), None
+
+
+ZOOM_EDGE_SLACK = 0.01
+
+
+def zoom_range(payload: Mapping, extent: tuple[float, float] | None) -> tuple[float | None, float | None] | None:
+    """The x range a zoom trigger asks for, in the axis' numbers (seconds of the log clock on a date axis), rounded
+    to a ten-thousandth of its span; an end at, beyond or within ``ZOOM_EDGE_SLACK`` of the window from the data's
+    ``extent`` is open (None: the chart follows the data there). None: the payload is not a range; a reset gives
+    both ends None."""
+    if payload.get("reset"):
+        return None, None
+    try:
+        kind = payload.get("type")
+        lo, hi = _axis_number(payload.get("lo"), kind), _axis_number(payload.get("hi"), kind)
+    except (TypeError, ValueError):
+        return None
+    if lo is None or hi is None or not lo < hi:
+        return None
+    digits = max(0, -math.floor(math.log10((hi - lo) / 1e4)))
+    lo, hi = round(lo, digits), round(hi, digits)
+    if extent is not None:  # an end within 1% of the window from the data's end is that end (a drag to the edge)
+        slack = (hi - lo) * ZOOM_EDGE_SLACK
+        if hi >= extent[1] - slack:
+            hi = None
+        if lo <= extent[0] + slack:
+            lo = None
+    return lo, hi
+
+
+def _axis_number(v: object, axis_type: object) -> float | None:
+    if v is None:
+        return None
+    if axis_type == "date":
+        ts = pd.Timestamp(str(v))
+        if ts.tzinfo is not None:
+            ts = ts.tz_convert(None)
+        return ts.value / 1e9
+    f = float(v)  # type: ignore[arg-type]
+    return f if math.isfinite(f) else None
 
 
 def check_smoothing(v: float) -> float:

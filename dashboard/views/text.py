@@ -99,15 +99,17 @@ def _escaped(value):
 def escape_figure(fig):
     """Every text the plotly figure ``fig`` renders, made literal by ``plotly_text``; returns ``fig``.
 
-    That is the title, every axis title, the legend title, annotations (text and hover text), shape labels,
-    and each trace's name, legend group title, text, hover text and hover template. Figures are built from raw
-    text (``dashboard.charts.figures`` escapes nothing and writes no markup of its own), and the views that
-    hand a figure to a page (``run_model.build_figure``, ``compare.figure``) call this last, exactly once:
+    That is the title and its subtitle, every axis title, the legend title, annotations (text and hover text),
+    shape labels, and each trace's name, legend group title, text, hover text and hover template. Figures are
+    built from raw text (``dashboard.charts.figures`` escapes nothing and writes no markup of its own), and the views
+    that hand a figure to a page (``run_model.build_figure``, ``compare.figure``) call this last, exactly once:
     escaping twice would show ``&amp;lt;``. ``layout.meta`` and ``uirevision`` are not rendered and stay raw.
     """
     layout = fig.layout
     if layout.title.text:
         layout.title.text = _escaped(layout.title.text)
+    if layout.title.subtitle.text:
+        layout.title.subtitle.text = _escaped(layout.title.subtitle.text)
     if layout.legend.title.text:
         layout.legend.title.text = _escaped(layout.legend.title.text)
     for axis in [*fig.select_xaxes(), *fig.select_yaxes()]:

@@ -170,15 +170,22 @@ class ViewState:
     live: bool = True
     compare: list[RunRef] = field(default_factory=list)
     calc: CalculatorInputs = field(default_factory=CalculatorInputs)
+    # Run page chart tools (issue 12): charts (by chart key) with a log y axis, charts hidden, a regular
+    # expression over metric names, and whether the y scale ignores outliers (on by default, as in TensorBoard).
+    log_charts: list[str] = field(default_factory=list)
+    hidden_charts: list[str] = field(default_factory=list)
+    metric_filter: str = ""
+    ignore_outliers: bool = True
 
 
 #: Query keys in the order ``to_query`` writes them. ``metric`` and ``compare`` repeat.
 QUERY_KEYS: tuple[str, ...] = (
     "page", "run", "run_index", "upload", "metric", "smoothing", "x_axis", "x_range", "log_y", "live",
     "compare", "dataset_size", "gpus", "batch_size", "accumulative_counts", "epochs", "sampler",
-    "drop_last", "s_per_iter",
+    "drop_last", "s_per_iter", "log", "hide", "metric_filter", "outliers",
 )
-_LIST_KEYS = frozenset({"metric", "compare"})
+_LIST_KEYS = frozenset({"metric", "compare", "log", "hide"})
+MAX_CHART_KEYS = 64
 #: Calculator integers: (query key, minimum, maximum).
 _CALC_INTS: tuple[tuple[str, int, int], ...] = (
     ("dataset_size", 1, 10**12),
@@ -300,10 +307,15 @@ def from_query(params: Mapping[str, str | Sequence[str]]) -> tuple[ViewState, li
         else:
             bad("x_axis", v, f"not one of {', '.join(X_AXES)}")
     if (v := single("x_range")) is not None:
+        # 'low,high'; an empty end is open: 'low,' runs to the end of the data (and follows it as the run
+        # grows), ',high' from its start.
         parts = v.split(",")
-        nums = [_parse_float(p) for p in parts] if len(parts) == 2 else []
-        if len(nums) != 2 or nums[0] is None or nums[1] is None or not nums[0] < nums[1]:
-            bad("x_range", v, "not two increasing numbers 'low,high'")
+        nums = ([-math.inf if not parts[0] else _parse_float(parts[0]),
+                 math.inf if not parts[1] else _parse_float(parts[1])] if len(parts) == 2 else [])
+        if (len(nums) != 2 or nums[0] is None or nums[1] is None or not nums[0] < nums[1]
+                or (parts[0] == "" and parts[1] == "")):
+            bad("x_range", v, "not two increasing numbers 'low,high' (either may be empty: to the end, from "
+                              "the start)")
         else:
             state.x_range = (nums[0], nums[1])
     for key in ("log_y", "live"):
@@ -327,6 +339,29 @@ def from_query(params: Mapping[str, str | Sequence[str]]) -> tuple[ViewState, li
             continue
         refs.append(ref)
     state.compare = refs
+    for key, attr in (("log", "log_charts"), ("hide", "hidden_charts")):
+        keys: list[str] = []
+        for v in _values(params.get(key, [])):
+            if not v or len(v) > MAX_METRIC_CHARS or _CONTROL.search(v):
+                bad(key, v, f"not a chart name (1 to {MAX_METRIC_CHARS} printable characters)")
+            elif v not in keys:
+                if len(keys) >= MAX_CHART_KEYS:
+                    bad(key, v, f"more than {MAX_CHART_KEYS} charts")
+                else:
+                    keys.append(v)
+        setattr(state, attr, keys)
+    if (v := single("metric_filter")) is not None:
+        if len(v) > MAX_FILTER_CHARS or _CONTROL.search(v):
+            bad("metric_filter", v, f"not a filter (at most {MAX_FILTER_CHARS} printable characters)")
+        else:
+            state.metric_filter = v
+    if (v := single("outliers")) is not None:
+        # outliers=1: the y scale shows every value; 0 (the default): ignore outliers
+        b = parse_yes_no(v)
+        if b is None:
+            bad("outliers", v, "not a yes/no value (1/0, true/false)")
+        else:
+            state.ignore_outliers = not b
     for key, lo, hi in _CALC_INTS:
         if (v := single(key)) is not None:
             n = _parse_int(v, lo, hi)
@@ -382,7 +417,7 @@ def to_query(state: ViewState) -> dict[str, str | list[str]]:
     if state.x_axis != default.x_axis:
         out["x_axis"] = state.x_axis
     if state.x_range is not None:
-        out["x_range"] = f"{_fmt_float(state.x_range[0])},{_fmt_float(state.x_range[1])}"
+        out["x_range"] = ",".join("" if math.isinf(v) else _fmt_float(v) for v in state.x_range)
     if state.log_y != default.log_y:
         out["log_y"] = "1" if state.log_y else "0"
     if state.live != default.live:
@@ -399,13 +434,22 @@ def to_query(state: ViewState) -> dict[str, str | list[str]]:
         out["drop_last"] = "1" if state.calc.drop_last else "0"
     if state.calc.s_per_iter is not None:
         out["s_per_iter"] = _fmt_float(state.calc.s_per_iter)
+    if state.log_charts:
+        out["log"] = list(state.log_charts)
+    if state.hidden_charts:
+        out["hide"] = list(state.hidden_charts)
+    if state.metric_filter:
+        out["metric_filter"] = state.metric_filter
+    if state.ignore_outliers != default.ignore_outliers:
+        out["outliers"] = "0" if state.ignore_outliers else "1"
     assert list(out) == [k for k in QUERY_KEYS if k in out]
     return out
 
 
 def with_changes(state: ViewState, **changes: object) -> ViewState:
     """A copy of ``state`` with some fields replaced (lists and calculator inputs copied, not shared)."""
-    base = replace(state, metrics=list(state.metrics), compare=list(state.compare), calc=replace(state.calc))
+    base = replace(state, metrics=list(state.metrics), compare=list(state.compare), calc=replace(state.calc),
+                   log_charts=list(state.log_charts), hidden_charts=list(state.hidden_charts))
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
@@ -414,7 +458,8 @@ def with_changes(state: ViewState, **changes: object) -> ViewState:
 
 #: Query keys each page reads; anything else gets a "not used on this page" notice.
 RUN_PAGE_KEYS = frozenset({"run", "upload", "r", "run_index", "metric", "smoothing", "x_axis", "x_range", "log_y",
-                           "live", "page", "dataset_size", "gpus", "batch_size", "accumulative_counts", "epochs",
+                           "live", "page", "log", "hide", "metric_filter", "outliers",
+                           "dataset_size", "gpus", "batch_size", "accumulative_counts", "epochs",
                            "sampler", "drop_last", "combine"})
 #: The setup a person believes they ran (the Calculator's inputs; on the Run page too, checked against the log).
 CALC_KEYS = ("dataset_size", "gpus", "batch_size", "accumulative_counts", "epochs", "sampler", "drop_last",
@@ -501,7 +546,8 @@ def run_page_query(view: ViewState) -> dict[str, str | list[str]]:
     """Query parameters for the run page (``r`` for the run index; no ``page``: the path says it)."""
     q = to_query(ViewState(run=view.run, upload=None if view.run else view.upload, metrics=list(view.metrics),
                            smoothing=view.smoothing, x_axis=view.x_axis, x_range=view.x_range, log_y=view.log_y,
-                           live=view.live))
+                           live=view.live, log_charts=list(view.log_charts), hidden_charts=list(view.hidden_charts),
+                           metric_filter=view.metric_filter, ignore_outliers=view.ignore_outliers))
     out: dict[str, str | list[str]] = {k: q.pop(k) for k in ("run", "upload") if k in q}
     if view.run_index is not None:
         out["r"] = str(view.run_index)
