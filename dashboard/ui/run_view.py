@@ -329,7 +329,7 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
     chart_sync.sync_charts(_on_zoom, _on_legend)
     if timed:
         live_page.watchdog(STALE_AFTER)
-    believed = draw_details(model)
+    believed = draw_details(model, latest=lambda: opened.model(chosen) if opened.liveness is not None else None)
     with st.expander("About this log"):
         st.text(opened.about())
     new_query = {**run_page_query(view), **opened.extra_query, **believed}
@@ -464,9 +464,10 @@ def draw_gpu_charts(m: rm.RunModel, view: rm.ChartView, cache: Callable[..., obj
     return [k for k, _fig in items]
 
 
-def draw_details(m: rm.RunModel) -> dict[str, str]:
+def draw_details(m: rm.RunModel, latest: Callable[[], rm.RunModel | None] = lambda: None) -> dict[str, str]:
     """Files of an upload, links, validation, audit and the setup check, events, tracebacks, lines not understood,
-    downloads. Returns the setup check's URL parameters."""
+    downloads. Returns the setup check's URL parameters. The downloads are made when clicked, from ``latest()``
+    (a live run as it is then, not as it was at the page's last full run), else from ``m``."""
     if m.files:
         st.dataframe(pd.DataFrame([{"file": one_line(f.name), "size (bytes)": f.size, "kind": f.kind, "use": f.note}
                                    for f in m.files]), hide_index=True)
@@ -511,15 +512,20 @@ def draw_details(m: rm.RunModel) -> dict[str, str]:
     st.subheader("Downloads")
     c = st.columns(3)
 
+    def now() -> rm.RunModel:
+        return latest() or m
+
     def records(fn):
         def make() -> bytes:
-            with m.lock:
-                return fn([m.run])
+            cur = now()
+            with cur.lock:
+                return fn([cur.run])
         return make
 
     def report() -> bytes:
-        with m.lock:
-            return exports.report_markdown_bytes(m.title, [m.run], [m.summary], gpu=[m.gpu])
+        cur = now()
+        with cur.lock:
+            return exports.report_markdown_bytes(cur.title, [cur.run], [cur.summary], gpu=[cur.gpu])
 
     key = f"dl_{abs(hash((m.source, m.run_index)))}"
     c[0].download_button("Records (CSV)", data=records(exports.records_csv),

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 
 from tests.e2e.conftest import start_streamlit
-from tests.e2e.page_helpers import open_app, poll, tall_screenshot, wait_for_charts
+from tests.e2e.page_helpers import metric, open_app, poll, tall_screenshot, wait_for_charts
 from tests.helpers import append, train_line
 
 pytestmark = pytest.mark.browser
@@ -149,10 +149,16 @@ def test_zoom_holds_across_appends_syncs_every_chart_follows_the_end_and_resets(
                   page=page, timeout_s=DEADLINE_S)
     assert follow, page.url
     start = float(follow[0].rstrip(","))
+    # The mouse rests on the loss chart: its hover label is shown, and shown again on the graph drawn next.
+    box = page.locator(".st-key-chart_losses .nsewdrag").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5, steps=3)
+    hover = ".st-key-chart_losses .hoverlayer > *"  # "x unified": one box for every trace
+    assert poll(lambda: page.locator(hover).count() > 0, page=page), "no hover label"
     mark_charts(page)
     append(log_path, _lines(710, 800))
     grown = poll(lambda: redrawn_with(page, 800), page=page, timeout_s=DEADLINE_S)
     assert grown, charts(page)
+    assert poll(lambda: page.locator(hover).count() > 0, page=page, timeout_s=5), "the hover label did not come back"
     train = [c for c in grown if c["key"] in ("losses", "lr", "time", "memory")]
     assert all(abs(c["range"][0] - start) < 1e-6 and abs(c["range"][1] - 800) < 1e-6 for c in train), train
 
@@ -164,3 +170,32 @@ def test_zoom_holds_across_appends_syncs_every_chart_follows_the_end_and_resets(
                                                      if x["key"] in ("losses", "lr", "time", "memory")),
                 page=other, timeout_s=DEADLINE_S), charts(other)
     other.close()
+
+
+def test_rapid_arrow_keys_on_the_smoothing_slider_lose_no_step(page, server):
+    open_app(page, server, "/run?run=" + quote(RUN_ID))  # live, as on the demo: timers rerun parts of the page
+    wait_for_charts(page, 1)
+    slider = page.locator("[data-testid='stSidebar'] [data-testid='stSlider'] input[type='range']").first
+    assert slider.input_value() == "0.6"
+    slider.focus()
+    for _ in range(30):  # a person holding the key: a press every ~0.06 s, each asks for a rerun of the page
+        page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(60)
+    assert poll(lambda: url_query(page).get("smoothing") == ["0.9"], page=page, timeout_s=DEADLINE_S), page.url
+    wait_for_charts(page, 1)
+    page.wait_for_timeout(1500)  # nothing further arrives and undoes it
+    assert slider.input_value() == "0.9" and url_query(page).get("smoothing") == ["0.9"]
+
+
+def test_a_live_runs_records_download_holds_what_arrived_after_the_page_was_drawn(page, server, log_path):
+    open_app(page, server, "/run?run=" + quote(RUN_ID))
+    wait_for_charts(page, 1)
+    last = int(metric(page, "Iterations n/N").split("/")[0])
+    append(log_path, _lines(last + 10, last + 50))  # the header follows it; the page has no full run
+    assert poll(lambda: metric(page, "Iterations n/N") == f"{last + 50}/{N}", page=page, timeout_s=DEADLINE_S)
+    with page.expect_download() as got:
+        page.get_by_role("button", name="Records (CSV)").click()
+    rows = Path(got.value.path()).read_text().splitlines()
+    header = rows[0].split(",")
+    iters = [int(r.split(",")[header.index("iter")]) for r in rows[1:]]
+    assert iters[-1] == last + 50 and got.value.suggested_filename.endswith(".records.csv")
