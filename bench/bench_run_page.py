@@ -1,0 +1,275 @@
+"""The Run page's first chart against the floor, the chart messages of its first 10 s, and live append-to-drawn
+latency (issue 12). Run by hand; numbers, never assertions.
+
+    python bench/bench_run_page.py                    # all three (~10 min; makes the 1M-line log when missing)
+    python bench/bench_run_page.py first messages     # some of them: first | messages | live
+    python bench/bench_run_page.py --rounds 7 first
+
+- ``first``: the floor is what Streamlit and plotly cost by themselves: a bare Streamlit page with one
+  ``st.plotly_chart`` of 400 points (``bench/out/floor_app.py``), served by the same Streamlit on the same machine.
+  Against it, the Run page of the 1,000,000-line log's last run (``tools/gen_logs``), once the watcher has read the
+  file and one visit has built the run's model and charts ("parse cached"). Each round opens the floor and the Run
+  page, alternating, each in a fresh browser context (empty cache), and times ``goto`` to the first plotly line
+  drawn; then the Run page again in the same context (the browser's cache warm: Streamlit's and plotly's
+  JavaScript). Ratio: median Run page / median floor, in the same run. Goals: <= 1.15x the floor; <= 1.5 s warm.
+- ``messages``: the chart messages the browser receives in the first 10 s after opening the Run page (WebSocket
+  frames holding a figure of the page: ``"uirevision"``), against the charts on the page. Goal: each chart once
+  (no re-send of every chart a few seconds later).
+- ``live``: a log growing under the root (``--appends`` records, one every ~1.5 s, inotify), its Run page open:
+  from each append (the write returned) to the loss chart holding that iteration (polled in the page every 50 ms).
+  Goal (issue): p95 <= 1 s.
+
+Results: printed, and written to ``bench/out/run_page_results.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_dashboard import ARGS, BIG_LINES, CHROMIUM, OUT, Server, free_port, stats  # noqa: E402
+
+FLOOR_APP = '''import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+x = np.arange(400, dtype=float)
+st.plotly_chart(go.Figure(go.Scatter(x=x, y=np.sin(x / 20.0), mode="lines")))
+'''
+FIRST_LINE = ".js-plotly-plot .scatterlayer .trace path.js-line"
+
+
+class FloorServer:
+    """``streamlit run floor_app.py`` with the options of ``bench_dashboard.Server``."""
+
+    def __init__(self) -> None:
+        script = OUT / "floor_app.py"
+        script.write_text(FLOOR_APP)
+        self.port = free_port()
+        self.log = OUT / "bench-streamlit-floor.log"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true", "--server.port",
+             str(self.port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+            cwd=OUT, stdout=open(self.log, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"floor server did not start; see {self.log}")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def first_line_s(page, url: str, timeout_ms: int = 300_000) -> float:
+    t0 = time.monotonic()
+    page.goto(url)
+    page.locator(FIRST_LINE).first.wait_for(state="attached", timeout=timeout_ms)
+    return round(time.monotonic() - t0, 3)
+
+
+def big_root() -> tuple[Path, int]:
+    big = OUT / f"big_{BIG_LINES}_s0.log"
+    if not big.exists():
+        from tools.gen_logs import write_log
+
+        print(f"generating {big} ...", flush=True)
+        write_log(big, BIG_LINES, 0)
+    root = OUT / "run_page_big"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    try:
+        os.link(big, root / "sweep.log")
+    except OSError:
+        shutil.copyfile(big, root / "sweep.log")
+    return root, (root / "sweep.log").stat().st_size
+
+
+def wait_parsed(browser, server: Server, size: int) -> float:
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    t0 = time.monotonic()
+    while stats(page, server).get("bytes fed to parsers", 0) < size and time.monotonic() - t0 < 900:
+        page.wait_for_timeout(2000)
+    ctx.close()
+    return round(time.monotonic() - t0, 1)
+
+
+def bench_first(browser, rounds: int) -> dict:
+    root, size = big_root()
+    url = "/run?run=" + quote("run_page_big/sweep.log")
+    floor, server = FloorServer(), Server(root, "run-page")
+    out: dict = {"file_bytes": size}
+    try:
+        out["watcher_parse_s"] = wait_parsed(browser, server, size)
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        out["model_cold_first_chart_s"] = first_line_s(ctx.new_page(), server.url + url)  # builds model + charts
+        ctx.close()
+        rows = []
+        for i in range(rounds):
+            row = {}
+            for name, base in (("floor", floor.url + "/"), ("run_page", server.url + url))[:: 1 if i % 2 else -1]:
+                ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+                page = ctx.new_page()
+                row[name] = first_line_s(page, base)
+                if name == "run_page":
+                    page.wait_for_timeout(1000)
+                    row["run_page_warm_cache"] = first_line_s(page, base)
+                ctx.close()
+            rows.append(row)
+            print(row, flush=True)
+        out["rounds"] = rows
+        med = {k: statistics.median(r[k] for r in rows) for k in ("floor", "run_page", "run_page_warm_cache")}
+        out["median_s"] = med
+        out["ratio_run_page_to_floor"] = round(med["run_page"] / med["floor"], 3)
+        out["goal_ratio_1_15"] = "PASS" if out["ratio_run_page_to_floor"] <= 1.15 else "MISS"
+        out["goal_warm_1_5_s"] = "PASS" if med["run_page_warm_cache"] <= 1.5 else "MISS"
+    finally:
+        floor.stop()
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    return out
+
+
+def bench_messages(browser, rounds: int) -> dict:
+    root, size = big_root()
+    url = "/run?run=" + quote("run_page_big/sweep.log")
+    server = Server(root, "run-page-msgs")
+    out: dict = {}
+    try:
+        out["watcher_parse_s"] = wait_parsed(browser, server, size)
+        samples = []
+        for _ in range(rounds):
+            ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = ctx.new_page()
+            frames: list[tuple[float, int]] = []
+            t0 = time.monotonic()
+
+            def on_ws(ws, frames=frames, t0=t0) -> None:
+                def got(payload) -> None:
+                    data = payload if isinstance(payload, bytes) else str(payload).encode()
+                    frames.append((time.monotonic() - t0, data.count(b'"uirevision"')))
+                ws.on("framereceived", got)
+
+            page.on("websocket", on_ws)
+            page.goto(server.url + url)
+            page.wait_for_timeout(10_000)
+            charts = page.locator(".js-plotly-plot").count()
+            msgs = sum(n for t, n in frames if t <= 10.0)
+            samples.append({"charts_on_page": charts, "chart_messages_first_10s": msgs,
+                            "at_s": [round(t, 2) for t, n in frames if n and t <= 10.0]})
+            print(samples[-1], flush=True)
+            ctx.close()
+        out["samples"] = samples
+        out["goal_each_chart_once"] = ("PASS" if all(s["chart_messages_first_10s"] <= s["charts_on_page"]
+                                                     for s in samples) else "MISS")
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    return out
+
+
+def bench_live(browser, appends: int) -> dict:
+    from tests.helpers import train_line
+
+    root = OUT / "run_page_live"
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "live").mkdir(parents=True)
+    log = root / "live" / "20250101_000000.log"
+    n = 100_000
+    log.write_bytes(b"".join(train_line(i, n) for i in range(10, 2010, 10)))
+    server = Server(root, "run-page-live", env={"MMDASH_WATCHER": "inotify"})
+    out: dict = {"mode": "inotify", "appends": appends}
+    try:
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = ctx.new_page()
+        page.goto(server.url + "/run?run=" + quote("run_page_live/live/20250101_000000.log"))
+        page.locator(FIRST_LINE).first.wait_for(state="attached", timeout=120_000)
+        js = """() => { const gd = document.querySelector(".st-key-chart_losses .js-plotly-plot");
+                        if (!gd || !gd.calcdata) return 0;
+                        const xs = gd.calcdata.flatMap(t => t.map(p => Number(p.x)));
+                        return Math.max(0, ...xs.filter(Number.isFinite)); }"""
+        lat = []
+        it = 2000
+        for _ in range(appends):
+            it += 10
+            with open(log, "ab") as f:
+                f.write(train_line(it, n))
+                f.flush()
+                os.fsync(f.fileno())
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 60:
+                try:
+                    if page.evaluate(js) >= it:
+                        break
+                except Exception:
+                    pass
+                page.wait_for_timeout(50)
+            lat.append(round(time.monotonic() - t0, 3))
+            page.wait_for_timeout(1500)
+        ctx.close()
+        s = sorted(lat)
+        out.update({"latencies_s": lat, "p50_s": statistics.median(s), "p95_s": s[max(0, round(0.95 * len(s)) - 1)],
+                    "max_s": s[-1]})
+        out["goal_p95_1_s"] = "PASS" if out["p95_s"] <= 1.0 else "MISS"
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    return out
+
+
+def main(argv: list[str]) -> int:
+    from playwright.sync_api import sync_playwright
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("sections", nargs="*", default=["first", "messages", "live"])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--appends", type=int, default=20)
+    args = ap.parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    results: dict = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": platform.platform(),
+                     "cpus": os.cpu_count(), "load_avg_start": os.getloadavg()}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        for name in args.sections:
+            print(f"--- {name}", flush=True)
+            results[name] = {"first": lambda b: bench_first(b, args.rounds),
+                             "messages": lambda b: bench_messages(b, 3),
+                             "live": lambda b: bench_live(b, args.appends)}[name](browser)
+            print(json.dumps({k: v for k, v in results[name].items() if k != "rounds"}, indent=1), flush=True)
+        browser.close()
+    results["load_avg_end"] = os.getloadavg()
+    path = OUT / "run_page_results.json"
+    path.write_text(json.dumps(results, indent=1))
+    print(f"written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
