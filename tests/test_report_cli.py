@@ -177,3 +177,22 @@ def test_the_terminal_audit_is_short_lines():
     lines = [ln for ln in p.stdout.splitlines() if ln.startswith("  audit      ") or ln.startswith("             ")]
     assert len(lines) > 3 and all(len(ln) <= 100 for ln in lines)
     assert " ".join(ln[13:] for ln in lines).startswith("The log says N = 3672, but 1220 samples, batch 1, 4 GPUs")
+
+
+def test_each_subcommand_imports_only_its_own_module():
+    """``python -m dashboard`` lists every subcommand, and running one imports its module alone (``report`` does
+    not import the watcher that ``tail`` needs)."""
+    top = subprocess.run([sys.executable, "-m", "dashboard", "--help"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert top.returncode == 0 and all(name in top.stdout for name in ("report", "tail", "replay"))
+    code = ("import sys; from dashboard.cli.main import main; code = main(sys.argv[1:]); "
+            "print(sorted(m for m in ('dashboard.cli.report', 'dashboard.cli.tail', 'dashboard.live.watcher', "
+            "'dashboard.live.replay') if m in sys.modules))")
+    p = subprocess.run([sys.executable, "-c", code, "report", str(CLS), "--json"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines()[-1] == "['dashboard.cli.report']"
+    for name in ("tail", "replay"):
+        h = subprocess.run([sys.executable, "-m", "dashboard", name, "--help"], cwd=ROOT, capture_output=True,
+                           text=True, timeout=120)
+        assert h.returncode == 0 and h.stdout.startswith(f"usage: python -m dashboard {name}"), h.stderr
