@@ -148,7 +148,15 @@ class GpuCsvParser:
         self.na_readings = 0
         self.ignored_lines = 0  # lines of a file that is not a GPU log
         self.tail_note: str | None = None
-        self._chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        # The rows, in file order, in arrays that grow by doubling (a snapshot is a view of their first
+        # ``_n`` rows: appending writes after them, so a table handed out never changes).
+        self._n = 0
+        self._t = np.empty(0, np.float64)
+        self._g = np.empty(0, np.int16)
+        self._v = np.empty((len(READINGS), 0), np.float32)
+        self._in_order = True  # every row so far at or after the one before it (then none goes back in time)
+        self._max_t = -np.inf
+        self._back: tuple[int, int] = (0, 0)  # (rows when counted, rows going back in time)
         self._names: dict[int, str] = {}
         self._table: GpuTable | None = None
 
@@ -232,7 +240,7 @@ class GpuCsvParser:
                 g = gpu[:n]
                 if g.max() > np.iinfo(np.int16).max:
                     g = np.minimum(g, np.iinfo(np.int16).max)
-                self._chunks.append((t[:n].copy(), g.astype(np.int16), vals[:, :n].astype(np.float32)))
+                self._append(t[:n], g, vals[:, :n])
                 self._learn_names(buf, g, name_s[:n], name_e[:n])
                 self._table = None
             if new_pos <= pos:  # cannot happen (cap counts every line); never loop forever
@@ -299,29 +307,41 @@ class GpuCsvParser:
 
     # ------------------------------------------------------------------ output
 
+    def _append(self, t: np.ndarray, g: np.ndarray, vals: np.ndarray) -> None:
+        k = t.shape[0]
+        need = self._n + k
+        if need > self._t.shape[0]:
+            cap = max(need, 2 * self._t.shape[0], 1024)
+            nt, ng, nv = np.empty(cap, np.float64), np.empty(cap, np.int16), np.empty((len(READINGS), cap), np.float32)
+            nt[:self._n], ng[:self._n], nv[:, :self._n] = self._t[:self._n], self._g[:self._n], self._v[:, :self._n]
+            self._t, self._g, self._v = nt, ng, nv
+        self._t[self._n:need] = t
+        self._g[self._n:need] = g
+        self._v[:, self._n:need] = vals
+        if self._in_order and (t[0] < self._max_t or (k > 1 and bool((np.diff(t) < 0).any()))):
+            self._in_order = False
+        self._max_t = max(self._max_t, float(t.max()))
+        self._n = need
+
     def table(self) -> GpuTable:
         """The rows read so far, sorted by time (stable: rows of one time keep their file order)."""
         if self._table is None:
-            if not self._chunks:
-                tab = empty_table()
-            else:
-                t = np.concatenate([c[0] for c in self._chunks])
-                gpu = np.concatenate([c[1] for c in self._chunks])
-                vals = np.concatenate([c[2] for c in self._chunks], axis=1) if len(self._chunks) > 1 \
-                    else self._chunks[0][2]
-                self._chunks = [(t, gpu, vals)]
-                self._back_in_time = _rows_back_in_time(t, gpu)
-                if self._back_in_time:
-                    order = np.argsort(t, kind="stable")
-                    t, gpu, vals = t[order], gpu[order], vals[:, order]
-                tab = GpuTable(t, gpu, {k: vals[i] for i, k in enumerate(READING_NAMES)}, dict(self._names))
-            self._table = tab
+            n = self._n
+            t, gpu, vals = self._t[:n], self._g[:n], self._v[:, :n]
+            if not self._in_order:
+                order = np.argsort(t, kind="stable")
+                t, gpu, vals = t[order], gpu[order], vals[:, order]
+            self._table = GpuTable(t, gpu, {k: vals[i] for i, k in enumerate(READING_NAMES)}, dict(self._names))
         return self._table
 
     @property
     def rows_back_in_time(self) -> int:
-        self.table()
-        return getattr(self, "_back_in_time", 0)
+        """Rows whose time is before the previous row of the same GPU (in file order)."""
+        if self._in_order:
+            return 0
+        if self._back[0] != self._n:
+            self._back = (self._n, _rows_back_in_time(self._t[:self._n], self._g[:self._n]))
+        return self._back[1]
 
     def notes(self) -> list[str]:
         """What a person should know about this file, in plain words (may quote the file: show as text)."""

@@ -150,3 +150,15 @@ def test_no_bytes_make_it_raise(junk):
     p = parse_gpu_bytes(LITERAL + junk)
     p.notes()
     assert len(p.table()) >= 4
+
+
+def test_a_table_handed_out_does_not_change_when_the_log_grows():
+    p = GpuCsvParser()
+    p.feed(LITERAL)
+    before = p.table()
+    t, util = before.t.copy(), before.values["util"].copy()
+    for _ in range(300):  # past the first capacity: the arrays are moved
+        p.feed(LITERAL.split(b"\n", 1)[1])
+    assert len(p.table()) == 4 * 301 and len(before) == 4
+    assert np.array_equal(before.t, t) and np.array_equal(before.values["util"], util)
+    assert p.rows_back_in_time == 300 * 2  # each repeat of the literal goes back 5 s for both GPUs

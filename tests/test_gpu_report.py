@@ -178,3 +178,32 @@ def test_an_upload_takes_the_gpu_log_with_the_training_log_as_one_run(tmp_path):
         store.add([("gpu.csv", gpu_csv.read_bytes())])
     with pytest.raises(UploadRejected, match="a .csv must be a GPU log"):
         store.add([(LLM.name, LLM.read_bytes()), ("metrics.csv", b"epoch,loss\n1,0.5\n")])
+
+
+def test_a_resumed_run_joined_from_its_folders_gets_the_work_dirs_gpu_log(tmp_path):
+    from dashboard.views import joined
+    from dashboard.views.app_state import AppConfig, AppState
+
+    root = tmp_path / "logs"
+    shutil.copytree(SAMPLE_LOGS / "det_crash_resume", root / "det_crash_resume")
+    first = "logs/det_crash_resume/20260316_214000/20260316_214000.log"
+    resumed = "logs/det_crash_resume/20260317_085500/20260317_085500.log"
+    run = parse_path(root / "det_crash_resume" / "20260317_085500" / "20260317_085500.log").runs[-1]
+    t0 = dt.datetime.fromtimestamp(run.first_timestamp, dt.timezone.utc).replace(tzinfo=None)
+    write_gpu_log(root / "det_crash_resume" / "gpu.csv", t0, 120, interval=5, gpus=2, busy=range(2))
+    state = AppState(AppConfig((str(root),), "MMDASH_ROOTS", False))
+    try:
+        model = joined.joined_model(state, [first, resumed], "mmengine-text")
+        assert model is not None and model.gpu is not None and model.gpu.file == "gpu.csv"
+        assert [s.index for s in model.gpu.report.gpus] == [0, 1]
+        assert any("covers" in n for n in model.gpu.notes)  # only the resumed part was sampled
+    finally:
+        state.close()
+
+
+def test_the_setting_names_a_gpu_log_elsewhere(run_dir, monkeypatch):
+    (run_dir.parent / "telemetry").mkdir()
+    write_gpu_log(run_dir.parent / "telemetry" / "node0.csv", START, 10, gpus=1)
+    write_gpu_log(run_dir / "gpu.csv", START, 10, gpus=1)
+    monkeypatch.setenv("MMDASH_GPU_LOG", "../telemetry/*.csv")
+    assert find_gpu_logs(str(run_dir / LLM.name)) == [str(run_dir / ".." / "telemetry" / "node0.csv")]

@@ -132,10 +132,13 @@ def joined_model(state: AppState, group: Sequence[str], kind: str) -> RunModel |
         return None
     key, run, summary = found
     title = group_name(group)
+    sources = _sources(state, group)
+    gpu = state.gpu_input(sources[-1]) if sources else None  # the work_dir's GPU log (issue 13)
+    key = (key, gpu and gpu.fingerprint)
 
     def build() -> RunModel:
         return build_run_model(run, RunSource("root", group[-1], title, kind), run_index=None,
                                choices=[(None, title)], fingerprint=key, is_last_run=True,
-                               summarize_fn=lambda _run: summary)
+                               summarize_fn=lambda _run: summary, gpu=gpu)
 
     return state.figure(("joined-model", tuple(group), key), build, family=("joined-model", tuple(group)))
