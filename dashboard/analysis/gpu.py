@@ -176,8 +176,10 @@ def gpu_report(table: GpuTable, *, train_ts: np.ndarray, train_iters: np.ndarray
     in_run = (table.t >= r0) & (table.t <= r1)
     t_all = table.t
     train = training_mask(t_all, train_ts) & in_run
-    dts = np.diff(np.unique(t_all.round(0))) if len(t_all) > 1 else np.empty(0)
-    interval = float(np.median(dts)) if dts.size else 1.0
+    first = table.t[table.gpu == table.gpus[0]]
+    dts = np.diff(first)
+    dts = dts[dts > 0]
+    interval = float(np.median(dts)) if dts.size else 1.0  # the sampling interval
     max_gap = MAX_SAMPLE_GAP_FACTOR * max(interval, 1.0)
     stats = []
     total = 0.0
