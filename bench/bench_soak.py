@@ -115,6 +115,16 @@ def rss_kib(pid: int) -> int | None:
     return total
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of ``pid`` so far (``/proc/<pid>/stat``), None when unreadable."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def shown_iteration(page) -> int | None:
     box = page.locator("[data-testid='stMetric']").filter(
         has=page.locator("[data-testid='stMetricLabel']", has_text="Iterations n/N"))
@@ -222,6 +232,7 @@ def main(argv: list[str]) -> int:
             last_counts = [dict(c) for c in counters]
             k = 0
             print(f"soak: {args.sessions} sessions on {url}, {args.rate:g} lines/s, {args.minutes:g} min", flush=True)
+            cpu_before, t_before = cpu_seconds(server.proc.pid), time.monotonic()
             while True:
                 k += 1
                 t_next = t_start + k * args.sample
@@ -232,8 +243,13 @@ def main(argv: list[str]) -> int:
                 t = time.monotonic()
                 need = writer.iter_at(t - args.budget)
                 file_now = writer.iter_at(t)
+                cpu_now = cpu_seconds(server.proc.pid)
+                cpu_share = (None if cpu_now is None or cpu_before is None else
+                             round((cpu_now - cpu_before) / max(1e-9, t - t_before), 2))
+                cpu_before, t_before = cpu_now, t
                 row: dict = {"t_s": round(t - t_start, 1), "file_iter": file_now, "needed_iter": need,
-                             "server_rss_kib": rss_kib(server.proc.pid), "pages": []}
+                             "server_rss_kib": rss_kib(server.proc.pid), "server_cpu_cores": cpu_share,
+                             "load_avg_1m": round(os.getloadavg()[0], 1), "pages": []}
                 for i, page in enumerate(pages):
                     shown = shown_iteration(page)
                     t_read = time.monotonic()
@@ -253,7 +269,8 @@ def main(argv: list[str]) -> int:
                     last_shown[i] = shown
                     ok = ok and on_time
                 samples.append(row)
-                print(f"t={row['t_s']:6.1f}s file={file_now} rss={row['server_rss_kib']} KiB  " + "  ".join(
+                print(f"t={row['t_s']:6.1f}s file={file_now} rss={row['server_rss_kib']} KiB "
+                      f"server cpu={row['server_cpu_cores']} cores load={row['load_avg_1m']}  " + "  ".join(
                     f"[{p['shown']} lag {p['lag_s']}s sent {p['frames_sent']}{' FROZEN' if p['frozen'] else ''}"
                     f"{'' if p['on_time'] else ' LATE'}]" for p in row["pages"]), flush=True)
             browser.close()
