@@ -27,7 +27,7 @@ from dashboard.ui import common
 from dashboard.ui import live as live_page
 from dashboard.ui.run_view import CHARTS_INTERVAL, STALE_AFTER
 from dashboard.views import compare, review, run_model
-from dashboard.views.app_state import fingerprint
+from dashboard.views.app_state import fingerprint, reading_of
 from dashboard.views.text import one_line
 from dashboard.views.url_state import MAX_COMPARE, MAX_METRICS, MAX_SMOOTHING, RunRef, ViewState, from_query, to_query
 from parsers import Run
@@ -36,6 +36,7 @@ SCOPE = "compare"
 ALIGN = ("iter", "epoch", "relative")
 ALIGN_LABELS = {"iter": "iteration", "epoch": "epoch", "relative": "time since start"}
 TABLE_INTERVAL = 2.0  # seconds between refreshes of the table of a live comparison
+READ_WAIT = 30.0  # seconds a compared log the watcher is still reading is waited for
 
 st.title("Compare")
 
@@ -85,8 +86,17 @@ def _joined(src, runs: list[Run], fps: tuple) -> tuple[Run, RunSummary]:
 
 def load_followed(target: review.Target, src) -> tuple[Compared | None, str | None]:
     """A run of a log the watcher follows (the Run page's records, growing)."""
-    if not state.need_records(src, wait=30.0):
+    if not state.need_records(src, wait=READ_WAIT):
         return None, "the log is still being read"
+    deadline = time.monotonic() + READ_WAIT
+    while True:  # a log the watcher is reading for the first time: never a chart of part of it (issue 18)
+        with src.lock:
+            reading = reading_of(src)
+        if reading is None:
+            break
+        if time.monotonic() > deadline:
+            return None, reading.text()
+        state.watcher.wait_for_change(state.watcher.version, timeout=0.5)
     with src.lock:
         runs = list(src.runs)
         fps = (src.generation, tuple(fingerprint(r, src.generation) for r in runs))
