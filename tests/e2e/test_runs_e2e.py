@@ -55,12 +55,21 @@ def beat_line(page) -> str:
 
 
 def click_row(page, row: int) -> None:
-    """Click the ``row``-th data row of the Runs table, in its name cell (Glide draws the grid on a canvas)."""
+    """Click the ``row``-th data row of the Runs table, in its name cell (Glide draws the grid on a canvas), and wait
+    for the Run page. A click that lands while the live table is being redrawn (every 2 s) can be lost, as it can
+    for a person, who clicks again: so does this, at most twice more."""
     canvas = page.locator("[data-testid='stDataFrame'] [data-testid='data-grid-canvas']").first
-    box = canvas.bounding_box()
-    assert box is not None
     header, row_height = 38, 66  # st.dataframe's header, runs_table.ROW_HEIGHT
-    page.mouse.click(box["x"] + 260, box["y"] + header + row_height * row + row_height / 2)
+    for _ in range(3):
+        box = canvas.bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + 260, box["y"] + header + row_height * row + row_height / 2)
+        try:
+            page.wait_for_url(re.compile(r"/run\?"), timeout=20_000)
+            return
+        except Exception:  # noqa: BLE001 - Playwright's TimeoutError: click again
+            continue
+    page.wait_for_url(re.compile(r"/run\?"), timeout=SLOW_S * 1000)
 
 
 def wait_for_table(page, rows: int) -> None:
@@ -75,7 +84,6 @@ def test_clicking_a_row_opens_its_run(page, runs_server, page_errors):
     row = listed.index(CLS)
     screenshot(page, "runs_table")
     click_row(page, row)
-    page.wait_for_url(re.compile(r"/run\?"), timeout=SLOW_S * 1000)
     wait_app_ready(page, 60_000)
     assert parse_qs(urlsplit(page.url).query)["run"] == [CLS]
     assert poll(lambda: metric(page, "Iterations n/N"), SLOW_S, page=page) == "300/300"
@@ -110,12 +118,12 @@ def test_the_folders_of_a_resumed_run_are_one_row_with_the_switch_and_open_as_on
     wait_app_ready(page, 60_000)
     wait_for_table(page, 2)
     click_row(page, names(page).index(JOINED))
-    page.wait_for_url(re.compile(r"/run\?"), timeout=SLOW_S * 1000)
     wait_app_ready(page, 60_000)
     query = parse_qs(urlsplit(page.url).query)
     assert query["run"] == [DET_RESUMED] and query["combine"] == ["1"]
-    assert poll(lambda: metric(page, "Iterations n/N"), SLOW_S, page=page) == "600/600"
-    assert "2 folders joined (resumed run)" in main_text(page)
+    shown = poll(lambda: metric(page, "Iterations n/N"), SLOW_S, page=page)
     screenshot(page, "runs_joined_run")
+    assert shown == "600/600", main_text(page)[:3000]
+    assert "2 folders joined (resumed run)" in main_text(page)
     assert page_errors == []
 
