@@ -5,10 +5,10 @@ headless (``python -m dashboard watch``, which makes an ``AppState`` of its own)
 Runs page reads (``AppState.run_summaries``, cached on the watcher's versions) and the status the Runs page shows
 (``run_model.live_status``; for ``stalled`` with the alert's own factor, floor and hysteresis).
 
-When it looks: after every change the watcher reports (``wait_for_change``), and every ``interval`` seconds for
-the logs whose last run may stall (live logs whose last run is neither finished nor crashed). A log whose
-version did not change and that cannot stall is not looked at again: an idle server with hundreds of runs costs
-one ``stat()`` per live log per interval.
+When it looks: after every change the watcher reports (``wait_for_change``), and, for a live log whose last run is
+running, once more when that run would count as stalled if nothing came (its last update + the alert's stall
+threshold; checked every ``interval`` seconds). A log whose version did not change is not looked at otherwise: an
+idle server with hundreds of runs costs a comparison per log per interval.
 
 Once per run and event (``store.AlertStore``), across restarts:
 
@@ -119,7 +119,8 @@ class AlertEngine:
         self._on_alert = on_alert
         self._versions: dict[str, int] = {}  # source id -> version last checked
         self._seen_version = -1  # the watcher's version at the last look
-        self._timed: set[str] = set()  # sources to look at every interval (their last run may stall)
+        #: source id -> when its running last run would count as stalled (``time.time()``): looked at again then
+        self._due: dict[str, float] = {}
         self._startup: set[str] | None = None  # sources present at start-up, not yet judged
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -162,7 +163,8 @@ class AlertEngine:
         now = self._clock()
         watcher = self.state.watcher
         version = watcher.version
-        if version == self._seen_version and not self._timed and self._startup is not None:
+        if (version == self._seen_version and self._startup is not None
+                and not any(due <= now for due in self._due.values())):
             self.checks += 1  # nothing changed and nothing can stall: no source to look at
             return 0
         self._seen_version = version
@@ -174,10 +176,13 @@ class AlertEngine:
             if src.tailer.behind:  # still being read: judged once whole (looked for again at the next check)
                 self._seen_version = -1
                 continue
-            if self._versions.get(src.id) == src.version and src.id not in self._timed:
+            if self._versions.get(src.id) == src.version and self._due.get(src.id, now + 1) > now:
                 continue
             self._versions[src.id] = src.version
             sent += self._check_source(src, now, startup=src.id in self._startup)
+            if not self.state.summaries_current(src):  # a young summary stood for a newer state: look again
+                self._versions.pop(src.id, None)
+                self._seen_version = -1
             self._startup.discard(src.id)
         self.checks += 1
         self.store.save(now)
@@ -191,7 +196,7 @@ class AlertEngine:
         lv = run_model.liveness(discovered_at=src.discovered_at, last_growth_at=src.last_growth_at, mtime=mtime)
         summaries = self.state.run_summaries(src)
         cfg = self.config
-        self._timed.discard(src.id)
+        self._due.pop(src.id, None)
         sent = 0
         for i, (summary, gap) in enumerate(summaries):
             name = run_name(src.id, i, len(summaries))
@@ -202,8 +207,9 @@ class AlertEngine:
                 summary.status, summary.status_reason, live=lv.live, is_last_run=last, now=now,
                 last_update=lv.last_update, median_gap=gap, stall_factor=cfg.stall_factor * cfg.hysteresis,
                 stall_floor=cfg.stall_floor * cfg.hysteresis)
-            if status == "running":
-                self._timed.add(src.id)
+            if status == "running" and lv.last_update is not None:  # may stall: when, if nothing comes
+                threshold = max(cfg.stall_factor * (gap or 0.0), cfg.stall_floor) * cfg.hysteresis
+                self._due[src.id] = lv.last_update + threshold + 0.01
             key = f"{src.id}|{i}|{summary.started_at}"
             first_sight = not self.store.knows(key)
             self.store.seen(key, now)

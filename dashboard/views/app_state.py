@@ -469,6 +469,15 @@ class AppState:
             self._maybe_store(src, cached)
         return out
 
+    def summaries_current(self, src: Source) -> bool:
+        """Whether ``run_summaries(src)`` gives every run of ``src`` as it is at ``src.version`` now, not a young
+        summary reused while its run grew (the alerts look again later when it does not)."""
+        if getattr(src.tailer, "deferred", False):  # left unread: its summaries from the cache are of the file as is
+            return True
+        with self._lock:
+            cached = self._by_source.get(src.id)
+        return cached is not None and cached[0] == src.version
+
     def _build_summaries(self, src: Source) -> list[tuple[RunSummary, float | None]]:
         out: list[tuple[RunSummary, float | None]] = []
         now = time.monotonic()
