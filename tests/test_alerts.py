@@ -297,6 +297,21 @@ def test_scope_by_run_name_regex_leaves_other_runs_quiet(root, tmp_path, hook):
         alerts.close()
 
 
+def test_scope_names_a_log_root_that_exists(root, tmp_path, hook):
+    state = AppState(AppConfig((str(root),), "test", False), start=False)
+    try:
+        with pytest.raises(ConfigError, match="names log root 'elsewhere', which is not configured"):
+            AlertEngine(state, config_for(hook, tmp_path, toml='roots = ["elsewhere"]\n'))
+        config = config_for(hook, tmp_path, toml='[[rule]]\nwhen = "crashed"\nroots = ["logs"]\n')
+        engine = AlertEngine(state, config)
+        assert [r.text for r in engine.config.rules] == ["crashed (roots logs)"]
+        assert engine.config.rules[0].applies("logs", "logs/a.log")
+        assert not engine.config.rules[0].applies("other", "other/a.log")
+        engine.stop()
+    finally:
+        state.close()
+
+
 LLM_LOG = SAMPLE_LOGS / "llm_sft_len_grouped" / "20260314_090000" / "20260314_090000.log"
 
 
