@@ -137,7 +137,9 @@ class HeaderFacts:
     log_interval: int | None = None
     log_by_epoch: bool | None = None  # log_processor.by_epoch
     val_interval: int | None = None
+    val_begin: int | None = None  # train_cfg.val_begin: the first epoch (or iteration) that is validated
     checkpoint_interval: int | None = None
+    checkpoint_by_epoch: bool | None = None  # default_hooks.checkpoint.by_epoch
     dataset_size: int | None = None
     iters_per_epoch: int | None = None  # mmcv .log.json: from its text twin or a checkpoint meta line
     work_dir: str | None = None
