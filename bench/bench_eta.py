@@ -50,7 +50,9 @@ def real_end(run) -> float | None:
         return None  # did not reach the end
     t = column(run, "time")
     tail = (N - it[-1]) * (t[-1] if t is not None and math.isfinite(t[-1]) else 0.0)
-    return float(ts[-1] + tail)
+    end = float(ts[-1] + tail)
+    # The run ends with its last line: the final validation and checkpoint save are part of the schedule.
+    return max(end, run.last_timestamp) if run.last_timestamp is not None else end
 
 
 def evaluate() -> dict:

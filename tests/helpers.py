@@ -79,11 +79,19 @@ def wait_until(predicate: Callable[[], T], timeout: float = WAIT_TIMEOUT, interv
         time.sleep(interval)
 
 
-def train_line(i: int, n: int = 1000, *, eta: str = "1:00:00", data_time: bool = True) -> bytes:
-    """One MMEngine ``Iter(train) [i/n]`` line (the log clock advances a second per iteration; loss 1/i)."""
+def log_clock(at: float) -> str:
+    """The ``YYYY/MM/DD HH:MM:SS`` prefix clock of an MMEngine line at ``at`` seconds (UTC)."""
+    return time.strftime("%Y/%m/%d %H:%M:%S", time.gmtime(at))
+
+
+def train_line(i: int, n: int = 1000, *, eta: str = "1:00:00", data_time: bool = True, seconds: float = 1.0,
+               at: float | None = None) -> bytes:
+    """One MMEngine ``Iter(train) [i/n]`` line (the log clock advances a second per iteration unless ``at``, the
+    line's time in seconds, is given; ``time`` is ``seconds``; loss 1/i)."""
     extra = "data_time: 0.0100  memory: 100  " if data_time else ""
-    return (f"2024/08/27 06:{i // 60 % 60:02d}:{i % 60:02d} - mmengine - INFO - Iter(train) [{i:>4}/{n}]  "
-            f"lr: 1.0000e-04  eta: {eta}  time: 1.0000  {extra}loss: {1 / i:.4f}\n").encode()
+    clock = f"2024/08/27 06:{i // 60 % 60:02d}:{i % 60:02d}" if at is None else log_clock(at)
+    return (f"{clock} - mmengine - INFO - Iter(train) [{i:>4}/{n}]  "
+            f"lr: 1.0000e-04  eta: {eta}  time: {seconds:.4f}  {extra}loss: {1 / i:.4f}\n").encode()
 
 
 # ----------------------------------------------------------------------------------- pages (AppTest, no browser)

@@ -1,22 +1,51 @@
 """MMDash's own ETA, next to MMEngine's logged one.
 
-MMEngine's eta is (time spent since start or resume) / (iterations since then) x (iterations left):
-a cumulative average that carries warm-up forever, ignores drift and is wrong after a resume.
+MMEngine's eta is (time spent since start or resume) / (iterations since then) x (iterations left): a cumulative
+average that carries warm-up forever, follows neither a slow-down nor a speed-up, and leaves out the validations
+and checkpoint saves still to come.
 
-Ours splits the future into two parts, each measured where it is reliable:
-1. iteration seconds: a recency-weighted median of the logged ``time`` over the last records
-   (warm-up records, the first 5% of a run, are left out once there is enough after them), so
-   a slow-down or speed-up shows within a few log lines;
-2. overhead per iteration: wall-clock time the log spent outside iterations (validation,
-   checkpoint saving, slow logging) per iteration, measured from the timestamps over the whole run
-   since the last restart, with gaps longer than an hour (a restart or a suspended job) left out.
-ETA = iterations left x (iteration seconds + overhead per iteration). Without timestamps (JSON logs)
-the overhead part is 0.
+Ours knows the schedule. As of the last train record (all times on the log's own clock):
+
+    ETA = iterations left x (pace + overhead per iteration)
+          + validations to come x measured validation length
+          + checkpoint saves to come x measured save length
+
+- **Pace** (seconds per iteration) comes from the logged ``time`` of the *ordinary* records: those whose interval
+  (the lines since the previous train record) holds no validation, no checkpoint save and no resume (MMEngine
+  counts a save, and the end of a validation, into the next iteration's ``time``). Without a ``time`` field, from
+  the time stamps of the same records. Values beyond 3 x the median (a stall) are left out.
+  - *warm-up*: the leading records slower than 1.15 x the median (kernels compiling, caches warming, a resume
+    skipping batches), up to 5 records or the first 10% of them, are left out, so a slow start does not weigh on
+    the rest of the run (a longer one is a stretch of its own, which the typical pace leaves out);
+  - *stretches*: the remaining pace series is cut into stretches of constant pace by binary segmentation on its
+    logarithm (a split is kept when its two sides differ by at least 3% and by at least 5 standard errors, the
+    noise measured robustly from consecutive differences). The *current* pace is the mean of the last stretch,
+    the *typical* pace the mean of the stretch at the length-weighted median of all stretches (a finished
+    slow-down is not typical, the pace most of the run had is);
+  - *a change is followed once it has lasted*: a stretch that has lasted d iterations is expected to last d more
+    (it has lasted as long as it will, on average, when nothing else is known); then the typical pace returns.
+    So pace = (min(d, left) x current + max(left - d, 0) x typical) / left: a temporary slow-down is projected
+    over about its own length, not over the whole remaining run, and a lasting change is followed fully once it
+    has lasted as long as what remains.
+- **Overhead per iteration**: wall-clock time of the ordinary records beyond their ``time`` (logging, the start of
+  each epoch's data loader), summed over all of them since warm-up and divided by their iterations.
+- **Validations and checkpoint saves to come** are counted on the schedule: MMEngine validates after every
+  ``val_interval``-th epoch (epoch loops) or iteration (iteration loops) from ``val_begin`` on, and after the last
+  one; CheckpointHook saves every ``interval`` epochs or iterations and at the end (``save_last``). The intervals
+  come from the config dump, else from the spacing of the validations and saves the log shows. Their lengths are
+  measured in the log: the wall-clock of the interval that holds one, beyond its iterations at the pace around
+  it (the median of the last five). Pauses at positions at or after the last record are to come (a save at
+  iteration 500 follows the record of iteration 500).
+- **Band** (low-high): the same sum with the fastest and slowest of the typical pace, the current pace and the
+  mean pace of each of the last three stretches of 10 ordinary records, and each pause at its shortest and
+  longest measured length.
+
+The method text says which parts made the number. Without time stamps (JSON logs) pauses and overhead are 0.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,35 +53,207 @@ from parsers import Run
 
 from .timing import column, iteration_steps, iters, timestamps
 
-LONG_GAP = 3600.0
-WARMUP_SHARE = 0.05
-RECENT_RECORDS = 15
-OUTLIER = 3.0
-RECENT_SHARE = 0.5  # the window: the newer half of the records (at least RECENT_RECORDS)
+LONG_GAP = 3600.0  # an interval longer than this is a restart or a suspended job, not a pause of the schedule
+OUTLIER = 3.0  # a pace beyond OUTLIER x the median is a stall
+WARMUP_FACTOR = 1.15  # leading records slower than this x the median are warm-up ...
+WARMUP_MAX_RECORDS = 5  # ... up to 5 records or the first 10% of them (a longer slow start is a stretch)
+MIN_SHIFT = 0.03  # a change of pace smaller than 3% is not a new stretch
+MIN_T = 5.0  # ... nor one smaller than 5 standard errors
+MIN_STRETCH = 3  # records
+TYPICAL_BAND = 0.12  # stretches within 12% of the median stretch make the typical pace
+BAND_BLOCK = 10  # records per block of the band's recent-pace spread
+BAND_BLOCKS = 3
+PAUSE_SAMPLES = 5  # the last measured pauses of a kind that give its length
+
+
+@dataclass(frozen=True)
+class Pace:
+    """The pace found in the ordinary records (seconds per iteration)."""
+
+    pace: float  # what the ETA uses: the current pace for d iterations, then the typical pace
+    current: float
+    typical: float
+    current_since: int  # iteration where the current stretch started
+    current_iters: int  # d: iterations the current stretch has lasted
+    warmup_records: int
+    stretches: int
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Pauses:
+    """Validations and checkpoint saves still to come, and their measured lengths (seconds)."""
+
+    vals_left: int = 0
+    val_seconds: float | None = None  # measured length of one validation (median of the last ones)
+    val_range: tuple[float, float] | None = None
+    ckpts_left: int = 0
+    ckpt_seconds: float | None = None
+    ckpt_range: tuple[float, float] | None = None
+    val_includes_ckpt: bool = False  # saves only ever came with validations: their length is in val_seconds
+    notes: list[str] = field(default_factory=list)
+
+    def total(self, which: str = "mid") -> float:
+        def part(n: int, mid: float | None, rng: tuple[float, float] | None) -> float:
+            if not n or mid is None:
+                return 0.0
+            v = {"mid": mid, "low": rng[0] if rng else mid, "high": rng[1] if rng else mid}[which]
+            return n * v
+        return part(self.vals_left, self.val_seconds, self.val_range) + part(self.ckpts_left, self.ckpt_seconds,
+                                                                             self.ckpt_range)
 
 
 @dataclass(frozen=True)
 class Eta:
     eta_seconds: float | None
-    finish_at: float | None  # log-clock seconds when the last iteration is expected
-    iter_seconds: float | None
+    finish_at: float | None  # log-clock seconds when the run is expected to end (its last validation/save done)
+    iter_seconds: float | None  # the pace the ETA uses
     overhead_per_iter: float | None
     logged_eta_seconds: float | None  # the log's own eta on its last train line
     logged_finish_at: float | None
     method: str
+    low_seconds: float | None = None  # the band (see the module docstring)
+    high_seconds: float | None = None
+    finish_low_at: float | None = None
+    finish_high_at: float | None = None
+    pace: Pace | None = None
+    pauses: Pauses | None = None
+
+
+def _g(x: float) -> str:
+    return f"{x:.4g} s"
+
+
+# ------------------------------------------------------------------------------------------------- the pace
+
+
+def stretches(x: np.ndarray, min_len: int = MIN_STRETCH) -> list[int]:
+    """Start indices of the stretches of constant pace in ``x`` (positive values), by binary segmentation.
+
+    A split is kept when the mean log pace of its two sides differs by at least ``MIN_SHIFT`` and by at least
+    ``MIN_T`` standard errors; the noise is estimated from consecutive differences (robust to the level shifts
+    it looks for). Always starts with 0.
+    """
+    n = len(x)
+    if n < 2 * min_len:
+        return [0]
+    y = np.log(x)
+    # The noise: the spread of the whole series (MAD), not of consecutive differences: a pace that swings
+    # smoothly within a few records (a length-grouped sampler's mega-batches, long then short) is noise here.
+    sigma = max(1.4826 * float(np.median(np.abs(y - np.median(y)))), 1e-3)
+    starts = [0]
+
+    def split(lo: int, hi: int, depth: int) -> None:
+        m = hi - lo
+        if m < 2 * min_len or depth > 12:
+            return
+        cs = np.cumsum(y[lo:hi])
+        total = cs[-1]
+        k = np.arange(min_len, m - min_len + 1)
+        m1 = cs[k - 1] / k
+        m2 = (total - cs[k - 1]) / (m - k)
+        diff = np.abs(m1 - m2)
+        t = diff / (sigma * np.sqrt(1.0 / k + 1.0 / (m - k)))
+        j = int(np.argmax(t))
+        if t[j] < MIN_T or diff[j] < MIN_SHIFT:
+            return
+        s = lo + int(k[j])
+        starts.append(s)
+        split(lo, s, depth + 1)
+        split(s, hi, depth + 1)
+
+    split(0, n, 0)
+    return sorted(starts)
+
+
+def find_pace(p: np.ndarray, steps: np.ndarray, at: np.ndarray, left: int, last_iter: int) -> Pace | None:
+    """The pace for the ``left`` iterations to come, from ordinary records' pace ``p`` covering ``steps``
+    iterations each and logged at iterations ``at`` (in record order), as of ``last_iter``."""
+    ok = np.isfinite(p) & (p > 0)
+    p, steps, at = p[ok], steps[ok], at[ok]
+    if not len(p):
+        return None
+    med = float(np.median(p))
+    warm = 0
+    while warm < max(WARMUP_MAX_RECORDS, len(p) // 10) and warm < len(p) // 2 and p[warm] > WARMUP_FACTOR * med:
+        warm += 1
+    p, steps, at = p[warm:], steps[warm:], at[warm:]
+    keep = p <= OUTLIER * np.median(p)
+    p, steps, at = p[keep], steps[keep], at[keep]
+    starts = stretches(p)
+    bounds = [*starts, len(p)]
+    means = [float(np.mean(p[a:b])) for a, b in zip(bounds, bounds[1:])]
+    lengths = [float(steps[a:b].sum()) for a, b in zip(bounds, bounds[1:])]
+    current = means[-1]
+    since = int(at[starts[-1]] - steps[starts[-1]])
+    d = max(last_iter - since, 0)  # pause records inside the stretch count too
+    order = np.argsort(means)
+    cum = np.cumsum(np.asarray(lengths)[order])
+    mid = means[int(order[int(np.searchsorted(cum, cum[-1] / 2))])]
+    # Typical: the mean of the stretches near the pace most of the run had (a finished slow-down is left out).
+    near = [i for i, m in enumerate(means) if abs(np.log(m / mid)) <= TYPICAL_BAND]
+    typical = float(np.average([means[i] for i in near], weights=[lengths[i] for i in near]))
+    if left > 0:
+        pace = (min(d, left) * current + max(left - d, 0) * typical) / left
+    else:
+        pace = current
+    recent = [float(np.mean(p[max(0, len(p) - (i + 1) * BAND_BLOCK):len(p) - i * BAND_BLOCK]))
+              for i in range(BAND_BLOCKS) if len(p) - i * BAND_BLOCK > 0]
+    cands = [pace, current, typical, *recent]
+    return Pace(pace, current, typical, since, d, warm, len(starts), min(cands), max(cands))
+
+
+# ----------------------------------------------------------------------------------------------- the pauses
+
+
+def _positions(every: int, unit_iters: int, first: int, N: int) -> list[int]:
+    """Iterations where a schedule of ``every`` units (of ``unit_iters`` iterations) from unit ``first`` on acts,
+    plus the end (MMEngine validates after the last epoch/iteration and saves the last checkpoint)."""
+    out = [u * unit_iters for u in range(max(first, 1), N // unit_iters + 1) if u % every == 0]
+    if not out or out[-1] != N:
+        out.append(N)
+    return out
+
+
+def _interval_from(seen: list[int]) -> int | None:
+    """A schedule's interval from the positions (in its unit) where the log shows it acted."""
+    if not seen:
+        return None
+    if len(seen) == 1:
+        return seen[0] if seen[0] > 0 else None
+    gaps = np.diff(sorted(set(seen)))
+    return int(np.median(gaps)) if len(gaps) else None
+
+
+def _pause_lengths(samples: list[float]) -> tuple[float | None, tuple[float, float] | None]:
+    s = [x for x in samples if np.isfinite(x)][-PAUSE_SAMPLES:]
+    if not s:
+        return None, None
+    s = [max(0.0, x) for x in s]
+    return float(np.median(s)), (min(s), max(s))
+
+
+# ---------------------------------------------------------------------------------------------- estimate
 
 
 def estimate(run: Run, max_iters: int | None = None, upto: int | None = None) -> Eta:
-    """ETA after the first ``upto`` records (all when None), towards ``max_iters`` (run's N by default)."""
+    """ETA after the first ``upto`` train records (all when None), towards ``max_iters`` (the run's N by default).
+
+    With ``upto``, validations and events after that record's line are not seen (a cut log).
+    """
+    from .epochs import epoch_info
+
     n_total = len(run.train)
     k = n_total if upto is None else min(upto, n_total)
     N = max_iters or run.max_iters
-    it_all = iters(run)
     if k == 0 or not N:
         return Eta(None, None, None, None, None, None, "no train records or unknown N")
-    it = it_all[:k]
+    it = iters(run)[:k].astype(np.int64)
     ts = timestamps(run)[:k]
+    lines = np.frombuffer(run.train.line_nos, dtype=np.int64)[:k]
     t_col = column(run, "time")
+    t = t_col[:k] if t_col is not None else None
     last_iter = int(it[-1])
     left = max(N - last_iter, 0)
     logged = float(run.train.etas[k - 1])
@@ -62,53 +263,144 @@ def estimate(run: Run, max_iters: int | None = None, upto: int | None = None) ->
     if left == 0:
         return Eta(0.0, last_ts, None, None, logged, logged_finish, "finished")
 
-    iter_s = None
-    if t_col is not None:
-        t = t_col[:k]
-        ok = np.isfinite(t) & (t > 0)
-        idx = np.nonzero(ok)[0]
-        warm = max(1, int(k * WARMUP_SHARE))  # the first record carries start-up / resume cost
-        if len(idx) - np.searchsorted(idx, warm) >= 5:
-            idx = idx[np.searchsorted(idx, warm):]
-        idx = idx[-max(RECENT_RECORDS, int(len(idx) * RECENT_SHARE)):]
-        if len(idx):
-            # The mean, not the median: the remaining time is a sum, and iteration times are
-            # right-skewed (slow batches, long sequences). Outliers beyond OUTLIER x the median
-            # (a stall, a checkpoint inside the timing window) are left to the overhead term.
-            vals = t[idx]
-            vals = vals[vals <= OUTLIER * np.median(vals)]
-            iter_s = float(np.mean(vals))
+    last_line = int(lines[-1])
+    vals = [e for e in run.evals if e.mode == "val" and e.line_no <= last_line]
+    ckpts = [e for e in run.events if e.kind == "checkpoint" and e.line_no <= last_line]
+    other = [e for e in run.events if e.kind in ("resume", "auto_resume", "load_checkpoint", "advance_dataloader")
+             and e.line_no <= last_line]
+    steps = iteration_steps(run)[:k].astype(float)
 
-    overhead = None
-    fin = np.isfinite(ts)
-    if t_col is not None and fin.sum() >= 3:
-        steps = iteration_steps(run)[:k].astype(float)
-        t = t_col[:k]
-        dts = np.diff(ts)
-        expect = (t[1:] * steps[1:])
-        ok = np.isfinite(dts) & np.isfinite(expect) & (dts >= 0) & (dts < LONG_GAP)
-        cut = max(0, int(k * WARMUP_SHARE) - 1)
-        if ok[cut:].sum() >= 3:  # leave warm-up out when enough remains
-            ok[:cut] = False
-        if ok.any():
-            wall = dts[ok].sum()
-            comp = expect[ok].sum()
-            span_iters = steps[1:][ok].sum()
-            if span_iters > 0:
-                overhead = max(0.0, (wall - comp) / span_iters)
-    elif fin.sum() >= 3 and iter_s is None:
-        # No ``time`` field: the wall-clock rate over the recent records.
-        sel = np.nonzero(fin)[0][-RECENT_RECORDS:]
-        d_it = it[sel[-1]] - it[sel[0]]
-        if d_it > 0:
-            iter_s = float((ts[sel[-1]] - ts[sel[0]]) / d_it)
-            overhead = 0.0
+    # What each record's interval (the lines since the previous train record) holds.
+    kind = np.zeros(k, dtype=np.int8)  # 0 ordinary, 1 checkpoint, 2 validation, 3 both, 4 other (first, resume)
+    kind[0] = 4
 
-    if iter_s is None:
-        return Eta(None, None, None, overhead, logged, logged_finish, "no iteration times")
-    per_iter = iter_s + (overhead or 0.0)
-    eta = left * per_iter
+    def mark(line_nos: list[int], bit: int) -> None:
+        if not line_nos:
+            return
+        r = np.searchsorted(lines, np.asarray(line_nos), side="right")  # the record after the line
+        r = r[r < k]
+        if bit == 4:
+            kind[r] = 4
+        else:
+            kind[r] |= bit
+
+    mark([e.line_no for e in ckpts], 1)
+    mark([e.line_no for e in vals], 2)
+    mark([e.line_no for e in other], 4)
+    dts = np.diff(ts, prepend=np.nan)
+    has_ts = np.isfinite(dts) & (dts >= 0) & (dts < LONG_GAP)
+    ordinary = kind == 0
+
+    # Pace samples, per record.
+    if t is not None and np.isfinite(t[ordinary]).sum() < 3:
+        # Every interval holds a pause (e.g. one log line per epoch): their logged time is all there is.
+        ordinary = (kind != 4) & np.isfinite(t)
+        ordinary[0] = False
+    if t is not None and np.isfinite(t[ordinary]).any():
+        p = np.where(ordinary, t, np.nan)
+        source = "logged time"
+    else:
+        p = np.where(ordinary & has_ts & (steps > 0), dts / np.maximum(steps, 1), np.nan)
+        source = "time stamps"
+    pace = find_pace(p[ordinary], steps[ordinary], it[ordinary], left, last_iter)
+    if pace is None:
+        return Eta(None, None, None, None, logged, logged_finish, "no iteration times")
+
+    # Overhead per iteration: ordinary wall-clock beyond the logged time, after warm-up. Summed, because
+    # MMEngine's time window lags the wall-clock interval: what one interval shows too much, the next one's
+    # time holds (a hook's pause).
+    overhead = 0.0
+    if t is not None and source == "logged time":
+        ok = ordinary & has_ts & np.isfinite(t)
+        idx = np.nonzero(ok)[0][pace.warmup_records:]
+        if len(idx) >= 3 and steps[idx].sum() > 0:
+            overhead = max(0.0, float((dts[idx].sum() - (t[idx] * steps[idx]).sum()) / steps[idx].sum()))
+
+    # Measured pause lengths: an interval's wall-clock beyond its iterations at the pace around it.
+    ord_idx = np.nonzero(np.isfinite(p) & (p > 0))[0]
+    measured: list[tuple[int, float]] = []  # (kind, excess) in record order
+    for r in np.nonzero((kind >= 1) & (kind <= 3) & has_ts)[0]:
+        j = np.searchsorted(ord_idx, r)
+        near = p[ord_idx[max(0, j - 5):j + 5]]
+        local = float(np.median(near)) if len(near) else pace.typical
+        measured.append((int(kind[r]), float(dts[r] - steps[r] * (local + overhead))))
+    ckpt_len, ckpt_rng = _pause_lengths([x for kd, x in measured if kd == 1])
+    val_includes_ckpt = ckpt_len is None and any(kd == 3 for kd, _ in measured)
+    val_len, val_rng = _pause_lengths([x - (ckpt_len if kd == 3 and ckpt_len is not None else 0.0)
+                                       for kd, x in measured if kd >= 2])
+
+    # The schedule still to come.
+    h = run.header
+    ipe = epoch_info(run).iters_per_epoch
+    by_epoch_loop = bool(h.by_epoch) if h.by_epoch is not None else bool(run.train.epochs and run.train.epochs[0] > 0)
+    notes: list[str] = []
+    vals_left = 0
+    if vals or h.val_interval:
+        if by_epoch_loop and ipe:
+            seen = [e.epoch if e.epoch else -(-e.train_iter // ipe) for e in vals if (e.epoch or e.train_iter)]
+            every = h.val_interval or _interval_from(seen) or 1
+            where = _positions(every, ipe, h.val_begin or 1, N)
+        else:
+            seen = [e.train_iter for e in vals if e.train_iter]
+            every = h.val_interval or _interval_from(seen)
+            where = _positions(every, 1, h.val_begin or 1, N) if every else []
+        vals_left = sum(1 for x in where if x >= last_iter)
+        if vals_left and val_len is None:
+            notes.append(f"{vals_left} validation(s) to come, length not measured yet")
+    ckpts_left = 0
+    if ckpts or h.checkpoint_interval:
+        units = {e.data.get("unit") for e in ckpts}
+        by_epoch_ckpt = ("epochs" in units or "epoch" in units) if units else (
+            h.checkpoint_by_epoch if h.checkpoint_by_epoch is not None else by_epoch_loop)
+        if by_epoch_ckpt and ipe:
+            seen = [int(e.data["n"]) for e in ckpts if e.data.get("n")]
+            every = h.checkpoint_interval or _interval_from(seen) or 1
+            where = _positions(every, ipe, 1, N)
+        else:
+            seen = [int(e.data["n"]) for e in ckpts if e.data.get("n") and e.data.get("n") != N]
+            every = h.checkpoint_interval or _interval_from(seen)
+            where = _positions(every, 1, 1, N) if every else []
+        ckpts_left = sum(1 for x in where if x >= last_iter)
+        if ckpts_left and ckpt_len is None and not val_includes_ckpt:
+            notes.append(f"{ckpts_left} checkpoint save(s) to come, length not measured yet")
+    pauses = Pauses(vals_left, val_len, val_rng, ckpts_left, ckpt_len if not val_includes_ckpt else None, ckpt_rng,
+                    val_includes_ckpt, notes)
+
+    per_iter = pace.pace + overhead
+    eta = left * per_iter + pauses.total("mid")
+    low = left * (pace.low + overhead) + pauses.total("low")
+    high = left * (pace.high + overhead) + pauses.total("high")
     finish = last_ts + eta if last_ts is not None else None
-    method = (f"{left} iterations left x ({iter_s:.4g} s recent median iteration time"
-              + (f" + {overhead:.4g} s overhead per iteration" if overhead else "") + ")")
-    return Eta(eta, finish, iter_s, overhead, logged, logged_finish, method)
+    method = _method(left, pace, overhead, pauses, source, last_iter)
+    return Eta(eta, finish, pace.pace, overhead, logged, logged_finish, method, low, high,
+               last_ts + low if last_ts is not None else None, last_ts + high if last_ts is not None else None,
+               pace, pauses)
+
+
+def _method(left: int, pace: Pace, overhead: float, pauses: Pauses, source: str, last_iter: int) -> str:
+    if pace.stretches > 1 and abs(pace.current - pace.typical) <= 0.01 * pace.typical:
+        parts = [f"{left} iterations left x {_g(pace.pace)} (the pace since iteration {pace.current_since}, the "
+                 f"typical one; {pace.stretches - 1} change(s) of pace before; from {source})"]
+    elif pace.stretches > 1:
+        if pace.current_iters >= left:
+            how = (f"the current pace {_g(pace.current)} (changed {pace.current_iters} iterations ago, "
+                   f"as long as what is left: followed)")
+        else:
+            how = (f"the current pace {_g(pace.current)} for the {pace.current_iters} iterations it has lasted, "
+                   f"then the typical {_g(pace.typical)}")
+        parts = [f"{left} iterations left x {_g(pace.pace)} ({how}; from {source})"]
+    else:
+        parts = [f"{left} iterations left x {_g(pace.pace)} (steady pace, from {source})"]
+    if pace.warmup_records:
+        parts[0] += f", warm-up of {pace.warmup_records} records left out"
+    if overhead > 0:
+        parts.append(f"{left} x {_g(overhead)} overhead per iteration")
+    if pauses.vals_left and pauses.val_seconds is not None:
+        also = " (with the checkpoint save it includes)" if pauses.val_includes_ckpt else ""
+        parts.append(f"{pauses.vals_left} validation(s) x {_g(pauses.val_seconds)}{also}")
+    if pauses.ckpts_left and pauses.ckpt_seconds is not None:
+        parts.append(f"{pauses.ckpts_left} checkpoint save(s) x {_g(pauses.ckpt_seconds)}")
+    text = " + ".join(parts)
+    if pauses.notes:
+        text += "; " + "; ".join(pauses.notes)
+    return text

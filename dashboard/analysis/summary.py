@@ -93,6 +93,17 @@ class RunSummary:
     eta_method: str
     logged_eta_seconds: float | None
     logged_finish_at: str | None
+    # the estimate as of the last train record for any run that has not finished or crashed, whatever its live
+    # status (a copy of a log taken mid-run), with its low-high band; None for a finished or crashed run
+    projected_eta_seconds: float | None
+    projected_finish_at: str | None
+    projected_eta_low_seconds: float | None
+    projected_eta_high_seconds: float | None
+    projected_finish_low_at: str | None
+    projected_finish_high_at: str | None
+    # the parts of the estimate (see dashboard.analysis.eta): iterations_left, pace_seconds, overhead_per_iter,
+    # validations_left, validation_seconds, checkpoints_left, checkpoint_seconds, warmup_records, pace_changes
+    eta_parts: dict[str, Any]
     # values
     latest: dict[str, float]
     final_metrics: dict[str, float]
@@ -257,6 +268,16 @@ def summarize(run: Run, *, path: str | None = None, overrides: Overrides | None 
     if h.status == "finished" and len(fin_ts):
         finish_ts = float(fin_ts[-1])
 
+    projected = h.status not in ("finished", "crashed") and eta.eta_seconds is not None
+    parts: dict[str, Any] = {}
+    if eta.pace is not None and eta.pauses is not None and N and last is not None:
+        pz = eta.pauses
+        parts = {"iterations_left": max(N - last, 0), "pace_seconds": eta.pace.pace,
+                 "overhead_per_iter": eta.overhead_per_iter, "validations_left": pz.vals_left,
+                 "validation_seconds": pz.val_seconds, "checkpoints_left": pz.ckpts_left,
+                 "checkpoint_seconds": pz.ckpt_seconds, "warmup_records": eta.pace.warmup_records,
+                 "pace_changes": eta.pace.stretches - 1}
+
     return RunSummary(
         path=path, run_index=run.index, format=run.format, started_by=run.started_by,
         train_records=n, val_records=sum(e.mode == "val" for e in run.evals),
@@ -279,6 +300,13 @@ def summarize(run: Run, *, path: str | None = None, overrides: Overrides | None 
         tokens_per_second=tok, tflops=tfl,
         eta_seconds=eta_seconds, finish_at=iso(finish_ts), eta_method=eta.method,
         logged_eta_seconds=eta.logged_eta_seconds, logged_finish_at=iso(eta.logged_finish_at),
+        projected_eta_seconds=eta.eta_seconds if projected else None,
+        projected_finish_at=iso(eta.finish_at) if projected else None,
+        projected_eta_low_seconds=eta.low_seconds if projected else None,
+        projected_eta_high_seconds=eta.high_seconds if projected else None,
+        projected_finish_low_at=iso(eta.finish_low_at) if projected else None,
+        projected_finish_high_at=iso(eta.finish_high_at) if projected else None,
+        eta_parts=parts,
         latest=latest, final_metrics=final, best_metrics=best, audit=aud, sources=sources,
         year_source=run.header.year_source, year_assumed=run.header.year_assumed,
         last_timestamp=float(fin_ts[-1]) if len(fin_ts) else None, finish_timestamp=finish_ts,
