@@ -198,3 +198,36 @@ def test_each_subcommand_imports_only_its_own_module():
         h = subprocess.run([sys.executable, "-m", "dashboard", name, "--help"], cwd=ROOT, capture_output=True,
                            text=True, timeout=120)
         assert h.returncode == 0 and h.stdout.startswith(f"usage: python -m dashboard {name}"), h.stderr
+
+
+def test_json_report_projects_a_cut_copy_of_a_log(tmp_path):
+    """A copy of a log taken mid-run is not growing, yet the run goes on: ``projected_*`` give the estimate as of
+    its last record, with the band around it, within 3% of when the real run ended (issue 17)."""
+    import datetime as dt
+
+    lines = LLM.read_bytes().split(b"\n")
+    cut = next(i for i, ln in enumerate(lines) if b"Iter(train) [1840/3672]" in ln)
+    part = tmp_path / "cut.log"
+    part.write_bytes(b"\n".join(lines[:cut + 1]) + b"\n")
+    p = report(str(part), "--json")
+    assert p.returncode == 0, p.stderr
+    run = json.loads(p.stdout)["runs"][0]
+    assert run["status"] == "stopped" and run["last_iter"] == 1840
+
+    def at(iso: str) -> float:
+        return dt.datetime.fromisoformat(iso).replace(tzinfo=dt.timezone.utc).timestamp()
+
+    full = json.loads(report(str(LLM), "--json").stdout)["runs"][0]
+    assert full["status"] == "finished" and full["projected_eta_seconds"] is None
+    assert full["projected_finish_at"] is None
+    real_end, last = at(full["ended_at"]), at(run["ended_at"])
+    assert abs(at(run["projected_finish_at"]) - real_end) <= 0.03 * (real_end - last)
+    assert run["projected_eta_seconds"] == pytest.approx(at(run["projected_finish_at"]) - last, abs=1)
+    assert (at(run["projected_finish_low_at"]) <= at(run["projected_finish_at"])
+            <= at(run["projected_finish_high_at"]))
+    assert run["projected_eta_low_seconds"] <= run["projected_eta_seconds"] <= run["projected_eta_high_seconds"]
+    parts = run["eta_parts"]
+    assert parts["iterations_left"] == 1832 and parts["checkpoints_left"] == 3  # 2000, 3000 and the last
+    assert parts["checkpoint_seconds"] > 0 and "3 checkpoint save(s) x" in run["eta_method"]
+    # eta_seconds / finish_at keep their meaning (the estimate of a run that has not finished)
+    assert run["finish_at"] == run["projected_finish_at"]

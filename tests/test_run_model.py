@@ -222,6 +222,18 @@ def test_header_of_the_llm_sample():
     assert "2026-03-14 21:30" in rm.finish_text(s, "running")
 
 
+def test_a_running_run_shows_its_finish_band_and_a_stopped_one_none():
+    lines = LLM.read_bytes().split(b"\n")
+    cut = next(i for i, ln in enumerate(lines) if b"Iter(train) [1840/3672]" in ln)
+    s = summarize(parse_bytes(b"\n".join(lines[:cut + 1]) + b"\n").runs[0])
+    low, high = formatting.fmt_clock(s.projected_finish_low_at), formatting.fmt_clock(s.projected_finish_high_at)
+    assert low <= formatting.fmt_clock(s.finish_at) <= high
+    assert rm.finish_text(s, "running") == (f"Finish (log clock): {formatting.fmt_clock(s.finish_at)} (likely between "
+                                            f"{low} and {high}) · MMEngine's estimate: "
+                                            f"{formatting.fmt_clock(s.logged_finish_at)}")
+    assert rm.finish_text(s, "stopped").startswith("Finish: none (stopped")
+
+
 def test_banners_crash_nan_and_stall():
     runs = parse_path(str(TEE)).runs
     s = summarize(runs[0])

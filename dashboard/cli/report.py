@@ -106,12 +106,14 @@ def terminal_summary(path: str, s: RunSummary) -> str:
         throughput.append(f"tokens/s {fmt_num(s.tokens_per_second)}")
     if s.tflops:
         throughput.append(f"TFLOPS {fmt_num(s.tflops)}")
+    band = (f" (likely {fmt_clock(s.projected_finish_low_at)} to {fmt_clock(s.projected_finish_high_at)})"
+            if s.projected_finish_low_at and s.projected_finish_high_at else "")
     lines = [
         f"{path} run {s.run_index} [{s.status}] {s.status_reason}",
         f"  progress   iter {progress}",
         f"  time       elapsed {fmt_duration(s.wall_seconds)}, compute {fmt_duration(s.compute_seconds)}, "
         f"s/iter median {fmt_num(s.median_iter_seconds)}, p90 {fmt_num(s.p90_iter_seconds)}",
-        f"  eta        {fmt_duration(s.eta_seconds)} -> {fmt_clock(s.finish_at)} "
+        f"  eta        {fmt_duration(s.eta_seconds)} -> {fmt_clock(s.finish_at)}{band} "
         f"(MMEngine's logged eta: {fmt_duration(s.logged_eta_seconds)} -> {fmt_clock(s.logged_finish_at)})",
         f"  throughput {', '.join(throughput)}",
         f"  setup      world size {fmt_num(s.world_size)}, batch {fmt_num(s.batch_size)}, "

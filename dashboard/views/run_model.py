@@ -195,8 +195,10 @@ def tiles_per_row(items: Sequence[HeaderItem]) -> int:
 
 
 HEADER_HELP = {
-    "ETA": "MMDash's estimate: iterations left x the recent median time per iteration (see the ETA method below). "
-           "Only while the run is running.",
+    "ETA": "MMDash's estimate: iterations left x the pace (warm-up left out, a recent change of pace expected to "
+           "last as long again as it has lasted), plus the validations and checkpoint saves still to come at their "
+           "measured length; the finish line below gives a low-high band from the spread of recent pace (see the "
+           "ETA method below). Only while the run is running.",
     "MMEngine's eta": "What the log's last line says: MMEngine's cumulative average, blind to slow-downs and "
                       "wrong after a resume.",
     "Elapsed": "Wall time from the first to the last time-stamped line of this run (the log's clock).",
@@ -217,7 +219,11 @@ def finish_text(summary: RunSummary, status: str) -> str:
         still = (f"; {left:,} of {summary.max_iters:,} iterations were left {when}"
                  if left > 0 and status != "finished" else "")
         return f"Finish: none ({status}: only a running run has an ETA){still}"
-    return (f"Finish (log clock): {fmt_clock(summary.finish_at)} · "
+    band = ""
+    if summary.projected_finish_low_at and summary.projected_finish_high_at:
+        band = (f" (likely between {fmt_clock(summary.projected_finish_low_at)} and "
+                f"{fmt_clock(summary.projected_finish_high_at)})")
+    return (f"Finish (log clock): {fmt_clock(summary.finish_at)}{band} · "
             f"MMEngine's estimate: {fmt_clock(summary.logged_finish_at)}")
 
 
