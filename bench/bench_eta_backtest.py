@@ -1,0 +1,113 @@
+"""ETA backtest (issue 17): MMDash's estimate against MMEngine's logged eta on logs of real MMEngine runs with a
+simulated clock (``tools/make_backtest_logs.py``; the logs and their true ends are in ``bench/data/backtest``).
+
+Each log is cut at the first train line at or past 10, 25, 50, 75 and 90% of its iterations (of the resumed range
+for a resumed launch); the text up to that line is parsed as a log of its own (a copy taken mid-run) and
+both estimates are read from it: ours (``summarize``'s ``projected_finish_at``, the same number ``report --json``
+gives) and MMEngine's (the cut line's time + its ``eta``). The error of an estimate is
+|predicted end - true end| / (true end - time of the cut line): a share of the time that was really left. The true
+end is when ``runner.train()`` returned (``<log>.end.json``), its last save included.
+
+Goal: on every log, our worst error <= 6% at the 25-90% cuts and <= 10% at the 10% cut, and our mean error at most
+half of MMEngine's. Also reported: whether the true end fell inside our low-high band.
+
+    python bench/bench_eta_backtest.py [--data DIR] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from dashboard.analysis import summarize  # noqa: E402
+from parsers import parse_bytes  # noqa: E402
+
+CUTS = (0.10, 0.25, 0.50, 0.75, 0.90)
+DATA = ROOT / "bench" / "data" / "backtest"
+
+
+def _ts(iso: str | None) -> float | None:
+    if iso is None:
+        return None
+    return dt.datetime.fromisoformat(iso).replace(tzinfo=dt.timezone.utc).timestamp()
+
+
+def backtest(path: Path) -> list[dict]:
+    data = path.read_bytes()
+    end = json.loads(path.with_name(path.stem + ".end.json").read_text())["end_time"]
+    full = parse_bytes(data).runs[-1]
+    first, N = int(full.train.iters[0]), int(full.max_iters)
+    base = full.resumed_from_iter or 0
+    lines = data.split(b"\n")
+    line_of = {int(full.train.iters[i]): int(full.train.line_nos[i]) for i in range(len(full.train))}
+    rows = []
+    for frac in CUTS:
+        target = base + frac * (N - base)
+        cut_iter = next(it for it in sorted(line_of) if it >= target and it >= first)
+        part = b"\n".join(lines[:line_of[cut_iter]]) + b"\n"
+        run = parse_bytes(part).runs[-1]
+        s = summarize(run)
+        cut_ts = float(run.train.timestamps[-1])
+        left = end - cut_ts
+        ours = _ts(s.projected_finish_at)
+        mm = cut_ts + s.logged_eta_seconds if s.logged_eta_seconds is not None else None
+        low, high = _ts(s.projected_finish_low_at), _ts(s.projected_finish_high_at)
+        rows.append({
+            "log": path.stem, "cut": frac, "cut_iter": cut_iter, "seconds_left": left,
+            "ours_error": abs(ours - end) / left if ours is not None else None,
+            "mmengine_error": abs(mm - end) / left if mm is not None else None,
+            "in_band": (low is not None and high is not None and low - 1 <= end <= high + 1),
+            "band_width": ((high - low) / left) if (low is not None and high is not None) else None,
+            "method": s.eta_method,
+        })
+    return rows
+
+
+def verdict(rows: list[dict]) -> dict:
+    out = {}
+    for log in dict.fromkeys(r["log"] for r in rows):
+        sub = [r for r in rows if r["log"] == log]
+        early = max(r["ours_error"] for r in sub if r["cut"] < 0.2)
+        later = max(r["ours_error"] for r in sub if r["cut"] >= 0.2)
+        ours = sum(r["ours_error"] for r in sub) / len(sub)
+        mm = sum(r["mmengine_error"] for r in sub) / len(sub)
+        out[log] = {"worst_10": early, "worst_25_90": later, "ours_mean": ours, "mmengine_mean": mm,
+                    "in_band": sum(r["in_band"] for r in sub), "cuts": len(sub),
+                    "pass": early <= 0.10 and later <= 0.06 and ours <= mm / 2}
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=str(DATA))
+    ap.add_argument("--json", help="write every cut and the verdicts here")
+    args = ap.parse_args()
+    logs = sorted(Path(args.data).glob("*.log"))
+    if not logs:
+        print(f"no logs in {args.data}: make them with tools/make_backtest_logs.py", file=sys.stderr)
+        return 2
+    rows = [r for p in logs for r in backtest(p)]
+    print(f"{'log':16s} {'cut':>4s} {'iter':>5s} {'left':>8s} {'ours':>6s} {'MMEngine':>8s}  band")
+    for r in rows:
+        print(f"{r['log']:16s} {r['cut']:4.0%} {r['cut_iter']:5d} {r['seconds_left'] / 3600:7.2f}h "
+              f"{r['ours_error']:6.1%} {r['mmengine_error']:8.1%}  {'in' if r['in_band'] else 'OUT'} "
+              f"(width {r['band_width']:.0%})")
+    print()
+    res = verdict(rows)
+    for log, v in res.items():
+        print(f"{log:16s} ours worst {v['worst_10']:.1%} at 10%, {v['worst_25_90']:.1%} at 25-90%; mean ours "
+              f"{v['ours_mean']:.1%} vs MMEngine {v['mmengine_mean']:.1%}; true end in band {v['in_band']}/"
+              f"{v['cuts']}: {'PASS' if v['pass'] else 'MISS'}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"rows": rows, "verdicts": res}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
