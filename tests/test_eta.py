@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from dashboard.analysis import estimate, summarize
-from dashboard.analysis.eta import stretches
+from dashboard.analysis.eta import stretches, to_come
 from parsers import parse_bytes, parse_path
 from tests.conftest import SAMPLE_LOGS, SHARED_LOGS
 from tests.helpers import log_clock, train_line
@@ -200,3 +200,12 @@ def test_corpus_estimates_are_finite_with_a_band(name):
     e = estimate(run, upto=len(run.train) // 2)
     assert e.eta_seconds > 0 and math.isfinite(e.eta_seconds)
     assert e.low_seconds <= e.eta_seconds <= e.high_seconds
+
+
+def test_the_schedule_counts_what_is_to_come_without_walking_it():
+    assert to_come(500, 1, 1, 3672, 1500) == 6  # 1500, 2000, 2500, 3000, 3500 and the last at 3672
+    assert to_come(1000, 1, 1, 3000, 2001) == 1  # 3000 is both a multiple and the end
+    assert to_come(1, 300, 1, 3600, 301) == 11  # epochs 2..12 (a save after every epoch)
+    assert to_come(2, 300, 5, 3600, 0) == 4  # val_begin 5, every 2nd epoch: 6, 8, 10, 12
+    assert to_come(-1, 1, 1, 3000, 10) == 1  # CheckpointHook interval=-1: only the last save
+    assert to_come(1, 1, 1, 10**12, 10) == 10**12 - 9  # one a iteration over 10^12 iterations, counted at once

@@ -207,13 +207,18 @@ def find_pace(p: np.ndarray, steps: np.ndarray, at: np.ndarray, left: int, last_
 # ----------------------------------------------------------------------------------------------- the pauses
 
 
-def _positions(every: int, unit_iters: int, first: int, N: int) -> list[int]:
-    """Iterations where a schedule of ``every`` units (of ``unit_iters`` iterations) from unit ``first`` on acts,
-    plus the end (MMEngine validates after the last epoch/iteration and saves the last checkpoint)."""
-    out = [u * unit_iters for u in range(max(first, 1), N // unit_iters + 1) if u % every == 0]
-    if not out or out[-1] != N:
-        out.append(N)
-    return out
+def to_come(every: int | None, unit_iters: int, first: int, N: int, last_iter: int) -> int:
+    """How many times a schedule still acts at or after ``last_iter``: every ``every`` units (of ``unit_iters``
+    iterations) from unit ``first`` on, and at the end N (MMEngine validates after the last epoch/iteration and
+    saves the last checkpoint). ``every`` <= 0 or None: only the end (CheckpointHook's ``interval=-1``)."""
+    end = 1 if N >= last_iter else 0
+    if not every or every <= 0 or unit_iters <= 0:
+        return end
+    lo = max(first, 1, -(-last_iter // unit_iters))
+    hi = N // unit_iters
+    n = max(0, hi // every - (lo - 1) // every) if hi >= lo else 0
+    at_end = N % unit_iters == 0 and hi % every == 0 and hi >= max(first, 1)
+    return n + (0 if at_end else end)
 
 
 def _interval_from(seen: list[int]) -> int | None:
@@ -339,12 +344,11 @@ def estimate(run: Run, max_iters: int | None = None, upto: int | None = None) ->
         if by_epoch_loop and ipe:
             seen = [e.epoch if e.epoch else -(-e.train_iter // ipe) for e in vals if (e.epoch or e.train_iter)]
             every = h.val_interval or _interval_from(seen) or 1
-            where = _positions(every, ipe, h.val_begin or 1, N)
+            vals_left = to_come(every, ipe, h.val_begin or 1, N, last_iter)
         else:
             seen = [e.train_iter for e in vals if e.train_iter]
             every = h.val_interval or _interval_from(seen)
-            where = _positions(every, 1, h.val_begin or 1, N) if every else []
-        vals_left = sum(1 for x in where if x >= last_iter)
+            vals_left = to_come(every, 1, h.val_begin or 1, N, last_iter) if every else 0
         if vals_left and val_len is None:
             notes.append(f"{vals_left} validation(s) to come, length not measured yet")
     ckpts_left = 0
@@ -355,12 +359,11 @@ def estimate(run: Run, max_iters: int | None = None, upto: int | None = None) ->
         if by_epoch_ckpt and ipe:
             seen = [int(e.data["n"]) for e in ckpts if e.data.get("n")]
             every = h.checkpoint_interval or _interval_from(seen) or 1
-            where = _positions(every, ipe, 1, N)
+            ckpts_left = to_come(every, ipe, 1, N, last_iter)
         else:
             seen = [int(e.data["n"]) for e in ckpts if e.data.get("n") and e.data.get("n") != N]
             every = h.checkpoint_interval or _interval_from(seen)
-            where = _positions(every, 1, 1, N) if every else []
-        ckpts_left = sum(1 for x in where if x >= last_iter)
+            ckpts_left = to_come(every, 1, 1, N, last_iter)
         if ckpts_left and ckpt_len is None and not val_includes_ckpt:
             notes.append(f"{ckpts_left} checkpoint save(s) to come, length not measured yet")
     pauses = Pauses(vals_left, val_len, val_rng, ckpts_left, ckpt_len if not val_includes_ckpt else None, ckpt_rng,
