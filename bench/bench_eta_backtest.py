@@ -6,7 +6,8 @@ for a resumed launch); the text up to that line is parsed as a log of its own (a
 both estimates are read from it: ours (``summarize``'s ``projected_finish_at``, the same number ``report --json``
 gives) and MMEngine's (the cut line's time + its ``eta``). The error of an estimate is
 |predicted end - true end| / (true end - time of the cut line): a share of the time that was really left. The true
-end is when ``runner.train()`` returned (``<log>.end.json``), its last save included.
+end is when ``runner.train()`` returned (``<log>.end.json``), its last save included. A resumed launch is read
+alone (what a work_dir's newest log shows) and combined with its crashed first launch (``<log>.launch1.log``).
 
 Goal: on every log, our worst error <= 6% at the 25-90% cuts and <= 10% at the 10% cut, and our mean error at most
 half of MMEngine's. Also reported: whether the true end fell inside our low-high band.
@@ -25,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dashboard.analysis import summarize  # noqa: E402
+from dashboard.analysis import combine, summarize  # noqa: E402
 from parsers import parse_bytes  # noqa: E402
 
 CUTS = (0.10, 0.25, 0.50, 0.75, 0.90)
@@ -38,9 +39,12 @@ def _ts(iso: str | None) -> float | None:
     return dt.datetime.fromisoformat(iso).replace(tzinfo=dt.timezone.utc).timestamp()
 
 
-def backtest(path: Path) -> list[dict]:
+def backtest(path: Path, before: Path | None = None) -> list[dict]:
+    """Every cut of the log at ``path``; with ``before`` (the crashed first launch of a resumed run), each cut is
+    read as the experiment, both launches combined, as ``report --combine`` and a multi-file upload do."""
     data = path.read_bytes()
     end = json.loads(path.with_name(path.stem + ".end.json").read_text())["end_time"]
+    earlier = parse_bytes(before.read_bytes()).runs if before is not None else []
     full = parse_bytes(data).runs[-1]
     first, N = int(full.train.iters[0]), int(full.max_iters)
     base = full.resumed_from_iter or 0
@@ -52,14 +56,14 @@ def backtest(path: Path) -> list[dict]:
         cut_iter = next(it for it in sorted(line_of) if it >= target and it >= first)
         part = b"\n".join(lines[:line_of[cut_iter]]) + b"\n"
         run = parse_bytes(part).runs[-1]
-        s = summarize(run)
+        s = summarize(combine([*earlier, run]) if earlier else run)
         cut_ts = float(run.train.timestamps[-1])
         left = end - cut_ts
         ours = _ts(s.projected_finish_at)
         mm = cut_ts + s.logged_eta_seconds if s.logged_eta_seconds is not None else None
         low, high = _ts(s.projected_finish_low_at), _ts(s.projected_finish_high_at)
         rows.append({
-            "log": path.stem, "cut": frac, "cut_iter": cut_iter, "seconds_left": left,
+            "log": path.stem + ("+launch1" if earlier else ""), "cut": frac, "cut_iter": cut_iter, "seconds_left": left,
             "ours_error": abs(ours - end) / left if ours is not None else None,
             "mmengine_error": abs(mm - end) / left if mm is not None else None,
             "in_band": (low is not None and high is not None and low - 1 <= end <= high + 1),
@@ -88,20 +92,25 @@ def main() -> int:
     ap.add_argument("--data", default=str(DATA))
     ap.add_argument("--json", help="write every cut and the verdicts here")
     args = ap.parse_args()
-    logs = sorted(Path(args.data).glob("*.log"))
+    logs = sorted(p for p in Path(args.data).glob("*.log") if p.with_name(p.stem + ".end.json").exists())
     if not logs:
         print(f"no logs in {args.data}: make them with tools/make_backtest_logs.py", file=sys.stderr)
         return 2
-    rows = [r for p in logs for r in backtest(p)]
-    print(f"{'log':16s} {'cut':>4s} {'iter':>5s} {'left':>8s} {'ours':>6s} {'MMEngine':>8s}  band")
+    rows = []
+    for p in logs:
+        rows += backtest(p)
+        first = p.with_name(p.stem + ".launch1.log")
+        if first.exists():
+            rows += backtest(p, first)
+    print(f"{'log':24s} {'cut':>4s} {'iter':>5s} {'left':>8s} {'ours':>6s} {'MMEngine':>8s}  band")
     for r in rows:
-        print(f"{r['log']:16s} {r['cut']:4.0%} {r['cut_iter']:5d} {r['seconds_left'] / 3600:7.2f}h "
+        print(f"{r['log']:24s} {r['cut']:4.0%} {r['cut_iter']:5d} {r['seconds_left'] / 3600:7.2f}h "
               f"{r['ours_error']:6.1%} {r['mmengine_error']:8.1%}  {'in' if r['in_band'] else 'OUT'} "
               f"(width {r['band_width']:.0%})")
     print()
     res = verdict(rows)
     for log, v in res.items():
-        print(f"{log:16s} ours worst {v['worst_10']:.1%} at 10%, {v['worst_25_90']:.1%} at 25-90%; mean ours "
+        print(f"{log:24s} ours worst {v['worst_10']:.1%} at 10%, {v['worst_25_90']:.1%} at 25-90%; mean ours "
               f"{v['ours_mean']:.1%} vs MMEngine {v['mmengine_mean']:.1%}; true end in band {v['in_band']}/"
               f"{v['cuts']}: {'PASS' if v['pass'] else 'MISS'}")
     if args.json:

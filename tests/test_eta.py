@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pytest
 
-from dashboard.analysis import estimate, summarize
+from dashboard.analysis import combine, estimate, summarize
 from dashboard.analysis.eta import stretches, to_come
 from parsers import parse_bytes, parse_path
 from tests.conftest import SAMPLE_LOGS, SHARED_LOGS
@@ -157,6 +157,27 @@ def test_resumed_run_starts_from_its_resume():
     data = timed_log(3000, lambda i: (30.0 if i <= 1230 else steady(i)), start=1200, ckpt_every=1000, ckpt_s=50.0)
     err, e, _ = cut_error(data, 0.5)
     assert e.pace.warmup_records >= 1 and err < 0.02
+
+
+def test_a_resumed_experiment_read_as_one_run_measures_pauses_in_its_first_launch():
+    """Two files (a crashed launch, then the resumed one) combined: line numbers start again in each file, so the
+    pauses are placed among the records by time; the first launch's validation and saves give their lengths."""
+    full = timed_log(3000, steady, ckpt_every=500, ckpt_s=90.0, val_every=1000, val_s=600.0)
+    lines = full.split(b"\n")
+    crash = next(i for i, ln in enumerate(lines) if b"Iter(train) [1590/3000]" in ln)
+    first = parse_bytes(b"\n".join(lines[:crash + 1]) + b"\n").runs[0]
+    # The resumed launch: from the save at 1500 on, ten hours later on the clock.
+    second = timed_log(3000, steady, ckpt_every=500, ckpt_s=90.0, val_every=1000, val_s=600.0, start=1500)
+    cut = second.split(b"\n")
+    at = next(i for i, ln in enumerate(cut) if b"Iter(train) [1700/3000]" in ln)
+    later = parse_bytes(b"\n".join(cut[:at + 1]).replace(b"2025/01/06 0", b"2025/01/06 1") + b"\n").runs[-1]
+    alone = estimate(later)
+    assert alone.pauses.val_seconds is None and "length not measured yet" in alone.method
+    both = estimate(combine([first, later]))
+    assert both.pauses.val_seconds == pytest.approx(600, abs=15)
+    assert both.pauses.ckpt_seconds == pytest.approx(90, abs=10)
+    assert both.pauses.vals_left == 2 and both.pauses.ckpts_left == 3  # 2000 3000 / 2000 2500 3000
+    assert abs(both.pace.pace - 10.0) < 0.2
 
 
 def test_band_holds_the_point_estimate_and_the_slow_case():

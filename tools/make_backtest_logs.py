@@ -38,7 +38,7 @@ BASE = 12.0
 NOISE = 0.06
 
 SCENARIOS: dict[str, dict] = {
-    # Issue 17's measured case: slow first 60 iterations, 25% slower for 600 iterations (a neighbour job), a
+    # Issue 17's measured case: the first 60 iterations 3x slower, 25% slower for 600 iterations (a neighbour job), a
     # 2-minute checkpoint save every 500 iterations.
     "issue17_ckpt": dict(loop="iter", max_iters=3672, warmup=60, slow=[(1500, 2100, 1.25)], ckpt_every=500,
                          ckpt_s=120.0, start="2026-04-01 08:00:00"),
@@ -52,7 +52,8 @@ SCENARIOS: dict[str, dict] = {
                            slow=[(600, 10**9, 0.9), (2100, 2400, 1.3)], ckpt_every=1, ckpt_s=40.0,
                            val_every=1, val_s=240.0, start="2026-04-03 08:00:00"),
     # A crash at iteration 1290 and a resume from the save at 1200: the backtest reads the resumed launch,
-    # whose first iteration skips 1200 batches; a temporary slow-down later.
+    # whose first iteration skips 1200 batches and whose first 30 are slow again (a new process); a temporary
+    # slow-down later.
     "resumed": dict(loop="iter", max_iters=3000, warmup=30, slow=[(2000, 2300, 1.3)], ckpt_every=300,
                     ckpt_s=60.0, val_every=600, val_s=180.0, crash_at=1290, resume_skip_s=0.15,
                     start="2026-04-04 08:00:00", start2="2026-04-04 14:00:00"),
@@ -77,14 +78,13 @@ def worker(name: str, phase: int) -> None:
     clock = samples.SimClock(spec["start2"] if phase == 2 else spec["start"])
     clock.install()
 
-    def factor(i: int) -> float:
+    def factor(i: int, since_launch: int) -> float:
         f = 1.0
         for a, b, k in spec.get("slow", ()):
             if a <= i < b:
                 f *= k
-        w = spec.get("warmup", 0)
-        if i < w:
-            f *= 1.0 + 2.0 * (w - i) / w  # compiling, warming caches: 3x at first, then normal
+        if since_launch < spec.get("warmup", 0):
+            f *= 3.0  # compiling kernels, warming caches: in every new process, a resumed one too
         return f
 
     class PaceHook(Hook):
@@ -110,7 +110,7 @@ def worker(name: str, phase: int) -> None:
 
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
             i = runner.iter  # 0-based index of the iteration just run
-            clock.advance(max(0.2, BASE * factor(i) * rng.normal(1.0, NOISE)))
+            clock.advance(max(0.2, BASE * factor(i, i - self.first) * rng.normal(1.0, NOISE)))
             if phase == 1 and spec.get("crash_at") and i + 1 >= spec["crash_at"]:
                 raise RuntimeError("CUDA error: an illegal memory access was encountered (simulated)")
 
@@ -194,9 +194,12 @@ def main() -> int:
             for phase in phases:
                 launch(stage, name, phase)
             runs = sorted(d for d in (stage / "work_dirs" / name).iterdir() if re.fullmatch(r"\d{8}_\d{6}", d.name))
-            # The last launch's text log: the whole run, or the resumed launch.
+            # The last launch's text log: the whole run, or the resumed launch (and then the crashed first
+            # launch's beside it, <name>.launch1.log: the experiment the resumed launch continues).
             last = runs[-1]
             shutil.copyfile(last / f"{last.name}.log", out / f"{name}.log")
+            if len(runs) > 1:
+                shutil.copyfile(runs[0] / f"{runs[0].name}.log", out / f"{name}.launch1.log")
             end = float((stage / "work_dirs" / name / "end_time").read_text())
             (out / f"{name}.end.json").write_text(json.dumps({"end_time": end, "note": END_NOTE}) + "\n")
             print(f"{name}: {len(phases)} launch(es), {(out / f'{name}.log').stat().st_size} bytes")

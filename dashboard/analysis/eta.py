@@ -268,30 +268,41 @@ def estimate(run: Run, max_iters: int | None = None, upto: int | None = None) ->
     if left == 0:
         return Eta(0.0, last_ts, None, None, logged, logged_finish, "finished")
 
-    last_line = int(lines[-1])
-    vals = [e for e in run.evals if e.mode == "val" and e.line_no <= last_line]
-    ckpts = [e for e in run.events if e.kind == "checkpoint" and e.line_no <= last_line]
-    other = [e for e in run.events if e.kind in ("resume", "auto_resume", "load_checkpoint", "advance_dataloader")
-             and e.line_no <= last_line]
+    # Where each validation and event falls among the records: by line number in one file; in a run combined
+    # from several files (a resumed experiment, ``combine``) line numbers start again in each, so by time.
+    by_line = bool(np.all(np.diff(lines) >= 0))
+    keys = lines.astype(float) if by_line else ts
+
+    def key(e) -> float:
+        if by_line:
+            return float(e.line_no)
+        return float(e.timestamp) if e.timestamp is not None else np.nan
+
+    last_key = float(keys[-1])
+    seen = [(e, key(e)) for e in [*run.evals, *run.events]]
+    seen = [(e, x) for e, x in seen if np.isfinite(x) and x <= last_key]
+    vals = [e for e, _ in seen if getattr(e, "mode", None) == "val"]
+    ckpts = [e for e, _ in seen if getattr(e, "kind", None) == "checkpoint"]
+    other_kinds = ("resume", "auto_resume", "load_checkpoint", "advance_dataloader", "restart")
     steps = iteration_steps(run)[:k].astype(float)
 
     # What each record's interval (the lines since the previous train record) holds.
     kind = np.zeros(k, dtype=np.int8)  # 0 ordinary, 1 checkpoint, 2 validation, 3 both, 4 other (first, resume)
     kind[0] = 4
 
-    def mark(line_nos: list[int], bit: int) -> None:
-        if not line_nos:
+    def mark(at: list[float], bit: int) -> None:
+        if not at:
             return
-        r = np.searchsorted(lines, np.asarray(line_nos), side="right")  # the record after the line
+        r = np.searchsorted(keys, np.asarray(at), side="right")  # the record after it
         r = r[r < k]
         if bit == 4:
             kind[r] = 4
         else:
             kind[r] |= bit
 
-    mark([e.line_no for e in ckpts], 1)
-    mark([e.line_no for e in vals], 2)
-    mark([e.line_no for e in other], 4)
+    mark([x for e, x in seen if getattr(e, "kind", None) == "checkpoint"], 1)
+    mark([x for e, x in seen if getattr(e, "mode", None) == "val"], 2)
+    mark([x for e, x in seen if getattr(e, "kind", None) in other_kinds], 4)
     dts = np.diff(ts, prepend=np.nan)
     has_ts = np.isfinite(dts) & (dts >= 0) & (dts < LONG_GAP)
     ordinary = kind == 0
