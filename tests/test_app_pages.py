@@ -358,3 +358,18 @@ def test_the_setup_you_believe_is_checked_on_the_run_page_and_kept_in_the_url(lo
     again = run_page({"run": f"logs/{LLM}", "gpus": "4"})  # the link opens the same check
     assert again.number_input(key="run_calc_gpus").value == 4
     assert "This setup gives N = 936, but the log says N = 3672." in [e.value for e in again.error]
+
+
+def test_the_metric_filter_shows_every_matching_metric_and_the_chart_tools_are_in_the_url(log_root):
+    q = {"run": f"logs/{TEE}", "r": "0", "metric_filter": "^loss_(cls|bbox)$|bbox_mAP_50", "log": "lr",
+         "hide": "time", "outliers": "1", "live": "0"}
+    at = run_page(q)
+    assert at.text_input(key="run_metric_filter").value == q["metric_filter"]
+    assert at.multiselect(key="run_log_charts").value == ["lr"] and at.multiselect(key="run_hidden_charts").value == [
+        "time"]
+    assert at.toggle(key="run_ignore_outliers").value is False
+    names = [[t["name"] for t in c["data"] if "(raw)" not in t["name"] and t["name"] not in ("checkpoint", "clipped")]
+             for c in charts(at)]
+    assert names[0] == ["loss_cls", "loss_bbox"]  # not chosen in the sidebar, shown because they match
+    assert ["coco/bbox_mAP_50"] in names and not any("time" in n for ns in names for n in ns)
+    assert query(at) == {k: (v if isinstance(v, list) else [v]) for k, v in q.items()}

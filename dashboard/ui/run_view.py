@@ -273,7 +273,10 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
     chart_view = rm.ChartView(x_axis, smoothing, log_y, x_range, ignore_outliers, label=model.title)
     tools = ChartTools(frozenset(log_charts), frozenset(hidden_charts),
                        matcher.search if matcher is not None else None)  # type: ignore[attr-defined]
-    plan = full_plan
+    # A metric filter, as TensorBoard's tag filter, shows every metric whose name matches, chosen or not.
+    plan = (rm.chart_plan(choices, [k for k in choices.train_options if matcher.search(k)],  # type: ignore[union-attr]
+                          [k for k in choices.eval_options if matcher.search(k)])  # type: ignore[union-attr]
+            if matcher is not None else full_plan)
     st.text(plain(model.source.title, 1000))
     lv0 = opened.liveness() if opened.liveness is not None else None
     # A log under a root can grow (or come back to life) whatever it looks like now: follow it while "Live
