@@ -82,7 +82,8 @@ def test_uploading_a_log_stores_it_and_shows_the_review_with_a_permalink(env):
                       ["time (raw)", "time", "data_time (raw)", "data_time", "checkpoint", "clipped"],
                       ["grad_norm (raw)", "grad_norm", "checkpoint"]]
     assert [b.label for b in at.get("download_button")] == ["Records (CSV)", "Records (Parquet)",
-                                                            "Run report (Markdown)"]
+                                                            "Run report (Markdown)",
+                                                            "Run report (HTML, charts included)"]
     assert "Consistent" in page_text(at)
 
 

@@ -8,6 +8,9 @@ Output contract (README "Command line"):
   PATHs are one experiment: a single object whose ``path`` is the list of paths and whose single run
   is the combined one.
 - ``--markdown``: a run report to paste into a document.
+- ``--html OUT.html``: the self-contained HTML report (``dashboard.reports.html``) of all PATHs' runs, written to
+  OUT.html (``-`` for stdout); plotly.js embedded once, or linked with ``--plotly-js cdn``. Prints one line
+  ``wrote OUT.html: <bytes> bytes, <runs> run(s)`` on stdout.
 Errors: one line ``error: ...`` on stderr, exit 2.
 """
 
@@ -57,6 +60,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="machine-readable output (one object per PATH)")
     fmt.add_argument("--markdown", action="store_true", help="a run report in Markdown")
+    fmt.add_argument("--html", metavar="OUT.html", help="write a self-contained HTML report (charts included)")
+    p.add_argument("--plotly-js", choices=("inline", "cdn"), default="inline",
+                   help="with --html: embed plotly.js (default, opens offline) or link it from plotly's CDN "
+                        "(a small file that needs the network)")
     p.add_argument("--combine", action="store_true", help="treat all PATHs as one experiment (resumed runs)")
     p.add_argument("--samples", type=int, metavar="N", help="dataset size you believe the run used")
     p.add_argument("--gpus", type=int, metavar="W", help="number of GPUs (processes) you believe it used")
@@ -166,6 +173,37 @@ def gpu_lines(section) -> str:
     return "\n".join(lines)
 
 
+def _write_html(args: argparse.Namespace, items, overrides) -> int:
+    """All runs of all PATHs in one HTML file, each as the run model the Run page shows."""
+    from dashboard.analysis import summarize
+    from dashboard.reports.html import html_report
+    from dashboard.views.run_model import RunSource, build_run_model, run_label
+
+    models = []
+    for path, _skipped, runs, fmt in items:
+        label = path if isinstance(path, str) else " + ".join(path)
+        choices = [(i, run_label(r, i, len(runs))) for i, r in enumerate(runs)]
+        for i, run in enumerate(runs):
+            models.append(build_run_model(
+                run, RunSource("file", label, label, fmt), run_index=i if len(runs) > 1 else None, choices=choices,
+                is_last_run=i == len(runs) - 1,
+                summarize_fn=lambda r, label=label: summarize(r, path=label, overrides=overrides)))
+    title = ", ".join(p if isinstance(p, str) else " + ".join(p) for p, *_ in items)
+    data = html_report(title, models, plotly_js=args.plotly_js, overrides=overrides).encode("utf-8")
+    if args.html == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return 0
+    try:
+        with open(args.html, "wb") as f:
+            f.write(data)
+    except OSError as e:
+        print(f"error: cannot write {args.html}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.html}: {len(data):,} bytes, {len(models)} run(s)")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from dashboard.analysis import combine, summarize
     from dashboard.reports.markdown import markdown_report
@@ -195,6 +233,8 @@ def run(args: argparse.Namespace) -> int:
              parsed[0][1].format)]
     else:
         items = [(path, p.unparsed_count, p.runs, p.format) for path, p in parsed]
+    if args.html:
+        return _write_html(args, items, overrides)
     out = sys.stdout
     for path, skipped, runs, fmt in items:
         summaries = [summarize(r, path=path if isinstance(path, str) else None, overrides=overrides) for r in runs]

@@ -72,6 +72,33 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
             *("| " + " | ".join(r) + " |" for r in rows)]
 
 
+def efficiency_lines(s: RunSummary) -> list[str]:
+    """The report's efficiency lines (plain text; they quote a source sentence: escape for the document)."""
+    return [
+        f"Progress: {fmt_fraction(s.last_iter, s.max_iters)}" + (f" ({fmt_percent(s.progress)})" if finite(s.progress)
+                                                                  else ""),
+        f"Seconds per iteration: median {fmt_num(s.median_iter_seconds)}, p90 {fmt_num(s.p90_iter_seconds)}, "
+        f"recent {fmt_num(s.recent_iter_seconds)}",
+        f"Samples per hour: {fmt_num(s.samples_per_hour)} ({s.sources.get('samples_per_second', '')})",
+        f"Wall time {fmt_duration(s.wall_seconds)} vs compute time {fmt_duration(s.compute_seconds)} "
+        f"(gap {fmt_duration(s.gap_seconds)}: validation, checkpoints, restarts)",
+        f"Data loading share: {fmt_percent(s.data_time_share)}" + (" — data-bound" if s.data_bound else ""),
+        f"Peak memory: {fmt_memory(s.peak_memory_mb)}",
+    ]
+
+
+def health_lines(s: RunSummary) -> list[str]:
+    """The report's health lines after the status (plain text; field names are log text: escape them)."""
+    out = []
+    if s.first_nonfinite_iter is not None:
+        out.append(f"First NaN/inf at iteration {s.first_nonfinite_iter} ({', '.join(s.nonfinite_fields)})")
+    if s.loss_spikes:
+        out.append(f"Loss spikes at iterations {', '.join(map(str, s.loss_spikes[:10]))}")
+    if s.resumed_from_iter is not None:
+        out.append(f"Resumed from iteration {s.resumed_from_iter}")
+    return out
+
+
 def markdown_report(path: str, runs: list[Run], summaries: list[RunSummary], overrides=None, gpu=None) -> str:
     """The report of ``runs`` (with their summaries, made with ``overrides``: the setup a person gave), from the
     rows of the one run model: the header tiles, banners, setup and audit tables, validation and events read as
@@ -106,32 +133,13 @@ def markdown_report(path: str, runs: list[Run], summaries: list[RunSummary], ove
             out += ["", "### Epoch timeline", ""]
             out += _table(["epoch", "iterations", "started", "ended"],
                           [[str(e), f"{lo}–{hi}", fmt_clock(t0), fmt_clock(t1)] for e, lo, hi, t0, t1 in timeline])
-        out += [
-            "", "### Efficiency", "",
-            f"- Progress: {fmt_fraction(s.last_iter, s.max_iters)}"
-            + (f" ({fmt_percent(s.progress)})" if finite(s.progress) else ""),
-            f"- Seconds per iteration: median {fmt_num(s.median_iter_seconds)}, "
-            f"p90 {fmt_num(s.p90_iter_seconds)}, recent {fmt_num(s.recent_iter_seconds)}",
-            f"- Samples per hour: {fmt_num(s.samples_per_hour)} "
-            f"({md_escape(s.sources.get('samples_per_second', ''))})",
-            f"- Wall time {fmt_duration(s.wall_seconds)} vs compute time {fmt_duration(s.compute_seconds)} "
-            f"(gap {fmt_duration(s.gap_seconds)}: validation, checkpoints, restarts)",
-            f"- Data loading share: {fmt_percent(s.data_time_share)}"
-            + (" — data-bound" if s.data_bound else ""),
-            f"- Peak memory: {fmt_memory(s.peak_memory_mb)}",
-        ]
+        out += ["", "### Efficiency", "", *(f"- {md_escape(line)}" for line in efficiency_lines(s))]
         if g is not None:
             from dashboard.views.gpu_view import markdown_lines
 
             out += markdown_lines(g, md_escape)
-        out += ["", "### Health", "", f"- Status: **{s.status}** — {md_escape(s.status_reason)}"]
-        if s.first_nonfinite_iter is not None:
-            out.append(f"- First NaN/inf at iteration {s.first_nonfinite_iter} "
-                       f"({md_escape(', '.join(s.nonfinite_fields))})")
-        if s.loss_spikes:
-            out.append(f"- Loss spikes at iterations {', '.join(map(str, s.loss_spikes[:10]))}")
-        if s.resumed_from_iter is not None:
-            out.append(f"- Resumed from iteration {s.resumed_from_iter}")
+        out += ["", "### Health", "", f"- Status: **{s.status}** — {md_escape(s.status_reason)}",
+                *(f"- {md_escape(line)}" for line in health_lines(s))]
         validation = rm.validation_rows(s)
         if validation:
             out += ["", "### Validation", ""]

@@ -332,7 +332,8 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
     chart_sync.sync_charts(_on_zoom, _on_legend)
     if timed:
         live_page.watchdog(STALE_AFTER)
-    believed = draw_details(model, latest=lambda: opened.model(chosen) if opened.liveness is not None else None)
+    believed = draw_details(model, latest=lambda: opened.model(chosen) if opened.liveness is not None else None,
+                            plan=plan, view=chart_view)
     with st.expander("About this log"):
         st.text(opened.about())
     new_query = {**run_page_query(view), **opened.extra_query, **believed}
@@ -467,10 +468,12 @@ def draw_gpu_charts(m: rm.RunModel, view: rm.ChartView, cache: Callable[..., obj
     return [k for k, _fig in items]
 
 
-def draw_details(m: rm.RunModel, latest: Callable[[], rm.RunModel | None] = lambda: None) -> dict[str, str]:
+def draw_details(m: rm.RunModel, latest: Callable[[], rm.RunModel | None] = lambda: None,
+                 plan: list[rm.ChartSpec] | None = None, view: rm.ChartView | None = None) -> dict[str, str]:
     """Files of an upload, links, validation, audit and the setup check, events, tracebacks, lines not understood,
     downloads. Returns the setup check's URL parameters. The downloads are made when clicked, from ``latest()``
-    (a live run as it is then, not as it was at the page's last full run), else from ``m``."""
+    (a live run as it is then, not as it was at the page's last full run), else from ``m``; the HTML report has the
+    charts ``plan`` drawn with ``view``, as on the page."""
     if m.files:
         st.dataframe(pd.DataFrame([{"file": one_line(f.name), "size (bytes)": f.size, "kind": f.kind, "use": f.note}
                                    for f in m.files]), hide_index=True)
@@ -513,7 +516,6 @@ def draw_details(m: rm.RunModel, latest: Callable[[], rm.RunModel | None] = lamb
             st.code(plain("\n".join(f"{n}: {t}" for n, t in m.unparsed_examples), 20_000), language=None)
 
     st.subheader("Downloads")
-    c = st.columns(3)
 
     def now() -> rm.RunModel:
         return latest() or m
@@ -530,7 +532,13 @@ def draw_details(m: rm.RunModel, latest: Callable[[], rm.RunModel | None] = lamb
         with cur.lock:
             return exports.report_markdown_bytes(cur.title, [cur.run], [cur.summary], gpu=[cur.gpu])
 
+    def html_report() -> bytes:
+        from dashboard.reports.html import html_report as build  # plotly.js is read only when asked for
+
+        return build(m.title, [now()], plan=plan, view=view).encode("utf-8")
+
     key = f"dl_{abs(hash((m.source, m.run_index)))}"
+    c = st.columns(4)
     c[0].download_button("Records (CSV)", data=records(exports.records_csv),
                          file_name=exports.download_name(m.title, ".records.csv"), mime="text/csv",
                          key=f"{key}_csv", on_click="ignore")
@@ -540,6 +548,12 @@ def draw_details(m: rm.RunModel, latest: Callable[[], rm.RunModel | None] = lamb
     c[2].download_button("Run report (Markdown)", data=report,
                          file_name=exports.download_name(m.title, ".report.md"), mime="text/markdown",
                          key=f"{key}_md", on_click="ignore")
+    c[3].download_button("Run report (HTML, charts included)", data=html_report,
+                         file_name=exports.download_name(m.title, ".report.html"), mime="text/html",
+                         key=f"{key}_html", on_click="ignore",
+                         help="One file that opens offline in a browser: the header, the charts shown here "
+                              "(interactive), the audit, the epoch timeline, events and health. About 5 MB: "
+                              "plotly.js is inside.")
     st.caption("Records: one row per train iteration and per validation/test result, the columns of "
                "`python -m parsers export`; a value the log wrote as nan stays nan, a missing one is empty.")
     return believed

@@ -15,6 +15,8 @@ the literal text those elements show):
   surrogates (undecodable bytes) with U+FFFD, and caps the length with a visible marker.
 - ``one_line`` does the same for a table cell or caption and folds line breaks into ``⏎``.
 
+``html_text`` is for the one HTML document MMDash writes itself (the HTML report): ``plain``, then HTML-escaped.
+
 Plotly is the exception: it renders a subset of HTML in every text of a chart, so ``plotly_text`` *does*
 escape (``<`` becomes ``&lt;``, which plotly shows as ``<``), and ``escape_figure`` passes every text of a
 finished figure through it once.
@@ -25,6 +27,7 @@ characters plus the truncation marker.
 
 from __future__ import annotations
 
+import html
 import re
 
 MAX_CHARS = 100_000
@@ -86,6 +89,14 @@ def plotly_text(text: str, max_chars: int = MAX_LINE_CHARS) -> str:
     pseudo-HTML (``<b>``, ``<a href>``, ``<br>``) made into entities, which plotly displays as the characters.
     The one escaper for everything a figure renders; ``escape_figure`` applies it to a whole figure."""
     return one_line(str(text), max_chars).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def html_text(text: str | bytes, max_chars: int = MAX_CHARS, *, line: bool = False) -> str:
+    """Log text for an HTML document (the HTML report): ``plain`` (or ``one_line`` with ``line=True``), then every
+    character HTML reads as markup (``& < > " '``) as an entity, so it is shown as those characters, in element
+    text and in attribute values alike. The one escaper for HTML we write ourselves (plotly's texts:
+    ``plotly_text``)."""
+    return html.escape(one_line(text, max_chars) if line else plain(text, max_chars), quote=True)
 
 
 def _escaped(value):

@@ -131,6 +131,12 @@ def test_upload_gives_a_permalink_that_opens_the_same_run_in_a_new_browser_conte
         page.get_by_role("button", name="Run report (Markdown)").click()
     report = Path(info.value.path()).read_text()
     assert report.startswith("# Run report: 20260314_090000.log") and "### Iteration arithmetic" in report
+    with page.expect_download(timeout=SLOW_MS) as info:
+        page.get_by_role("button", name="Run report (HTML, charts included)").click()
+    assert info.value.suggested_filename == "20260314_090000.report.html"
+    doc = Path(info.value.path()).read_text()
+    assert "<h1>Run report: 20260314_090000.log</h1>" in doc
+    assert doc.count("<script>Plotly.newPlot(") == 4  # the charts the page shows
 
     fresh = chromium.new_context(viewport={"width": 1400, "height": 1000})
     try:
