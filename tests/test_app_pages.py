@@ -88,10 +88,10 @@ def test_runs_page_lists_every_run_with_status_progress_and_links(log_root):
     assert "logs/escape.log" not in rows.index  # a symlink out of the root is not followed
     llm = rows.loc[f"logs/{LLM}"]
     assert llm["n/N"] == "3670/3672" and llm["epoch"] == "3/3" and llm["status"].endswith("finished")
-    assert llm["open"] == f"run?run=logs/{LLM}"
+    assert llm["open"] == f"/run?run=logs/{LLM}"  # under the app's path prefix (none here)
     crashed = rows.loc[f"logs/{TEE} · run 1/2"]
     assert crashed["status"].endswith("crashed") and "OutOfMemoryError" in crashed["why"]
-    assert crashed["open"] == f"run?run=logs/{TEE}&r=0" and crashed["progress"] == 0.75
+    assert crashed["open"] == f"/run?run=logs/{TEE}&r=0" and crashed["progress"] == 0.75
     assert "6 runs in 5 log files" in page_text(at)
 
 

@@ -376,12 +376,25 @@ def test_merge_inputs_without_a_run_is_the_url():
     ("http://127.0.0.1:8501/upload", "upload", {"upload": "abc"}, "http://127.0.0.1:8501/upload?upload=abc"),
     ("http://h:1/base/run", "calculator", {"upload": "a", "r": "1"}, "http://h:1/base/calculator?upload=a&r=1"),
     ("http://h/base/", "compare", {"compare": ["a/b.log", "upload:x"]},
-     "http://h/base/compare?compare=a%2Fb.log&compare=upload%3Ax"),
+     "http://h/base/compare?compare=a/b.log&compare=upload%3Ax"),  # one encoding for every link: / readable
     (None, "upload", {"upload": "abc"}, "upload?upload=abc"),
     ("", "upload", {}, "upload"),
 ])
 def test_app_url(context, page, params, expected):
     assert app_url(context, page, params) == expected
+
+
+@pytest.mark.parametrize(("context", "base", "page", "params", "expected"), [
+    # behind a proxy the server knows its prefix (server.baseUrlPath): the host comes from the browser
+    ("http://team.example/mmdash/run?run=x", "/mmdash/", "calculator", {"upload": "a"},
+     "http://team.example/mmdash/calculator?upload=a"),
+    ("https://h/mmdash/", "/mmdash/", "runs", {"filter": "llm"}, "https://h/mmdash/?filter=llm"),
+    # a page whose name is also the prefix's last part cannot confuse it
+    ("http://h/run/run", "/run/", "upload", {}, "http://h/run/upload"),
+    (None, "/mmdash/", "run", {"upload": "abc"}, "/mmdash/run?upload=abc"),
+])
+def test_app_url_under_a_prefix(context, base, page, params, expected):
+    assert app_url(context, page, params, base) == expected
 
 
 def test_build_review_needs_a_parse_per_used_file():

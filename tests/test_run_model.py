@@ -169,6 +169,25 @@ def test_run_href_is_root_relative_and_parseable():
     assert runs_table.link_query(href) == {"run": "logs/a b/#1.log", "r": "2"}
 
 
+@pytest.mark.parametrize(("option", "base"), [("", "/"), (None, "/"), ("mmdash", "/mmdash/"), ("/mmdash/", "/mmdash/"),
+                                             ("a/b", "/a/b/"), ("//a//b//", "/a/b/")])
+def test_base_path_from_server_base_url_path(option, base):
+    assert url_state.base_path(option) == base
+
+
+def test_every_link_the_app_makes_takes_the_prefix():
+    base = url_state.base_path("mmdash")
+    assert url_state.run_href("logs/a b/#1.log", 2, base) == "/mmdash/run?run=logs/a%20b/%231.log&r=2"
+    assert url_state.page_href("runs", {}, base) == "/mmdash/"
+    assert url_state.page_href("runs", {}, "/") == "/"
+    assert url_state.page_href("runs", {"filter": "x"}) == "./?filter=x"  # relative: the app's root
+    assert url_state.page_href("compare", {"compare": ["a/b.log", "upload:x"]}, base) == \
+        "/mmdash/compare?compare=a/b.log&compare=upload%3Ax"
+    row = runs_table.waiting_row("logs/x.log", None, 0.0, base=base)
+    assert row["open"] == "/mmdash/run?run=logs/x.log"
+    assert runs_table.link_query(str(row["open"])) == {"run": "logs/x.log"}
+
+
 def test_filter_regex():
     regex, note = runs_table.compile_filter("LLM|det_.*resume")
     names = ["a/llm/1.log", "a/det_crash_resume/x.log", "a/cls.log"]

@@ -278,10 +278,17 @@ def upload_source(upload_id: str, rev: review.Review) -> RunSource:
     return RunSource("upload", upload_id, rev.title, rev.format)
 
 
+def base_path() -> str:
+    """The path prefix every page is served under: ``/``, or e.g. ``/mmdash/`` with ``server.baseUrlPath`` (behind a
+    reverse proxy). Every link the app makes is built under it (``url_state.page_href``)."""
+    return url_state.base_path(st.get_option("server.baseUrlPath"))
+
+
 def app_url(page: str, params: Mapping[str, str | Sequence[str]] | None = None) -> str:
-    """The full URL of ``page`` with ``params`` on this server, as the browser reached it (``st.context.url``)."""
+    """The full URL of ``page`` with ``params`` on this server: the scheme and host the browser reached it at
+    (``st.context.url``), the path under the app's prefix (``base_path``)."""
     try:
         context_url = st.context.url
     except AttributeError:  # an older Streamlit, or no browser (AppTest)
         context_url = None
-    return url_state.app_url(context_url, page, params)
+    return url_state.app_url(context_url, page, params, base_path() if context_url else None)

@@ -107,8 +107,9 @@ def latest_loss(summary: RunSummary) -> float | None:
 
 
 def run_row(*, source_id: str, run_index: int, run_count: int, summary: RunSummary, status: str, reason: str,
-            last_update: float | None, now: float) -> dict[str, object]:
-    """One row of the runs table (all cells are plain values; ``name`` and ``why`` may hold log text)."""
+            last_update: float | None, now: float, base: str | None = None) -> dict[str, object]:
+    """One row of the runs table (all cells are plain values; ``name`` and ``why`` may hold log text); ``open`` is
+    the Run page's link under the app's path prefix ``base`` (``url_state.page_href``)."""
     name = source_id if run_count == 1 else f"{source_id} · run {run_index + 1}/{run_count}"
     progress = summary.progress
     if progress is not None and math.isfinite(progress):
@@ -129,19 +130,19 @@ def run_row(*, source_id: str, run_index: int, run_count: int, summary: RunSumma
         "s/iter": fmt_num(it_s),
         "last update": fmt_ago(now - last_update) if last_update is not None else UNKNOWN,
         "loss": fmt_num(latest_loss(summary), 4),
-        "open": run_href(source_id, run_index if run_count > 1 else None),
+        "open": run_href(source_id, run_index if run_count > 1 else None, base),
         "_sort": (last_update or 0.0, run_index),
         "_status": status,
     }
 
 
-def waiting_row(source_id: str, last_update: float | None, now: float) -> dict[str, object]:
+def waiting_row(source_id: str, last_update: float | None, now: float, base: str | None = None) -> dict[str, object]:
     """A followed log that holds no training run yet (just created, or only a launch line so far)."""
     row: dict[str, object] = {c: UNKNOWN for c in RUN_TABLE_COLUMNS}
     row.update({"name": one_line(source_id), "status": status_badge("waiting"),
                 "why": "no training run in this file yet",
                 "progress": None, "last update": fmt_ago(now - last_update) if last_update is not None else UNKNOWN,
-                "open": run_href(source_id), "_sort": (last_update or 0.0, 0), "_status": "waiting"})
+                "open": run_href(source_id, None, base), "_sort": (last_update or 0.0, 0), "_status": "waiting"})
     return row
 
 

@@ -555,12 +555,12 @@ def run_page_query(view: ViewState) -> dict[str, str | list[str]]:
     return out
 
 
-def run_href(source_id: str, run_index: int | None = None) -> str:
-    """Relative URL of the run page (from any page of the app)."""
+def run_href(source_id: str, run_index: int | None = None, base: str | None = None) -> str:
+    """The Run page's link to a run (``page_href``: under ``base``, or relative from any page of the app)."""
     q: dict[str, str] = {"run": source_id}
     if run_index is not None:
         q["r"] = str(run_index)
-    return "run?" + urlencode(q, quote_via=quote, safe="/")
+    return page_href("run", q, base)
 
 
 @dataclass
@@ -610,18 +610,38 @@ def runs_page_query(q: RunsPageQuery) -> dict[str, str]:
     return out
 
 
-def app_url(context_url: str | None, page: str, params: Mapping[str, str | Sequence[str]] | None = None) -> str:
-    """The URL of ``page`` with ``params``, next to the page ``context_url`` (``st.context.url``) shows.
+def base_path(base_url_path: str | None) -> str:
+    """The path every page of the app is under, from Streamlit's ``server.baseUrlPath`` (``mmdash``, ``/mmdash/``,
+    ``a/b``): ``/mmdash/``, ``/a/b/``; ``/`` when there is none."""
+    parts = [p for p in (base_url_path or "").split("/") if p]
+    return "/" + "".join(f"{p}/" for p in parts)
 
-    Without a context URL (tests, old browsers) the link is relative: ``<page>?<query>``.
-    """
-    query = urlencode([(k, v) for k, vs in (params or {}).items() for v in ([vs] if isinstance(vs, str) else vs)])
+
+def page_href(page: str, params: Mapping[str, str | Sequence[str]] | None = None, base: str | None = None) -> str:
+    """The one link to a page of the app: ``<base><page>?<query>``, where ``base`` is the path prefix the app is
+    served under (``base_path``: ``/`` or e.g. ``/mmdash/`` behind a reverse proxy). With ``base=None`` the link is
+    relative (``<page>?<query>``; the pages are siblings, so it works from any page). The default page (Runs) is
+    the app's root (Streamlit gives it the url_path ""). Query values are percent-encoded, ``/`` kept readable."""
+    query = urlencode([(k, v) for k, vs in (params or {}).items() for v in ([vs] if isinstance(vs, str) else vs)],
+                      quote_via=quote, safe="/")
+    default = any(p.default and p.path == page for p in PAGE_SPECS)
+    path = (base or "") + ("" if default else page)
+    if not path:
+        path = "./"
+    return path + (f"?{query}" if query else "")
+
+
+def app_url(context_url: str | None, page: str, params: Mapping[str, str | Sequence[str]] | None = None,
+            base: str | None = None) -> str:
+    """The full URL of ``page`` with ``params`` (``page_href`` under ``base``) on the server the browser reached,
+    ``context_url`` (``st.context.url``): its scheme and host. Without ``base``, the prefix is read from
+    ``context_url``'s path (whatever comes before a page's name). Without a context URL (tests, old browsers) the
+    link is ``page_href``'s alone."""
     if not context_url:
-        return page + (f"?{query}" if query else "")
+        return page_href(page, params, base)
     parts = urlsplit(context_url)
-    path = parts.path.rstrip("/")
-    head, _, last = path.rpartition("/")
-    base = head if last in PAGES else path
-    # The default page (Runs) is served at the app's root only: Streamlit gives it the url_path "".
-    shown = "" if any(p.default and p.path == page for p in PAGE_SPECS) else page
-    return urlunsplit((parts.scheme, parts.netloc, f"{base}/{shown}", query, ""))
+    if base is None:
+        path = parts.path.rstrip("/")
+        head, _, last = path.rpartition("/")
+        base = (head if last in PAGES else path) + "/"
+    return urlunsplit((parts.scheme, parts.netloc, "", "", "")) + page_href(page, params, base)

@@ -88,10 +88,12 @@ class StreamlitServer:
     proc: subprocess.Popen
     log_path: Path
     _log_file: object = field(repr=False, default=None)
+    base: str = ""  # the path prefix (server.baseUrlPath) as "/mmdash", or ""
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        """The app's root, prefix included (no trailing slash)."""
+        return f"http://127.0.0.1:{self.port}{self.base}"
 
     def output(self, tail: int = 4000) -> str:
         try:
@@ -114,8 +116,10 @@ class StreamlitServer:
 
 
 def start_streamlit(roots: Sequence[Path | str], extra_env: dict[str, str] | None = None,
-                    timeout_s: float = HEALTH_TIMEOUT_S) -> StreamlitServer:
-    """Start ``streamlit run app.py`` with ``MMDASH_ROOTS`` = ``roots`` and wait until it is healthy."""
+                    timeout_s: float = HEALTH_TIMEOUT_S, base_url_path: str = "",
+                    extra_args: Sequence[str] = ()) -> StreamlitServer:
+    """Start ``streamlit run app.py`` with ``MMDASH_ROOTS`` = ``roots`` (served under ``base_url_path``, e.g.
+    ``mmdash``, when given) and wait until it is healthy."""
     ARTIFACTS.mkdir(exist_ok=True)
     port = free_port()
     log_path = ARTIFACTS / f"streamlit-{port}.log"
@@ -129,11 +133,14 @@ def start_streamlit(roots: Sequence[Path | str], extra_env: dict[str, str] | Non
         "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none",
         "--global.developmentMode", "false",
+        "--server.baseUrlPath", base_url_path,
+        *extra_args,
     ]
     log_file = open(log_path, "w")  # noqa: SIM115 - closed by StreamlitServer.stop
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL)
-    server = StreamlitServer(tuple(str(r) for r in roots), port, proc, log_path, log_file)
+    base = "".join(f"/{p}" for p in base_url_path.split("/") if p)
+    server = StreamlitServer(tuple(str(r) for r in roots), port, proc, log_path, log_file, base)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:

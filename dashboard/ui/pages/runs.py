@@ -66,6 +66,7 @@ CLICKS_KEY = "_runs_clicks"
 @st.fragment(run_every=runs_table.RUNS_INTERVAL if live else None)
 def runs_list() -> None:
     now = time.time()
+    base = common.base_path()  # links under the path prefix the app is served at (server.baseUrlPath)
     if live:
         live_page.heartbeat(live_page.beat_text(f"table every {runs_table.RUNS_INTERVAL:g} s;"))
     sources = state.watcher.sources()
@@ -109,14 +110,15 @@ def runs_list() -> None:
         lv = live_of(src)
         summaries = state.run_summaries(src)
         if not summaries:
-            rows.append(runs_table.waiting_row(src.id, lv.last_update, now))
+            rows.append(runs_table.waiting_row(src.id, lv.last_update, now, base=base))
             continue
         for i, (summary, gap) in enumerate(summaries):
             status, reason = run_model.live_status(summary.status, summary.status_reason, live=lv.live,
                                             is_last_run=i == len(summaries) - 1, now=now,
                                             last_update=lv.last_update, median_gap=gap)
             rows.append(runs_table.run_row(source_id=src.id, run_index=i, run_count=len(summaries), summary=summary,
-                                   status=status, reason=reason, last_update=lv.last_update, now=now))
+                                   status=status, reason=reason, last_update=lv.last_update, now=now,
+                                   base=base))
     table = runs_table.runs_table(rows, regex)
     counted = f"{len(table)} of {len(rows)} runs" if regex is not None else f"{len(rows)} runs"
     st.text(f"{counted} in {len(sources) - hidden} log files · {runs_table.status_counts(rows) or 'no runs yet'}"
