@@ -7,16 +7,21 @@ Where the logs come from (``dashboard.views.app_state.config_from``): ``--logs``
 The pages are the scripts in ``dashboard/ui/pages/``, listed once in ``dashboard.views.url_state.PAGE_SPECS``.
 A run is addressed by a query parameter (``/run?run=<root label>/<relative path>&r=<run in the file>``, or
 ``/run?upload=<id>``) because ``st.Page(url_path=...)`` cannot contain ``/``.
+
+Sign-in (``[auth]`` in the Streamlit secrets, README Security) is checked before the navigation exists:
+``dashboard.ui.common.require_sign_in`` stops the script with only a sign-in prompt (or a refusal) on every URL.
 """
 
 from pathlib import Path
 
 import streamlit as st
 
+from dashboard.ui.common import require_sign_in
 from dashboard.views.url_state import PAGE_SPECS
 
 PAGES_DIR = Path(__file__).resolve().parent / "dashboard" / "ui" / "pages"
 
 st.set_page_config(page_title="MMDash", layout="wide")
+require_sign_in()  # with sign-in configured, nothing below runs (no page, no run name) until a user is let in
 st.navigation([st.Page(PAGES_DIR / p.script, title=p.title, icon=p.icon, url_path=p.path, default=p.default)
                for p in PAGE_SPECS]).run()

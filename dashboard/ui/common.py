@@ -25,7 +25,7 @@ from dashboard.analysis import RunSummary, summarize
 from dashboard.live.roots import LogRoot, UnsafePath, configured_roots
 from dashboard.uploads import settings as upload_settings
 from dashboard.uploads.store import UploadStore
-from dashboard.views import review, url_state
+from dashboard.views import access, review, url_state
 from dashboard.views.app_state import AppConfig, AppState, config_from, create
 from dashboard.views.run_model import RunSource
 from dashboard.views.text import plain
@@ -87,6 +87,69 @@ def refuse(requested: str, reason: str) -> NoReturn:
     st.text("Reason: " + plain(reason, 500))
     st.page_link("dashboard/ui/pages/runs.py", label="All runs", icon=":material/list:")
     st.stop()
+
+
+# -------------------------------------------------------------------------------------------- sign-in
+
+
+def sign_in_providers() -> list[str | None] | None:
+    """The sign-in providers Streamlit's ``st.login`` can use (``[auth]`` in the secrets: ``[None]`` for one provider
+    configured in ``[auth]`` itself, else the names of its ``[auth.<name>]`` sections), or None when sign-in is not
+    configured (no secrets file, or no ``[auth]``)."""
+    try:
+        auth = st.secrets.get("auth")
+    except Exception as e:  # noqa: BLE001 - any failure to read the secrets closes the app, never opens it
+        if getattr(e, "error_id", None) == "no-secrets-found":
+            return None  # no secrets file at all: sign-in is not configured
+        return []  # a secrets file that cannot be read or parsed: refuse rather than open up
+    if not isinstance(auth, Mapping):
+        return None
+    named = [k for k, v in auth.items() if isinstance(v, Mapping)]
+    return [None] if "server_metadata_url" in auth or not named else named
+
+
+def require_sign_in() -> None:
+    """The gate every page passes first (``app.py``, before navigation): with sign-in configured, nothing of the app
+    (no run name, no upload form, nothing of a log) is drawn or sent until a user is signed in and allowed
+    (``MMDASH_ALLOWED_EMAILS``); the page shows only the sign-in prompt or the refusal. Without sign-in, every page
+    is open, as on a laptop; an allow list without sign-in configured refuses everyone (it cannot be checked)."""
+    providers = sign_in_providers()
+    rules = access.allow_list(os.environ)
+    if providers is None and rules is None:
+        return
+    st.title("MMDash")
+    if not providers:
+        st.error("Refused: sign-in is required (MMDASH_ALLOWED_EMAILS is set, or a secrets file is there) but it "
+                 "is not configured: the Streamlit secrets cannot be read or have no [auth] (see README Security "
+                 "and the server's log), so nobody can be let in.")
+        st.stop()
+    if not st.user.get("is_logged_in"):  # absent (a test harness, an old session) is signed out
+        st.info("Sign in to see the training runs on this server.")
+        for provider in providers:
+            label = "Sign in" if provider is None else f"Sign in with {provider}"
+            st.button(label, on_click=st.login, args=() if provider is None else (provider,), type="primary",
+                      key=f"sign_in_{provider}")
+        st.stop()
+    why = access.refusal(rules, st.user.get("email"), st.user.get("email_verified"))
+    if why is not None:
+        st.error("Refused: you are signed in, but this server does not let you in.")
+        st.text(f"signed in as: {plain(str(st.user.get('email') or st.user.get('sub') or '?'), 200)}\n"
+                f"reason: {why}")
+        st.button("Sign out", on_click=st.logout, key="sign_out_refused")
+        st.stop()
+    with st.sidebar:
+        st.text(f"Signed in as {plain(str(st.user.get('email') or st.user.get('name') or '?'), 200)}")
+        st.button("Sign out", on_click=st.logout, key="sign_out")
+
+
+def exposure_note() -> str | None:
+    """A line for the Runs page's watcher panel when the server listens beyond this machine with sign-in off."""
+    address = st.get_option("server.address")
+    if sign_in_providers() or not access.listens_beyond_localhost(address):
+        return None
+    where = f"address {address}" if address else "every network interface (server.address is not set)"
+    return (f"warning: this server listens on {where} and sign-in is off: anyone who can reach its port sees "
+            "every log under the roots and every upload (README Security: sign-in)")
 
 
 # ------------------------------------------------------------------------------------------ resources

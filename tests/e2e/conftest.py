@@ -117,11 +117,11 @@ class StreamlitServer:
 
 def start_streamlit(roots: Sequence[Path | str], extra_env: dict[str, str] | None = None,
                     timeout_s: float = HEALTH_TIMEOUT_S, base_url_path: str = "",
-                    extra_args: Sequence[str] = ()) -> StreamlitServer:
+                    extra_args: Sequence[str] = (), port: int | None = None) -> StreamlitServer:
     """Start ``streamlit run app.py`` with ``MMDASH_ROOTS`` = ``roots`` (served under ``base_url_path``, e.g.
     ``mmdash``, when given) and wait until it is healthy."""
     ARTIFACTS.mkdir(exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     log_path = ARTIFACTS / f"streamlit-{port}.log"
     env = {**os.environ, "MMDASH_ROOTS": os.pathsep.join(str(r) for r in roots), "PYTHONUNBUFFERED": "1",
            **(extra_env or {})}

@@ -183,6 +183,9 @@ with st.expander("Log roots and watcher"):
         lines.append(f"live demo: {state.demo.source_id} (a sample log replayed into a temporary folder; "
                      "MMDASH_DEMO=0 turns it off)" + (f" · error: {state.demo.error}" if state.demo.error else ""))
     lines.append(f"configured by: {state.config.roots_from}")
+    exposure = common.exposure_note()
+    if exposure:
+        lines.append(exposure)
     lines.extend(one_line(n, 300) for n in [*state.notes, *state.cache_notes, *state.watcher.notes][:50])
     if state.alerts is not None:  # channels shown as scheme://host only (dashboard.alerts.config.redact)
         lines.extend(state.alerts.status_lines())
