@@ -97,3 +97,21 @@ def test_an_allow_list_without_sign_in_configured_refuses_everyone(monkeypatch):
     assert not at.exception
     assert at.error and at.error[0].value.startswith("Refused: sign-in is required")
     assert "sample_logs" not in everything(at)
+
+
+@pytest.mark.parametrize(("address", "warned"), [("0.0.0.0", True), ("127.0.0.1", False)])
+def test_the_watcher_panel_warns_once_when_the_server_listens_beyond_localhost_with_sign_in_off(
+        monkeypatch, address, warned):
+    from streamlit import config
+
+    before = config.get_option("server.address")
+    config.set_option("server.address", address)
+    try:
+        at = app(monkeypatch).run()
+    finally:
+        config.set_option("server.address", before)
+    assert not at.exception
+    panel = "\n".join(t.value for t in at.text)
+    assert panel.count("warning: this server listens on address") == (1 if warned else 0)
+    if warned:
+        assert "sign-in is off: anyone who can reach its port sees every log" in panel
