@@ -85,9 +85,10 @@ def group_name(group: Sequence[str]) -> str:
     return f"{work_dir} · {len(group)} folders joined (resumed run)"
 
 
-def run_href(last_source_id: str) -> str:
-    """The Run page of a group's joined run: its last log, with ``combine=1``."""
-    return f"{_run_href(last_source_id)}&{URL_KEY}=1"
+def run_href(last_source_id: str, base: str | None = None) -> str:
+    """The Run page of a group's joined run: its last log, with ``combine=1`` (under the app's path prefix
+    ``base``, ``url_state.page_href``)."""
+    return f"{_run_href(last_source_id, None, base)}&{URL_KEY}=1"
 
 
 def _sources(state: AppState, group: Sequence[str]):

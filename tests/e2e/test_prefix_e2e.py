@@ -11,8 +11,9 @@ import pytest
 
 from tests.conftest import SAMPLE_LOGS
 from tests.e2e.conftest import start_streamlit, wait_app_ready
-from tests.e2e.page_helpers import grid_column
+from tests.e2e.page_helpers import grid_column, poll
 from tests.e2e.test_review_e2e import LLM, LLM_ID, SLOW_MS, goto, main_text, upload
+from tests.e2e.test_runs_e2e import click_row
 
 PREFIX = "/mmdash/"
 TITLES = ("Runs", "Run", "Upload", "Compare", "Calculator")
@@ -50,18 +51,23 @@ def test_every_link_on_every_page_carries_the_prefix_and_opens_a_page(page, pref
             page.get_by_text("Compare with other runs").first.wait_for(timeout=SLOW_MS)
         for link in app_links(page, origin):
             found.setdefault(link, path)
-    # the Runs table: its "open" links, read from the grid's accessible table (the canvas draws them)
+    # the Runs table: its "open" links, read from the grid's accessible table (the canvas draws them), with the
+    # resumed runs joined too (combine=1: a joined row's link)
+    for path in ("/", "/?combine=1"):
+        goto(page, server.url + path)
+        poll(lambda: len(grid_column(page, 0, 0)) >= 4, 90.0, page=page)
+        table_links = [origin + h for h in grid_column(page, 0, 0)]
+        assert len(table_links) >= 4 and all(h.startswith(server.url + "/run?run=sample_logs/") for h in table_links)
+        for link in table_links:
+            found.setdefault(link, f"{path} (the Runs table)")
+    assert any(link.endswith("&combine=1") for link in found)
+    # a click on a row opens its run under the prefix (st.switch_page)
     goto(page, server.url + "/")
-    table_links = [origin + h for h in grid_column(page, 0, 0)]
-    assert len(table_links) >= 4 and all(h.startswith(server.url + "/run?run=sample_logs/") for h in table_links)
-    for link in table_links:
-        found.setdefault(link, "/ (the Runs table)")
-    page.locator("[data-testid='stSelectbox']").filter(has_text="Open a run in this tab").click()
-    page.get_by_role("option").first.click()
+    poll(lambda: len(grid_column(page, 0, 0)) >= 4, 90.0, page=page)
+    click_row(page, 0)
+    page.wait_for_url(re.compile(r"/mmdash/run\?run="), timeout=SLOW_MS)
     wait_app_ready(page, timeout_ms=SLOW_MS)
-    page.get_by_text("Open the selected run").wait_for(timeout=SLOW_MS)
-    for link in app_links(page, origin):
-        found.setdefault(link, "/ (a run chosen)")
+    assert title(page) == "Run"
 
     assert found, "no links found"
     paths = {urlsplit(link).path for link in found}

@@ -101,7 +101,7 @@ def runs_list() -> None:
                                                    median_gap=None)
             row = runs_table.run_row(source_id=group[-1], run_index=0, run_count=1, summary=summary, status=status,
                                      reason=reason, last_update=lv.last_update, now=now)
-            row.update(name=one_line(joined.group_name(group)), open=joined.run_href(group[-1]))
+            row.update(name=one_line(joined.group_name(group)), open=joined.run_href(group[-1], base))
             rows.append(row)
             in_groups.update(group)
     for src in shown:
