@@ -131,3 +131,24 @@ def test_plotly_js_must_be_inline_or_cdn(bad: str):
 def test_a_log_without_runs_is_a_page_that_says_so():
     doc = html_report("empty.log", [], plotly_js="cdn")
     assert "No training run was found" in doc and chart_calls(doc) == 0
+
+
+def test_a_gpu_log_beside_the_log_is_in_the_report_with_its_charts(tmp_path: Path):
+    import datetime as dt
+    import shutil
+
+    from tools.gen_logs.gpu import write_gpu_log
+
+    d = tmp_path / "work_dir" / "20260314_090000"
+    d.mkdir(parents=True)
+    shutil.copy(LLM, d / LLM.name)
+    write_gpu_log(d / "gpu.csv", dt.datetime(2026, 3, 14, 8, 59), 9000, interval=5, gpus=4, busy=(0,))
+    out = tmp_path / "gpu.html"
+    p = report(str(d / LLM.name), "--html", str(out), "--plotly-js", "cdn")
+    assert p.returncode == 0, p.stderr
+    doc = out.read_text()
+    assert "<h3>GPUs</h3>" in doc and "3 of 4 GPUs sat idle" in doc
+    assert len(re.findall(r'id="chart-0-gpu-', doc)) >= 1  # the per-GPU charts, drawn like the run's
+    without = tmp_path / "plain.html"
+    assert report(str(LLM), "--html", str(without), "--plotly-js", "cdn").returncode == 0
+    assert "<h3>GPUs</h3>" not in without.read_text()

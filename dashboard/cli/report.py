@@ -182,11 +182,16 @@ def _write_html(args: argparse.Namespace, items, overrides) -> int:
     models = []
     for path, _skipped, runs, fmt in items:
         label = path if isinstance(path, str) else " + ".join(path)
+        try:
+            gpu = _gpu_input(args.gpu_log, path if isinstance(path, str) else path[0])
+        except OSError as e:
+            print(f"error: cannot read {args.gpu_log}: {e.strerror or e}", file=sys.stderr)
+            return 2
         choices = [(i, run_label(r, i, len(runs))) for i, r in enumerate(runs)]
         for i, run in enumerate(runs):
             models.append(build_run_model(
                 run, RunSource("file", label, label, fmt), run_index=i if len(runs) > 1 else None, choices=choices,
-                is_last_run=i == len(runs) - 1,
+                is_last_run=i == len(runs) - 1, gpu=gpu,
                 summarize_fn=lambda r, label=label: summarize(r, path=label, overrides=overrides)))
     title = ", ".join(p if isinstance(p, str) else " + ".join(p) for p, *_ in items)
     data = html_report(title, models, plotly_js=args.plotly_js, overrides=overrides).encode("utf-8")

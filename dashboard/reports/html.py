@@ -132,6 +132,9 @@ def run_section(m: RunModel, number: int, charts: _Charts, *, plan: Sequence[Cha
                    f"grad_norm, throughput); each trace holds at most {rm.MAX_POINTS:,} points (MinMaxLTTB). "
                    "Drag to zoom, double-click to reset; the camera button saves a PNG.</p>")
 
+    if m.gpu is not None:
+        out.append(_gpu_section(m, number, charts, view))
+
     if m.validation_rows:
         out.append("<h3>Validation</h3>")
         out.append(_table(["metric", "final", "best", "best at (epoch or iter)"],
@@ -176,6 +179,29 @@ def run_section(m: RunModel, number: int, charts: _Charts, *, plan: Sequence[Cha
         out.append(f"<p>{m.unparsed_count:,} line(s) not understood; the first ones:</p>")
         out.append(f"<pre>{_e(chr(10).join(f'{n}: {t}' for n, t in m.unparsed_examples), line=False)}</pre>")
     out.append("</section>")
+    return "\n".join(out)
+
+
+def _gpu_section(m: RunModel, number: int, charts: _Charts, view: ChartView) -> str:
+    """The run's GPU log (``views.gpu_view``): coverage, tiles, banners, the per-GPU table, notes and charts."""
+    from dashboard.views import gpu_view
+
+    g = m.gpu
+    assert g is not None
+    out = ["<h3>GPUs</h3>", f"<p>{_e(gpu_view.coverage_text(g), line=False)}</p>"]
+    if g.tiles:
+        out.append('<div class="tiles">' + "".join(
+            f'<div class="tile"><div class="label">{_e(t.label)}</div><div class="value">{_e(t.value)}</div></div>'
+            for t in g.tiles) + "</div>")
+    out += [f'<div class="banner {_e(b.level)}"><strong>{_e(b.title)}</strong></div>' for b in g.banners]
+    if g.rows:
+        keys = list(g.rows[0])
+        out.append(_table(keys, [[fmt_num(v) if isinstance(v, (int, float)) and not isinstance(v, bool)
+                                  else (UNKNOWN if v is None else v) for v in r.values()] for r in g.rows]))
+    out += [f"<p>Note: {_e(n)}</p>" for n in g.notes]
+    if len(g.table):
+        for k, fig in gpu_view.figures(g, m, view).items():
+            out.append(f'<div class="chart">{charts.figure(fig, f"chart-{number}-gpu-{k}")}</div>')
     return "\n".join(out)
 
 
