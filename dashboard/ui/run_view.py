@@ -122,6 +122,15 @@ def _clear_range() -> None:  # a range in the old axis' units means nothing on t
     st.session_state.update({_K + "x_from": None, _K + "x_to": None, _K + "x_from_t": "", _K + "x_to_t": ""})
 
 
+#: Session keys: a widget asked for this rerun; the URLs the page wrote last (``show_run``'s "fresh").
+_TOUCHED = "_run_touched"
+_WRITTEN = "_run_urls_written"
+
+
+def _touch() -> None:
+    st.session_state[_TOUCHED] = True
+
+
 #: Session keys: per chart, the legend groups hidden (``chart_sync``); the charts' x axes and the data's extent as
 #: last drawn (a zoom is read in them).
 _HIDDEN_TRACES = "_run_hidden_traces"
@@ -220,7 +229,11 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
     source_key = (model.source.kind, model.source.id)
     # Fresh: opened, the URL changed outside the page (back button, a link), another run, or the widgets' state
     # is gone (Streamlit drops it while another page is shown).
-    fresh = (st.session_state.get("_run_url") != raw or st.session_state.get("_run_source") != source_key
+    # A URL the page itself wrote a moment ago, in a rerun a widget of the page asked for, is no news: the browser
+    # sends its address with every rerun request, and one sent before the last writes reached it carries an older
+    # one (rapid arrow keys on the smoothing slider). Taken for a new address, it set the slider back.
+    echo = bool(st.session_state.pop(_TOUCHED, False)) and raw in (st.session_state.get(_WRITTEN) or [])
+    fresh = ((st.session_state.get("_run_url") != raw and not echo) or st.session_state.get("_run_source") != source_key
              or _K + "smoothing" not in st.session_state)
     if fresh:
         _seed_widgets(query, model, list(query.notices))
@@ -250,7 +263,7 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
     eval_sel = (sb.multiselect("Validation metrics", choices.eval_options, key=_K + "evals")
                 if choices.eval_options else [])
     smoothing = rm.check_smoothing(sb.slider("Smoothing (debiased EMA)", 0.0, MAX_SMOOTHING, step=0.01,
-                                             key=_K + "smoothing",
+                                             key=_K + "smoothing", on_change=_touch,
                                              help="TensorBoard's smoothing; the raw series stays faint behind."))
     x_axis = rm.check_axis(sb.radio("x axis", list(X_AXES), format_func=rm.X_AXIS_LABELS.get, key=_K + "x_axis",
                                     horizontal=True, on_change=_clear_range))
@@ -339,6 +352,8 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
     new_query = {**run_page_query(view), **opened.extra_query, **believed}
     common.set_query(new_query)
     st.session_state["_run_url"] = {k: ([v] if isinstance(v, str) else list(v)) for k, v in new_query.items()}
+    written = [u for u in st.session_state.get(_WRITTEN) or [] if u != st.session_state["_run_url"]]
+    st.session_state[_WRITTEN] = (written + [st.session_state["_run_url"]])[-30:]
     st.session_state["_run_source"] = source_key
 
 

@@ -172,8 +172,6 @@ def test_zoom_holds_across_appends_syncs_every_chart_follows_the_end_and_resets(
     other.close()
 
 
-@pytest.mark.xfail(strict=False, reason="issue 12, not fixed: now and then the slider ends a step back after its last "
-                   "step reached the URL (probably a rerun carrying the browser's older URL, taken for a new address)")
 def test_rapid_arrow_keys_on_the_smoothing_slider_lose_no_step(page, server):
     open_app(page, server, "/run?run=" + quote(RUN_ID))  # live, as on the demo: timers rerun parts of the page
     wait_for_charts(page, 1)
