@@ -122,8 +122,18 @@ def export(parsed: ParsedLog, out_path: str) -> int:
     return export_table(parsed.runs, snapshot=False).write(out_path)
 
 
+class _Version(argparse.Action):
+    def __call__(self, parser, namespace, values, option_string=None):
+        kind = train_kernel.kind()
+        where = f" ({train_kernel.c_library_path()})" if kind == "c" else ""
+        print(f"mmdash parsers: train-line scanner {kind}{where}")
+        parser.exit()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m parsers", description="Parse MMEngine / mmcv training logs.")
+    ap.add_argument("--version", action=_Version, nargs=0,
+                    help="say which train-line scanner this machine uses (c, numba or none) and exit")
     sub = ap.add_subparsers(dest="cmd", required=True)
     p_in = sub.add_parser("inspect", help="summarise what a log holds")
     p_in.add_argument("paths", nargs="+", metavar="PATH")

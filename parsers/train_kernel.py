@@ -2,7 +2,12 @@
 
 Nine lines in ten of a long log are ``Iter(train)`` / ``Epoch(train)`` lines with the same keys in the
 same order. CPython spends most of a parse matching them with regular expressions and turning each
-value into a float; this module reads them with a loop over the bytes that numba compiles.
+value into a float; this module reads them with a compiled loop over the bytes. Two builds of the same
+loop, tried in this order: ``_train_scan.c``, compiled on first use with the system C compiler into the
+user cache directory and called through ctypes (loading it costs about a millisecond); else
+``_train_kernel_numba.py`` (importing numba and loading its cached code costs about 0.4 s). The
+environment variable ``MMDASH_SCANNER`` (``c``, ``numba`` or ``none``) picks one; ``kind()`` says which is
+in use (``python -m parsers --version`` prints it).
 
 Invariants:
 - The scanner accepts a strict subset of what the line-by-line path (``TextLogInterpreter._feed_lines``)
@@ -12,15 +17,28 @@ Invariants:
   digits and a power of ten up to 22 is converted with one correctly rounded operation, as ``float()``
   does). Any other line stops the scan there; the caller gives that line to the general path.
 - Nothing here changes parser state: the scanner fills caller-owned arrays and says how many lines it read.
-- numba is imported on first use, so importing ``parsers`` stays cheap; ``available()`` is False when
-  numba cannot be imported, and the caller then parses every line on the general path.
+- The two builds give identical results, byte for byte, on any input (tests/test_train_scan_c.py).
+- Nothing is loaded before first use, so importing ``parsers`` stays cheap; ``available()`` is False when
+  neither build loads, and the caller then parses every line on the general path.
+- The C library lives in ``$MMDASH_CACHE_DIR/scanner`` (else the user cache dir, ``$XDG_CACHE_HOME/mmdash``),
+  named by the hash of the source, the compiler flags and the platform; it is compiled to a temporary name
+  and renamed into place, so processes racing to build it each load a complete file. The compiler is
+  ``$MMDASH_CC``, else the one Python was built with, else ``cc``; without one, numba is used.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import hashlib
+import os
+import shutil
+import subprocess
 import sys
+import sysconfig
+import tempfile
 import threading
+from pathlib import Path
 
 import numpy as np
 
@@ -28,7 +46,14 @@ import numpy as np
 YEAR, MONTH, DAY, HOUR, MINUTE, SECOND, EPOCH, ITER, N = range(9)
 HEAD_COLUMNS = 9
 
+ENV_SCANNER = "MMDASH_SCANNER"
+ENV_CC = "MMDASH_CC"
+KINDS = ("c", "numba")
+C_SOURCE = Path(__file__).with_name("_train_scan.c")
+C_FLAGS = ("-O2", "-shared", "-fPIC", "-std=c99")
+
 _scan = None
+_kind = "none"
 _import_error: Exception | None = None
 _LOAD_LOCK = threading.Lock()
 
@@ -40,7 +65,7 @@ LOAD_AFTER_LINES = 50_000
 
 
 def available() -> bool:
-    """True when the compiled scanner can be used (numba imports and compiles)."""
+    """True when a compiled scanner can be used (the C build or numba loads)."""
     return _load() is not None
 
 
@@ -68,20 +93,127 @@ def scan(buf: np.ndarray, pos: int, keys: np.ndarray, key_offsets: np.ndarray, e
     return fn(buf, pos, keys, key_offsets, eta_col, head, values, etas)
 
 
+def kind() -> str:
+    """Which scanner this process uses: ``c``, ``numba`` or ``none`` (loads it first if need be)."""
+    _load()
+    return _kind
+
+
+def _wanted() -> tuple[str, ...]:
+    choice = os.environ.get(ENV_SCANNER, "").strip().lower()
+    if choice in ("", "auto"):
+        return KINDS
+    if choice in KINDS:
+        return (choice,)
+    return ()  # "none" (or anything else): the general path reads every line
+
+
 def _load():
-    global _scan, _import_error
+    global _scan, _kind, _import_error
     if _scan is None and _import_error is None:
         with _LOAD_LOCK:
             if _scan is None and _import_error is None:
-                try:
-                    with _numba_without_scipy():
-                        from ._train_kernel_numba import scan_lines
-
-                        _first_call(scan_lines)  # loads the compiled code (or compiles it, once)
-                    _scan = scan_lines
-                except Exception as exc:  # no numba here, or it cannot compile: the general path reads
-                    _import_error = exc
+                errors = []
+                for name in _wanted():
+                    try:
+                        fn = _load_c() if name == "c" else _load_numba()
+                        _first_call(fn)
+                    except Exception as exc:  # no compiler, no numba, a broken build: try the next
+                        errors.append(f"{name}: {exc}")
+                        continue
+                    _scan, _kind = fn, name
+                    break
+                else:
+                    _import_error = RuntimeError("; ".join(errors) or f"{ENV_SCANNER} turns the scanner off")
     return _scan
+
+
+def _load_numba():
+    with _numba_without_scipy():
+        from ._train_kernel_numba import scan_lines
+
+        _first_call(scan_lines)  # loads the compiled code (or compiles it, once), while scipy is blocked
+    return scan_lines
+
+
+def cache_dir() -> Path:
+    """Where the C build is kept: ``$MMDASH_CACHE_DIR/scanner``, else the user cache dir's."""
+    given = os.environ.get("MMDASH_CACHE_DIR", "").strip()
+    if given and given.lower() not in ("0", "off", "no", "false", "none"):
+        return Path(os.path.expanduser(given)) / "scanner"
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("mmdash", appauthor=False)) / "scanner"
+
+
+def _compiler() -> list[str]:
+    given = os.environ.get(ENV_CC, "").strip()
+    if given:
+        return given.split()
+    built_with = (sysconfig.get_config_var("CC") or "").split()
+    if built_with and shutil.which(built_with[0]):
+        return built_with[:1]  # the compiler alone: Python's own flags are not this library's
+    found = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if not found:
+        raise RuntimeError("no C compiler found (cc, gcc or clang; or set MMDASH_CC)")
+    return [found]
+
+
+def c_library_path() -> Path:
+    """The cache file the C build of this source, these flags and this platform is kept in."""
+    key = hashlib.sha256(C_SOURCE.read_bytes() + " ".join(C_FLAGS).encode()).hexdigest()[:16]
+    plat = sysconfig.get_platform().replace("-", "_").replace(".", "_")
+    return cache_dir() / f"train_scan-{key}-{plat}.so"
+
+
+def _build_c(target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        cmd = [*_compiler(), *C_FLAGS, "-o", tmp, str(C_SOURCE)]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+        if out.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed: {out.stderr.strip()[:500]}")
+        os.replace(tmp, target)  # atomic: a racing process sees no file or a whole one
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _load_c():
+    target = c_library_path()
+    if not target.exists():
+        _build_c(target)
+    try:
+        lib = ctypes.CDLL(str(target))  # CDLL: the GIL is released during each call
+    except OSError:  # a damaged cache file: build it again, once
+        _build_c(target)
+        lib = ctypes.CDLL(str(target))
+    fn = lib.scan_lines
+    i64, ptr = ctypes.c_int64, ctypes.c_void_p
+    fn.argtypes = [ptr, i64, i64, ptr, ptr, i64, i64, ptr, i64, i64, i64, ptr, i64, i64, ptr, i64, ptr]
+    fn.restype = i64
+
+    def scan_lines(buf, pos, keys, key_offsets, eta_col, head, values, etas):
+        for arr, dtype in ((buf, np.uint8), (keys, np.uint8), (key_offsets, np.int64), (head, np.int64),
+                           (values, np.float64), (etas, np.float64)):
+            if arr.dtype != dtype:
+                raise TypeError(f"scanner array of {arr.dtype}, {np.dtype(dtype)} expected")
+        if not (buf.flags.c_contiguous and keys.flags.c_contiguous and key_offsets.flags.c_contiguous):
+            raise ValueError("the scanner reads contiguous buffers")
+        if head.shape[0] != HEAD_COLUMNS or values.shape[1] < head.shape[1] or etas.shape[0] < head.shape[1] \
+                or values.shape[0] < key_offsets.shape[0] - 1 or not head.flags.writeable \
+                or not values.flags.writeable or not etas.flags.writeable:
+            raise ValueError("scanner arrays of the wrong shape")
+        hs, vs, es = head.strides, values.strides, etas.strides
+        rows = ctypes.c_int64(0)
+        after = fn(buf.ctypes.data, buf.shape[0], pos, keys.ctypes.data, key_offsets.ctypes.data,
+                   key_offsets.shape[0] - 1, eta_col, head.ctypes.data, hs[0] // 8, hs[1] // 8, head.shape[1],
+                   values.ctypes.data, vs[0] // 8, vs[1] // 8, etas.ctypes.data, es[0] // 8, ctypes.byref(rows))
+        return rows.value, after
+
+    return scan_lines
 
 
 def _first_call(fn) -> None:
@@ -109,6 +241,6 @@ def _numba_without_scipy():
 
 
 def warm_up() -> bool:
-    """Import numba and load (or, the first time on a machine, compile) the scanner now rather than
-    on the first long run of train lines; True when the scanner is available."""
+    """Load (or, the first time on a machine, compile) the scanner now rather than on the first long
+    run of train lines; True when the scanner is available."""
     return _load() is not None

@@ -9,6 +9,7 @@ test_parser_batch_path.py; here the number and eta readers are driven with gener
 from __future__ import annotations
 
 import math
+import os
 import struct
 import subprocess
 import sys
@@ -44,9 +45,17 @@ def bits(x: float) -> bytes:
     return struct.pack("<d", x)
 
 
+@pytest.mark.skipif(os.environ.get(train_kernel.ENV_SCANNER, "").lower() == "none", reason="MMDASH_SCANNER=none")
 def test_the_scanner_is_available_here():
-    # Without numba every batch silently takes the general path; CI must notice that.
+    # Without a scanner every batch silently takes the general path; CI must notice that.
     assert train_kernel.available(), train_kernel._import_error
+
+
+@pytest.mark.skipif(os.environ.get(train_kernel.ENV_SCANNER, "auto").lower() != "auto",
+                    reason="MMDASH_SCANNER picks the scanner")
+def test_the_c_scanner_is_the_one_in_use_here():
+    # CI machines have a C compiler: falling back to numba (0.4 s more per big parse) must not go unnoticed.
+    assert train_kernel.kind() == "c", train_kernel._import_error
 
 
 def test_reads_the_head_of_both_loop_styles_and_both_stamp_styles():
