@@ -23,7 +23,8 @@ Invariants:
 - The C library lives in ``$MMDASH_CACHE_DIR/scanner`` (else the user cache dir, ``$XDG_CACHE_HOME/mmdash``),
   named by the hash of the source, the compiler flags and the platform; it is compiled to a temporary name
   and renamed into place, so processes racing to build it each load a complete file. The compiler is
-  ``$MMDASH_CC``, else the one Python was built with, else ``cc``; without one, numba is used.
+  ``$MMDASH_CC``, else the one Python was built with, else ``cc``; without one, numba is used. A library or
+  folder that another user owns or may write to is not loaded (numba is used).
 """
 
 from __future__ import annotations
@@ -167,7 +168,7 @@ def c_library_path() -> Path:
 
 
 def _build_c(target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
@@ -175,16 +176,26 @@ def _build_c(target: Path) -> None:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
         if out.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed: {out.stderr.strip()[:500]}")
+        os.chmod(tmp, 0o700)  # whatever the umask: _check_private would refuse a group-writable library
         os.replace(tmp, target)  # atomic: a racing process sees no file or a whole one
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
 
 
+def _check_private(path: Path) -> None:
+    """Code this process will run: refuse a file or folder that another user owns or can write to."""
+    for p in (path.parent, path):
+        st = p.stat()
+        if (hasattr(os, "getuid") and st.st_uid != os.getuid()) or st.st_mode & 0o022:
+            raise PermissionError(f"{p} is not private to this user (owner or group/other write)")
+
+
 def _load_c():
     target = c_library_path()
     if not target.exists():
         _build_c(target)
+    _check_private(target)
     try:
         lib = ctypes.CDLL(str(target))  # CDLL: the GIL is released during each call
     except OSError:  # a damaged cache file: build it again, once

@@ -236,3 +236,11 @@ def test_the_environment_picks_the_scanner(tmp_path, choice):
     version = subprocess.run([sys.executable, "-m", "parsers", "--version"], capture_output=True, text=True,
                              cwd=ROOT, timeout=300, env={**os.environ, "MMDASH_SCANNER": choice})
     assert version.returncode == 0 and version.stdout.startswith(f"mmdash parsers: train-line scanner {choice}")
+
+
+def test_a_library_others_may_write_to_is_not_loaded(tmp_path):
+    assert in_fresh_python(KIND, tmp_path).stdout.split()[0] == "c"
+    [lib] = (tmp_path / "scanner").iterdir()
+    lib.chmod(0o666)
+    out = in_fresh_python(KIND, tmp_path)
+    assert out.stdout.split()[:2] == ["numba", "True"], out.stderr
