@@ -4,8 +4,9 @@
 bit, what ``pandas.Series(y).ewm(alpha=alpha, adjust=True).mean()`` returns for finite ``y``: the same
 recurrence in the same order of operations as pandas' ``ewm`` kernel. Importing pandas costs a command-line
 report about a quarter of a second; the recurrence is a loop in Python (~0.2 us a value), compiled by
-numba when numba is already loaded in the process (the parser loads it for long logs) and the series is
-long enough for the compiled loop to pay for its start-up.
+numba when numba is already loaded in the process (the parser loads it for long logs when its C scanner
+cannot be built: importing numba only for this would cost more than the loop) and the series is long enough
+for the compiled loop to pay for its start-up.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def debiased_ema(y: np.ndarray, alpha: float) -> np.ndarray:
     if n == 0:
         return np.empty(0)
     decay = 1.0 - 1.0 / (1.0 + (1.0 - alpha) / alpha)  # alpha through pandas' center of mass, rounded as there
-    if n >= COMPILE_FROM and train_kernel.loaded():
+    if n >= COMPILE_FROM and train_kernel.loaded() and train_kernel.kind() == "numba":
         fn = _compiled_ema()
         if fn is not None:
             out = np.empty(n)
