@@ -36,7 +36,7 @@ from dashboard.alerts.sender import Alert, Sender
 from dashboard.alerts.store import AlertStore
 from dashboard.analysis.summary import RunSummary
 from dashboard.views import run_model
-from dashboard.views.app_state import AppState
+from dashboard.views.app_state import AppState, reading_of
 from dashboard.views.formatting import fmt_clock, fmt_duration, fmt_num
 from dashboard.views.text import one_line
 from dashboard.views.url_state import run_href
@@ -173,7 +173,8 @@ class AlertEngine:
             self._startup = {s.id for s in sources}
         sent = 0
         for src in sources:
-            if src.tailer.behind:  # still being read: judged once whole (looked for again at the next check)
+            # still being read (a big log is read in pieces): judged once whole (looked for again at the next check)
+            if not getattr(src.tailer, "deferred", False) and reading_of(src) is not None:
                 self._seen_version = -1
                 continue
             if self._versions.get(src.id) == src.version and self._due.get(src.id, now + 1) > now:

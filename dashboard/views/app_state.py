@@ -88,8 +88,10 @@ MIN_AGE = 0.5
 #: ``run_view.CHARTS_INTERVAL`` seconds anyway, and building one costs ~0.1 s (plotly's validation).
 FIGURE_REUSE = 3.0
 WATCHER_READY_TIMEOUT = 120.0
-#: How long a Run page waits for the watcher to read a log the summary cache let it leave unread.
+#: How long a caller of ``need_records`` waits by default for the watcher to read a log to its end.
 PARSE_WAIT = 120.0
+#: How long a Run page waits for that before it shows the log as it is read (a progress bar, no chart).
+FIRST_VIEW_WAIT = 3.0
 #: A log is written to the summary cache once it is read to its end and its mtime is this old (a live log is not);
 #: at most once every ``STORE_RETRY`` seconds per log.
 SETTLED = 10.0
@@ -210,8 +212,10 @@ def reading_of(src: Source) -> Reading | None:
     """How far the first read of ``src`` (of its current generation) is, while the watcher is still at it; None
     once it reached the end of the file. Hold ``src.lock`` (the parser takes it for each chunk it is fed)."""
     t = src.tailer
-    if getattr(t, "caught_up", True) or getattr(t, "deferred", False):
-        return None  # a log left unread (summary cache) is read, and waited for, when its model is asked for
+    if getattr(t, "deferred", False):
+        return Reading(0, int(src.size))  # left unread (summary cache): read from the start when asked for
+    if getattr(t, "caught_up", True):
+        return None
     return Reading(int(t.offset), max(int(src.size), int(t.offset)))
 
 
@@ -316,7 +320,9 @@ class AppState:
         while not self._closed:
             ready = self.watcher.ready  # read first: the pass below then covers everything the scan found
             for src in self.watcher.sources():
-                if seen.get(src.id) != src.version and not src.tailer.behind:
+                # a log is summarized once read to its end (or left unread: its summaries are in the cache)
+                unread = getattr(src.tailer, "deferred", False)
+                if seen.get(src.id) != src.version and (unread or reading_of(src) is None):
                     self.run_summaries(src)
                     seen[src.id] = src.version
             if ready:
@@ -353,15 +359,15 @@ class AppState:
         return []
 
     def need_records(self, src: Source, wait: float = PARSE_WAIT) -> bool:
-        """Make sure the watcher reads a log it left unread (summary cache) and wait up to ``wait`` seconds for
-        it; True when the log's records are there."""
+        """Make sure the watcher reads a log it left unread (summary cache) and wait up to ``wait`` seconds until
+        the log is read to its end (``reading_of`` is None); True when it is. A big log is read in pieces and the
+        parser takes the lock per chunk, so "not behind" alone could be the middle of a read."""
         t = src.tailer
-        if not getattr(t, "deferred", False):
-            return True
-        t.want()
-        self.watcher.refresh()  # the worker looks at every file now: this one is read from the start
+        if getattr(t, "deferred", False):
+            t.want()
+            self.watcher.refresh()  # the worker looks at every file now: this one is read from the start
         deadline = time.monotonic() + wait
-        while getattr(t, "deferred", False) or t.behind:
+        while getattr(t, "deferred", False) or t.behind or not getattr(t, "caught_up", True):
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
@@ -391,7 +397,7 @@ class AppState:
             return
         with src.lock:
             complete = (src.version == version and getattr(src.tailer, "offset", None) == src.size == st.st_size
-                        and not src.tailer.behind)
+                        and reading_of(src) is None)
         if not complete:  # the worker is reading it: look again at the next call
             return
         if now - st.st_mtime < SETTLED:  # being written: not before STORE_RETRY seconds
@@ -529,7 +535,9 @@ class AppState:
         Rebuilt when the run's ``fingerprint`` changed (throttled for slow builds, see the module docstring).
         """
         key = (src.id, -1 if run_index is None else run_index)
-        self.need_records(src)  # a log the summary cache let the watcher leave unread is read now
+        # A log the summary cache let the watcher leave unread is read now; a small one is waited for, a big one
+        # is shown as it is read (the model says how far: ``reading``).
+        self.need_records(src, wait=FIRST_VIEW_WAIT)
         gpu = self.gpu_input(src)
         with self._lock:
             flight = self._flights.setdefault(key, threading.Lock())
