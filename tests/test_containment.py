@@ -340,3 +340,38 @@ def test_a_json_log_opened_by_reference_reads_its_twin_only_inside_the_root(twin
     rev = review.review_root_file(rf)
     run = rev.run(None)
     assert run.iters_per_epoch != 777 and "text twin" not in run.header.sources.get("iters_per_epoch", "")
+
+
+def _open_then_move(monkeypatch, src: Path, dest: Path) -> None:
+    """The next ``os.open`` in ``roots`` opens the file, then it is renamed to ``dest`` (a rotation in between)."""
+    real_open = os.open
+
+    def open_then_move(path, flags, *args):
+        fd = real_open(path, flags, *args)
+        os.rename(src, dest)
+        return fd
+
+    monkeypatch.setattr(roots_mod.os, "open", open_then_move)
+
+
+def test_a_log_rotated_right_after_it_was_opened_is_read_not_refused(tmp_path, monkeypatch):
+    root = tmp_path / "root"
+    root.mkdir()
+    log = root / "train.log"
+    log.write_bytes(b"line\n")
+    _open_then_move(monkeypatch, log, root / "train.log.1")
+    fd = open_inside(log, str(root))
+    try:
+        assert os.read(fd, 100) == b"line\n"
+    finally:
+        os.close(fd)
+
+
+def test_a_log_moved_out_of_its_root_right_after_it_was_opened_is_refused(tmp_path, monkeypatch):
+    root = tmp_path / "root"
+    root.mkdir()
+    log = root / "train.log"
+    log.write_bytes(b"line\n")
+    _open_then_move(monkeypatch, log, tmp_path / "moved.log")
+    with pytest.raises(UnsafePath):
+        open_inside(log, str(root))

@@ -263,8 +263,9 @@ def open_inside(path: str | os.PathLike, bound: str | os.PathLike | None) -> int
     2. ``real`` is opened with ``O_NOFOLLOW`` (a symlink put at its last component since step 1 fails, and is
        refused) and ``O_NONBLOCK`` (a FIFO put there does not block the caller);
     3. the opened file must be a regular file and be the file at ``real``: the kernel's path of the
-       descriptor equals ``real`` (so a directory on the way swapped for a symlink since step 1 is refused
-       too); where the kernel gives no path, its ``(st_dev, st_ino)`` must equal ``lstat(real)``'s.
+       descriptor equals ``real``, or is inside ``bound`` (the file was renamed since it was opened: a rotation),
+       so a directory on the way swapped for a symlink since step 1 is refused too; where the kernel gives no
+       path, its ``(st_dev, st_ino)`` must equal ``lstat(real)``'s.
 
     Every read then goes through the descriptor, so it reads the file that was checked. Messages never name
     where a link leads.
@@ -290,7 +291,10 @@ def open_inside(path: str | os.PathLike, bound: str | os.PathLike | None) -> int
         elif opened.endswith(_DELETED) and opened[: -len(_DELETED)] == real:
             raise FileNotFoundError(errno.ENOENT, "the file was deleted while it was opened")
         else:
-            same = opened == real
+            # The file may have been renamed since it was opened (a rotation: ``train.log`` -> ``train.log.1``):
+            # the kernel's path is then another name of the same directory. What is refused is a descriptor
+            # whose file is outside ``bound`` (a directory on the way swapped for a symlink).
+            same = opened == real or bound_real is None or is_inside(bound_real, opened)
         if not same:
             raise UnsafePath("the file opened is not the file checked: a directory on its path was replaced "
                              "(a symlink) after it was checked")
