@@ -109,7 +109,7 @@ def stats(page, server: Server) -> dict[str, float]:
     """The Runs page's diagnostics (``AppState.stats()``), read from the page."""
     page.goto(server.url + "/")
     wait_ready(page)
-    exp = page.locator("[data-testid='stExpander']").last
+    exp = page.locator("[data-testid='stExpander']", has_text="Log roots and watcher").first
     exp.wait_for(state="attached", timeout=120_000)
     text = exp.text_content() or ""
     out = {}

@@ -6,7 +6,8 @@ latency (issue 12). Run by hand; numbers, never assertions.
     python bench/bench_run_page.py --rounds 7 first
 
 - ``first``: the floor is what Streamlit and plotly cost by themselves: a bare Streamlit page with one
-  ``st.plotly_chart`` of 400 points (``bench/out/floor_app.py``), served by the same Streamlit on the same machine.
+  ``st.plotly_chart`` of 400 points
+  (``bench/floor_app.py``, ``bench_dashboard.FloorServer``), served by the same Streamlit on the same machine.
   Against it, the Run page of the 1,000,000-line log's last run (``tools/gen_logs``), once the watcher has read the
   file and one visit has built the run's model and charts ("parse cached"). Each round opens the floor and the Run
   page, alternating, each in a fresh browser context (empty cache), and times ``goto`` to the first plotly line
@@ -31,10 +32,8 @@ import platform
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import quote
 
@@ -42,50 +41,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_dashboard import ARGS, BIG_LINES, CHROMIUM, OUT, Server, free_port, wait_ready  # noqa: E402
+from bench_dashboard import ARGS, BIG_LINES, CHROMIUM, OUT, FloorServer, Server, wait_ready  # noqa: E402
 
-FLOOR_APP = '''import numpy as np
-import plotly.graph_objects as go
-import streamlit as st
-
-x = np.arange(400, dtype=float)
-st.plotly_chart(go.Figure(go.Scatter(x=x, y=np.sin(x / 20.0), mode="lines")))
-'''
 FIRST_LINE = ".js-plotly-plot .scatterlayer .trace path.js-line"
-
-
-class FloorServer:
-    """``streamlit run floor_app.py`` with the options of ``bench_dashboard.Server``."""
-
-    def __init__(self) -> None:
-        script = OUT / "floor_app.py"
-        script.write_text(FLOOR_APP)
-        self.port = free_port()
-        self.log = OUT / "bench-streamlit-floor.log"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true", "--server.port",
-             str(self.port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=OUT, stdout=open(self.log, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        return
-            except OSError:
-                time.sleep(0.3)
-        raise RuntimeError(f"floor server did not start; see {self.log}")
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 def first_line_s(page, url: str, timeout_ms: int = 300_000) -> float:
