@@ -68,12 +68,16 @@ class Server:
     added to the command line (the soak turns Streamlit's file watcher off: the tree may change meanwhile)."""
 
     def __init__(self, root: Path, name: str, env: dict[str, str] | None = None, extra: tuple[str, ...] = ()) -> None:
-        self.port = free_port()
-        self.log = OUT / f"bench-streamlit-{name}.log"
         env = {**os.environ, "MMDASH_ROOTS": str(root), "MMDASH_DEMO": "0", "PYTHONUNBUFFERED": "1",
                "MMDASH_CACHE_DIR": str(OUT / f"cache-{name}"), **(env or {})}
+        self._start("app.py", name, env, extra)
+
+    def _start(self, script: str, name: str, env: dict[str, str] | None, extra: tuple[str, ...] = ()) -> None:
+        """``streamlit run script`` on a free port, then wait (90 s at most) for its health endpoint."""
+        self.port = free_port()
+        self.log = OUT / f"bench-streamlit-{name}.log"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
+            [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true", "--server.port",
              str(self.port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", *extra],
             cwd=ROOT, env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 90
@@ -84,7 +88,7 @@ class Server:
                         return
             except OSError:
                 time.sleep(0.3)
-        raise RuntimeError(f"server did not start; see {self.log}")
+        raise RuntimeError(f"{script} did not start; see {self.log}")
 
     @property
     def url(self) -> str:
@@ -140,13 +144,19 @@ def first_trace(page, url: str, timeout_ms: int = 300_000) -> dict[str, float]:
 
 # ------------------------------------------------------------------------------------------------ sections
 
-def bench_big(browser) -> dict:
-    from tools.gen_logs import write_log
-
+def big_log() -> Path:
+    """The bench's 1,000,000-line log (``tools.gen_logs``, seed 0), made when missing."""
     big = OUT / f"big_{BIG_LINES}_s0.log"
     if not big.exists():
+        from tools.gen_logs import write_log
+
         print(f"generating {big} ...", flush=True)
         write_log(big, BIG_LINES, 0)
+    return big
+
+
+def bench_big(browser) -> dict:
+    big = big_log()
     root = OUT / "dash_big"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
@@ -382,21 +392,7 @@ class FloorServer(Server):
     """``streamlit run bench/floor_app.py``: the floor page, on the same Streamlit as the app."""
 
     def __init__(self) -> None:
-        self.port = free_port()
-        self.log = OUT / "bench-streamlit-floor.log"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "bench/floor_app.py", "--server.headless", "true",
-             "--server.port", str(self.port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats",
-             "false"], cwd=ROOT, stdout=open(self.log, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        return
-            except OSError:
-                time.sleep(0.3)
-        raise RuntimeError(f"floor server did not start; see {self.log}")
+        self._start("bench/floor_app.py", "floor", None)
 
 
 def bench_floor(browser, rounds: int = 7) -> dict:

@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_dashboard import ARGS, BIG_LINES, CHROMIUM, OUT, FloorServer, Server, wait_ready  # noqa: E402
+from bench_dashboard import ARGS, CHROMIUM, OUT, FloorServer, Server, big_log, wait_ready  # noqa: E402
 
 FIRST_LINE = ".js-plotly-plot .scatterlayer .trace path.js-line"
 
@@ -54,12 +54,7 @@ def first_line_s(page, url: str, timeout_ms: int = 300_000) -> float:
 
 
 def big_root() -> tuple[Path, int]:
-    big = OUT / f"big_{BIG_LINES}_s0.log"
-    if not big.exists():
-        from tools.gen_logs import write_log
-
-        print(f"generating {big} ...", flush=True)
-        write_log(big, BIG_LINES, 0)
+    big = big_log()
     root = OUT / "run_page_big"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)

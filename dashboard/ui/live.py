@@ -95,6 +95,15 @@ def beat_text(what: str) -> str:
     return f"Live check: {what} refreshed at {time.strftime('%H:%M:%S')} (server clock)"
 
 
+def footer(what: str) -> None:
+    """The end of a timed fragment: the note of the last recovery (if any) and the heartbeat, which says what
+    refreshes how often (``what``) and when it last did."""
+    note = recovery_note()
+    if note:
+        st.caption(note)
+    heartbeat(beat_text(what))
+
+
 def watchdog(stale_after_s: float, on_recover=None) -> None:
     """Mount the watchdog (outside every fragment; once per page run). ``on_recover()`` runs on a recovery."""
 

@@ -317,11 +317,7 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
                 st.rerun()  # read to its end: the whole page, charts at once (the watchdog covers this full run)
             draw_header(m, lv)
         if timed:
-            note = live_page.recovery_note()
-            if note:
-                st.caption(note)
-            live_page.heartbeat(live_page.beat_text(f"numbers every {rm.LIVE_INTERVAL:g} s, charts every "
-                                          f"{CHARTS_INTERVAL:g} s;"))
+            live_page.footer(f"numbers every {rm.LIVE_INTERVAL:g} s, charts every {CHARTS_INTERVAL:g} s;")
 
     @st.fragment(run_every=CHARTS_INTERVAL if timed else None)
     def live_charts() -> None:

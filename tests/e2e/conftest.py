@@ -261,6 +261,14 @@ def page(chromium):
     context.close()
 
 
+@pytest.fixture
+def page_errors(page):
+    """The JavaScript errors the page raises (a test asserts there are none)."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return errors
+
+
 def wait_app_ready(page, timeout_ms: int = READY_TIMEOUT_MS) -> None:
     """Block until the Streamlit app is connected and its script has finished running.
 

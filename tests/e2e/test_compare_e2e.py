@@ -57,12 +57,6 @@ def cmp_server(cmp_root):
     server.stop()
 
 
-@pytest.fixture
-def page_errors(page):
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
-
 
 def compare_url(ids: list[str], **params: str | list[str]) -> str:
     parts = [f"compare={quote(f'{LABEL}/{i}', safe='/')}" for i in ids]

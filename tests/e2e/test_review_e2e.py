@@ -41,12 +41,6 @@ def review_server(upload_dir):
     server.stop()
 
 
-@pytest.fixture
-def page_errors(page):
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
-
 
 def goto(page, url: str) -> None:
     response = page.goto(url)

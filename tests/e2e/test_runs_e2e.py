@@ -38,12 +38,6 @@ def runs_server(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture
-def page_errors(page):
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
-
 
 def names(page) -> list[str]:
     return grid_column(page, 0, 1)  # "open", then "name" (the row checkboxes are not a column of the table)

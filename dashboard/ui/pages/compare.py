@@ -274,11 +274,7 @@ def live_table() -> None:
                "value; best: lowest for losses, errors and times, highest otherwise; wall time: first to last "
                "record on the log's clock.")
     if timed:
-        note = live_page.recovery_note()
-        if note:
-            st.caption(note)
-        live_page.heartbeat(live_page.beat_text(f"table every {TABLE_INTERVAL:g} s, charts every "
-                                                f"{CHARTS_INTERVAL:g} s;"))
+        live_page.footer(f"table every {TABLE_INTERVAL:g} s, charts every {CHARTS_INTERVAL:g} s;")
 
 
 @st.fragment(run_every=CHARTS_INTERVAL if timed else None)
