@@ -42,6 +42,26 @@ SPEED_GOAL = 8.0  # naive wall time / export wall time, at least
 MEMORY_GOAL = 0.5  # export peak RSS / naive peak RSS, at most
 
 
+def process_table(runs: dict[str, list[dict]], labels: dict[str, str]):
+    """Print the whole-process table (wall median and range, CPU median, peak RSS) of the measured ``runs``, one
+    row per name of ``labels``; return ``(med(name, key), peak(name))`` over those runs for the ratios."""
+
+    def med(name: str, key: str) -> float:
+        return statistics.median(r[key] for r in runs[name])
+
+    def peak(name: str) -> int:
+        return max(r["peak_rss_kb"] for r in runs[name])
+
+    print()
+    print(f"{'process':<44} {'wall s (median, min-max)':>26} {'CPU s':>8} {'peak RSS MB':>12}")
+    print("-" * 94)
+    for name, label in labels.items():
+        walls = [r["wall_seconds"] for r in runs[name]]
+        print(f"{label:<44} {med(name, 'wall_seconds'):9.2f} ({min(walls):6.2f}-{max(walls):6.2f}) "
+              f"{med(name, 'cpu_seconds'):8.2f} {peak(name) / 1024:12.0f}")
+    return med, peak
+
+
 def child_env() -> dict[str, str]:
     """The environment of a measured process: this one's, with Python's bytecode cache on (in
     ``bench/out/pycache``), as a user's installation has it. A shell that sets ``PYTHONDONTWRITEBYTECODE``
@@ -153,20 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         n = train_rows(out)
         assert n == naive_records, f"{fmt}: {n} train rows, the baseline found {naive_records} records"
 
-    def med(name: str, key: str) -> float:
-        return statistics.median(r[key] for r in runs[name])
-
-    def peak(name: str) -> int:
-        return max(r["peak_rss_kb"] for r in runs[name])
-
-    print()
-    print(f"{'process':<44} {'wall s (median, min-max)':>26} {'CPU s':>8} {'peak RSS MB':>12}")
-    print("-" * 94)
-    for name in commands:
-        walls = [r["wall_seconds"] for r in runs[name]]
-        print(f"{name + ': ' + ' '.join(Path(c).name if '/' in c else c for c in commands[name][1:4]):<44} "
-              f"{med(name, 'wall_seconds'):9.2f} ({min(walls):6.2f}-{max(walls):6.2f}) {med(name, 'cpu_seconds'):8.2f} "
-              f"{peak(name) / 1024:12.0f}")
+    med, peak = process_table(runs, {n: f"{n}: " + " ".join(Path(c).name if "/" in c else c for c in cmd[1:4])
+                                     for n, cmd in commands.items()})
     print(f"(the baseline found {naive_records:,} train records; every export wrote as many train rows)")
 
     ratios: dict[str, dict] = {}

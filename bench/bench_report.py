@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
-import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -35,7 +34,7 @@ ROOT = HERE.parent
 OUT = HERE / "out"
 sys.path.insert(0, str(HERE))
 
-from bench_export import big_log_arguments, child_env, measure, prepare  # noqa: E402  (the export benchmark's per-process measure and set-up)
+from bench_export import big_log_arguments, child_env, measure, prepare, process_table  # noqa: E402  (the export benchmark's per-process measure and set-up)
 
 SPEED_GOAL = 8.0  # naive wall time / report wall time, at least
 
@@ -98,20 +97,8 @@ def main(argv: list[str] | None = None) -> int:
                               env=child_env())
         phases = json.loads(proc.stdout.strip().splitlines()[-1])
 
-    def med(name: str, key: str) -> float:
-        return statistics.median(r[key] for r in runs[name])
-
-    def peak(name: str) -> int:
-        return max(r["peak_rss_kb"] for r in runs[name])
-
-    print()
-    print(f"{'process':<44} {'wall s (median, min-max)':>26} {'CPU s':>8} {'peak RSS MB':>12}")
-    print("-" * 94)
-    for name, cmd in commands.items():
-        walls = [r["wall_seconds"] for r in runs[name]]
-        shown = " ".join(Path(c).name if "/" in c else c for c in cmd[1:])
-        print(f"{shown:<44} {med(name, 'wall_seconds'):9.2f} ({min(walls):6.2f}-{max(walls):6.2f}) "
-              f"{med(name, 'cpu_seconds'):8.2f} {peak(name) / 1024:12.0f}")
+    med, peak = process_table(runs, {n: " ".join(Path(c).name if "/" in c else c for c in cmd[1:])
+                                     for n, cmd in commands.items()})
     print(f"(both found {naive_records:,} train records)")
     if phases:
         print("report phases in one process: " + ", ".join(f"{k} {v:.3f} s" for k, v in phases.items()))
