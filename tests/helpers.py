@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from parsers import ParsedLog
+from parsers import LogParser, ParsedLog
 
 T = TypeVar("T")
 
@@ -132,3 +132,12 @@ def page_text(at) -> str:
 def tiles(at) -> dict[str, str]:
     """The metric tiles of a page: label -> value."""
     return {m.label: m.value for m in at.metric}
+
+
+def parse_in_chunks(data: bytes, size: int) -> ParsedLog:
+    """``data`` fed to one parser ``size`` bytes at a time (the result must be that of a whole parse)."""
+    p = LogParser()
+    for i in range(0, len(data), size):
+        p.feed(data[i:i + size])
+    p.close()
+    return p.result()

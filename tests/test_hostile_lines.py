@@ -20,11 +20,11 @@ import pytest
 from dashboard.cli.main import main as dashboard_main
 from dashboard.live.tailer import Tailer
 from dashboard.uploads.store import UploadStore
-from parsers import LogParser, parse_bytes, parse_path, train_kernel
+from parsers import parse_bytes, parse_path, train_kernel
 from parsers.cli import main as parsers_main
 
 from .conftest import ROOT, SAMPLE_LOGS
-from .helpers import append, snapshot
+from .helpers import append, parse_in_chunks, snapshot
 
 LLM = SAMPLE_LOGS / "llm_sft_len_grouped" / "20260314_090000" / "20260314_090000.log"
 SCALARS = SAMPLE_LOGS / "llm_sft_len_grouped" / "20260314_090000" / "vis_data" / "scalars.json"
@@ -90,13 +90,6 @@ def same_records(got, want) -> None:
     assert [len(r.evals) for r in got.runs] == [len(r.evals) for r in want.runs]
 
 
-def chunked(data: bytes, size: int):
-    p = LogParser()
-    for i in range(0, len(data), size):
-        p.feed(data[i:i + size])
-    p.close()
-    return p.result()
-
 
 def cases():
     for name, line in RECORD_LINES.items():
@@ -116,7 +109,7 @@ def test_a_hostile_line_is_counted_and_every_record_is_read(data, source, unpars
     assert got.lines == base.lines + data.count(b"\n") - source.read_bytes().count(b"\n")
     # Fed as a live log is: the same, whatever the chunks.
     for size in (97, 4096):
-        assert snapshot(chunked(data, size)) == snapshot(got)
+        assert snapshot(parse_in_chunks(data, size)) == snapshot(got)
 
 
 @pytest.mark.parametrize(("data", "source", "unparsed"), list(cases()))

@@ -16,9 +16,9 @@ import pytest
 
 from dashboard.live.tailer import Tailer
 from dashboard.uploads.store import check_log
-from parsers import LogParser, parse_bytes
+from parsers import parse_bytes
 
-from .helpers import append, snapshot, train_line
+from .helpers import append, parse_in_chunks, snapshot, train_line
 
 RECORDS = b"".join(train_line(i, 2000) for i in range(1, 201))
 SCALARS = b"".join(json.dumps({"lr": 1e-4, "loss": 1 / i, "iter": i, "step": i}).encode() + b"\n"
@@ -30,18 +30,11 @@ def records(parsed) -> list[int]:
     return [it for run in parsed.runs for it in run.train.iters]
 
 
-def chunked(data: bytes, size: int):
-    p = LogParser()
-    for i in range(0, len(data), size):
-        p.feed(data[i:i + size])
-    p.close()
-    return p.result()
-
 
 def same_however_fed(data: bytes):
     whole = parse_bytes(data)
     for size in (1000, 4096, 65536):
-        assert snapshot(chunked(data, size)) == snapshot(whole)
+        assert snapshot(parse_in_chunks(data, size)) == snapshot(whole)
     return whole
 
 
