@@ -51,6 +51,13 @@ class LogParser:
         return self._lines.line_no
 
     @property
+    def settings(self) -> tuple:
+        """What this parser was made with besides the bytes (the year reference, the epoch hint, the size limit):
+        two parsers with equal settings give the same records for the same bytes (a saved parse is resumed only
+        into equal settings: ``dashboard.live.parse_cache``)."""
+        return (self._reference, self._epoch_hint, self._lines.max_bytes)
+
+    @property
     def is_gzip(self) -> bool:
         return self._lines.is_gzip
 

@@ -107,21 +107,22 @@ def test_a_new_parser_version_reads_every_log_again(root, tmp_path):
         state.close()
 
 
-def test_the_code_version_follows_the_parser_and_analysis_source(tmp_path, monkeypatch):
-    v = sc.code_version()
-    sc.code_version.cache_clear()
+def test_the_code_version_follows_the_parser_and_analysis_source(tmp_path):
+    from dashboard.live.parse_cache import code_hash
+
+    assert sc.code_version() == code_hash(sc._CODE_DIRS, f"format {sc.FORMAT}")
     fake = tmp_path / "repo"
     for d in sc._CODE_DIRS:
         (fake / d).mkdir(parents=True)
         (fake / d / "x.py").write_text("A = 1\n")
-    monkeypatch.setattr(sc, "_REPO", fake)
-    try:
-        one = sc.code_version()
-        sc.code_version.cache_clear()
-        (fake / "parsers" / "x.py").write_text("A = 2\n")
-        assert sc.code_version() != one and one != v
-    finally:
-        sc.code_version.cache_clear()
+    one = code_hash(sc._CODE_DIRS, "s", fake)
+    assert one != sc.code_version()
+    code_hash.cache_clear()
+    (fake / "parsers" / "x.py").write_text("A = 2\n")
+    assert code_hash(sc._CODE_DIRS, "s", fake) != one
+    code_hash.cache_clear()
+    (fake / "dashboard" / "analysis" / "x.py").write_text("A = 3\n")
+    assert code_hash(sc._CODE_DIRS, "s", fake) != one
 
 
 def test_a_damaged_cache_file_is_ignored_with_a_note(root, tmp_path):

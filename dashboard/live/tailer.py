@@ -75,6 +75,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from dashboard.live.parse_cache import ParseCache
 from dashboard.live.roots import UnsafePath, open_inside, opened_path, still_in
 from parsers import LogParser, Run, SizeLimitExceeded, reference_of
 from parsers.sniff import looks_binary, may_be_gzip
@@ -140,8 +141,12 @@ class Tailer:
         max_bytes: int | None = None,
         read_chunk: int = READ_CHUNK,
         clock: Callable[[], float] = time.time,
+        parse_cache: ParseCache | None = None,
     ) -> None:
         self.path = os.fspath(path)
+        self.parse_cache = parse_cache
+        self.resumed_at: int | None = None  # the offset the parse cache let this generation start reading from
+        self._saved: tuple[int, int] | None = None  # (generation, offset) last written to the parse cache
         self.root = None if root is None else os.fspath(root)
         self.lock = threading.RLock()
         self.max_bytes = max_bytes
@@ -291,8 +296,50 @@ class Tailer:
                 self.size = fst.st_size
                 self._sig = sig
                 return None
+        if self.offset == 0 and self.parse_cache is not None and self.parser.lines == 0 and not self.parser.runs:
+            self._resume(fd, fst)
         complete = self._read(fd)
         return os.fstat(fd), complete
+
+    # -- the parse cache ------------------------------------------------------------------------------
+    def _resume(self, fd: int, fst: os.stat_result) -> None:
+        """A generation's first read: take the parser's state from the parse cache when it has this file's, and
+        read on from its offset (through ``fd``, the descriptor ``open_inside`` checked)."""
+        if fst.st_size < self.parse_cache.min_bytes:
+            return
+        got = self.parse_cache.load(self.path, fd, fst, self.parser.settings)
+        if got is None:
+            return
+        head = os.pread(fd, FINGERPRINT_BYTES, 0)
+        tail = os.pread(fd, FINGERPRINT_BYTES, max(got.offset - FINGERPRINT_BYTES, 0))[:got.offset]
+        with self.lock:
+            self.parser = got.parser
+            self.offset = got.offset
+            self._head = head[:got.offset]
+            self._tail = tail
+            self.resumed_at = got.offset
+            self._saved = (self.generation, got.offset)
+            self.version += 1
+
+    def save_parse(self) -> bool:
+        """Write this generation's parse to the parse cache when it was read to the end of the file as last seen
+        and holds more than the last write; True when written. Any thread may call it (the parser is pickled
+        under ``lock``, written outside it)."""
+        cache = self.parse_cache
+        if cache is None or self.skipped is not None or self.failed is not None or not self.caught_up:
+            return False
+        with self.lock:
+            sig = self._sig  # set only when the last look read everything: (dev, ino, size == offset, mtime)
+            if (sig is None or sig[2] != self.offset or self.offset < cache.min_bytes or self.parser.is_gzip
+                    or self._saved == (self.generation, self.offset)):
+                return False
+            saved = cache.pack(self.path, self.parser, (sig[0], sig[1]), self.offset, sig[3], self._head,
+                               self._tail)
+            key = (self.generation, self.offset)
+        if not cache.write(saved):
+            return False
+        self._saved = key
+        return True
 
     # -- restarts -------------------------------------------------------------------------------------
     def _restart_reason(self, fd: int, size: int, ident: tuple[int, int]) -> tuple[str, str] | None:

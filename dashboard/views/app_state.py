@@ -52,6 +52,7 @@ from dashboard.analysis import RunSummary, summarize
 from dashboard.analysis.timing import time_stats
 from dashboard.live.deferred import DeferredTailer
 from dashboard.live.gpu_logs import GpuFollower, find_gpu_logs
+from dashboard.live.parse_cache import ParseCache
 from dashboard.live.replay import ReplayThread
 from dashboard.live.roots import (
     DEFAULT_ROOT,
@@ -96,6 +97,8 @@ FIRST_VIEW_WAIT = 3.0
 #: at most once every ``STORE_RETRY`` seconds per log.
 SETTLED = 10.0
 STORE_RETRY = 30.0
+#: A log still being written has its parse saved to the parse cache at most this often (a settled one once).
+LIVE_PARSE_SAVE = 600.0
 WARM_PAUSE = 0.05
 #: Seconds between looks for a GPU log beside a log that has none yet (``live.gpu_logs``).
 GPU_LOOK_EVERY = 10.0
@@ -260,18 +263,22 @@ class AppState:
     """One per process and configuration: the watcher, the demo, the shared caches (see module docstring)."""
 
     def __init__(self, config: AppConfig, *, watcher: LogWatcher | None = None, start: bool = True,
-                 demo: DemoReplay | None = None, summary_cache: SummaryCache | None = None) -> None:
+                 demo: DemoReplay | None = None, summary_cache: SummaryCache | None = None,
+                 parse_cache: ParseCache | None = None) -> None:
         self.config = config
         self.notes: list[str] = list(config.notes)
         self.demo = demo if demo is not None else (DemoReplay() if config.demo else None)
         roots = list(config.roots) + ([self.demo.root] if self.demo is not None else [])
         self.roots = configured_roots(roots)
         self.summary_cache = summary_cache
+        self.parse_cache = parse_cache
+        self._parse_saved: dict[str, float] = {}  # log path -> when its parse was last saved (time.monotonic)
         self._disk: dict[str, Entry] = {}  # log path -> its summary cache entry, for the logs left unread
         self._stored: dict[str, tuple[int, int]] = {}  # log path -> (size, mtime_ns) last written to the cache
         self._store_tried: dict[str, float] = {}
         if watcher is None:
-            factory = Tailer if summary_cache is None else partial(DeferredTailer, known=self._known)
+            tailer = Tailer if parse_cache is None else partial(Tailer, parse_cache=parse_cache)
+            factory = tailer if summary_cache is None else partial(DeferredTailer, known=self._known, factory=tailer)
             watcher = LogWatcher(self.roots, tailer_factory=factory)
         self.watcher = watcher
         self.started_at = time.time()
@@ -328,12 +335,44 @@ class AppState:
             if ready:
                 break
             time.sleep(WARM_PAUSE)
-        while self.summary_cache is not None and not self._stop.wait(STORE_RETRY):
+        self._save_parses()
+        while ((self.summary_cache is not None or self.parse_cache is not None)
+               and not self._stop.wait(STORE_RETRY)):
             for src in self.watcher.sources():
                 with self._lock:
                     cached = self._by_source.get(src.id)
                 if cached is not None and cached[0] == src.version:
                     self._maybe_store(src, cached)
+            self._save_parses()
+
+    # -- the parse cache (a big log is not parsed again at the next start) --------------------------------
+    def _save_parses(self) -> None:
+        for src in self.watcher.sources():
+            if self._stop.is_set():
+                return
+            self.save_parse(src)
+
+    def save_parse(self, src: Source) -> bool:
+        """Write the parse of ``src`` to the parse cache when it is read to its end, and the log has not changed for
+        ``SETTLED`` seconds or its parse was last saved more than ``LIVE_PARSE_SAVE`` seconds ago; True when
+        written (``Tailer.save_parse`` skips small logs and a state already written)."""
+        t = src.tailer
+        if self.parse_cache is None or getattr(t, "deferred", False) or not hasattr(t, "save_parse"):
+            return False
+        try:
+            settled = time.time() - os.stat(src.path).st_mtime >= SETTLED
+        except OSError:
+            return False
+        now = time.monotonic()
+        with self._lock:
+            last = self._parse_saved.get(src.path)
+        if not settled and last is not None and now - last < LIVE_PARSE_SAVE:
+            return False
+        if not t.save_parse():
+            return False
+        with self._lock:
+            self._parse_saved[src.path] = now
+        return True
 
     # -- the summary cache (logs that did not change since the last start are not read) -------------------
     def _known(self, path: str, st: os.stat_result) -> bool:
@@ -410,7 +449,8 @@ class AppState:
 
     @property
     def cache_notes(self) -> list[str]:
-        return list(self.summary_cache.notes) if self.summary_cache is not None else []
+        return ((list(self.summary_cache.notes) if self.summary_cache is not None else [])
+                + (list(self.parse_cache.notes) if self.parse_cache is not None else []))
 
     # -- finding a run ----------------------------------------------------------------------------------
     def lookup(self, source_id: str) -> Lookup:
@@ -679,6 +719,8 @@ class AppState:
             "summaries from the cache": c.summaries_loaded,
             "logs left unread": sum(1 for s in sources if getattr(s.tailer, "deferred", False)),
             "cache entries written": self.summary_cache.stores if self.summary_cache is not None else 0,
+            "logs resumed from the parse cache": sum(1 for s in sources if getattr(s.tailer, "resumed_at", None)),
+            "parse cache entries written": self.parse_cache.stores if self.parse_cache is not None else 0,
             "run models built": c.models_built,
             "run models reused": c.models_reused,
             "run models reused while throttled": c.models_throttled,
@@ -695,9 +737,9 @@ _CLOSERS: list[AppState] = []
 
 
 def create(config: AppConfig) -> AppState:
-    """A started ``AppState`` with the summary cache of ``summary_cache.default_dir()`` (``MMDASH_CACHE_DIR``);
-    stopped at interpreter exit (and when Streamlit releases it)."""
-    state = AppState(config, summary_cache=SummaryCache.from_env())
+    """A started ``AppState`` with the summary cache of ``summary_cache.default_dir()`` and the parse cache
+    (``MMDASH_CACHE_DIR``); stopped at interpreter exit (and when Streamlit releases it)."""
+    state = AppState(config, summary_cache=SummaryCache.from_env(), parse_cache=ParseCache.from_env())
     _CLOSERS.append(state)
     return state
 

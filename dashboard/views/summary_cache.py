@@ -23,36 +23,24 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
-ENV_CACHE_DIR = "MMDASH_CACHE_DIR"
+from dashboard.live.parse_cache import cache_base, code_hash
+
 FORMAT = 1
 MAX_AGE_DAYS = 60
 MAX_NOTES = 20
-_OFF = ("0", "off", "no", "false", "none")
 _CODE_DIRS = ("parsers", "dashboard/analysis")
-_REPO = Path(__file__).resolve().parents[2]
 
 
-@lru_cache(maxsize=1)
 def code_version() -> str:
     """A hash of what turns a log into its summaries: the source of ``parsers/`` and ``dashboard/analysis/``."""
-    h = hashlib.sha256(f"format {FORMAT} python {sys.version_info[0]}.{sys.version_info[1]}".encode())
-    for d in _CODE_DIRS:
-        for p in sorted((_REPO / d).rglob("*.py")):
-            h.update(p.relative_to(_REPO).as_posix().encode() + b"\0")
-            try:
-                h.update(p.read_bytes())
-            except OSError:
-                h.update(b"?")
-    return h.hexdigest()[:24]
+    return code_hash(_CODE_DIRS, f"format {FORMAT}")
 
 
 @dataclass(frozen=True)
@@ -66,15 +54,8 @@ class Entry:
 
 def default_dir(environ: Mapping[str, str] | None = None) -> Path | None:
     """Where the cache lives (None: off)."""
-    env = os.environ if environ is None else environ
-    given = (env.get(ENV_CACHE_DIR) or "").strip()
-    if given.lower() in _OFF:
-        return None
-    if given:
-        return Path(os.path.expanduser(given)) / "summaries"
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("mmdash", appauthor=False)) / "summaries"
+    base = cache_base(environ)
+    return None if base is None else base / "summaries"
 
 
 class SummaryCache:
