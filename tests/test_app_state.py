@@ -157,6 +157,19 @@ def test_the_model_of_an_earlier_run_is_not_rebuilt_when_the_last_run_grows(stat
     assert state.run_model(src, 99).run_index == last.run_index  # past the end: the last run
 
 
+def test_a_model_no_page_asked_for_in_a_while_is_dropped_and_built_again_when_asked(state, tree):
+    src = state.lookup("logs/tee.log").source
+    m0 = state.run_model(src, 0)
+    last = state.run_model(src, None)
+    assert state.drop_idle_models() == 0  # both just asked for
+    assert state.drop_idle_models(idle=0.0) == 2 and state.stats()["run models dropped unused"] == 2
+    built = state.counters.models_built
+    again = state.run_model(src, 0)
+    assert again is not m0 and state.counters.models_built == built + 1
+    assert again.summary == m0.summary and list(again.frame["iter"]) == list(m0.frame["iter"])
+    assert state.run_model(src, None).summary == last.summary
+
+
 def test_a_slow_model_is_reused_for_a_while_even_when_its_run_grew(state, tree, monkeypatch):
     root, log = tree
     src = state.lookup("logs/w/20250101_000000/20250101_000000.log").source

@@ -75,6 +75,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from dashboard.live.memory import BIG_READ, give_back
 from dashboard.live.parse_cache import ParseCache
 from dashboard.live.roots import UnsafePath, open_inside, opened_path, still_in
 from parsers import LogParser, Run, SizeLimitExceeded, reference_of
@@ -335,10 +336,11 @@ class Tailer:
                 return False
             saved = cache.pack(self.path, self.parser, (sig[0], sig[1]), self.offset, sig[3], self._head,
                                self._tail)
-            key = (self.generation, self.offset)
+            before, self._saved = self._saved, (self.generation, self.offset)  # one writer per state
         if not cache.write(saved):
+            with self.lock:
+                self._saved = before
             return False
-        self._saved = key
         return True
 
     # -- restarts -------------------------------------------------------------------------------------
@@ -592,6 +594,8 @@ class Tailer:
         file that is leaving the path)."""
         done = self._read_pass(fd, to_end=to_end)
         if done:
+            if not self.caught_up and self.offset - (self.resumed_at or 0) >= BIG_READ:
+                give_back()  # what parsing a big log left freed (``live.memory``)
             self.caught_up = True
         return done
 

@@ -27,7 +27,8 @@ Caches (bounded, keyed on the watcher's versions, never on a growing DataFrame):
   single-flight per run so five
   sessions on one live run build it once per version. A model is reused for ``max(MIN_AGE, MODEL_THROTTLE`` x
   its build time) even when its run grew meanwhile: that bounds the builds of a fast log watched by many sessions
-  (at most ~2 a second) and the CPU a big live run costs (a run of a million lines builds in ~1 s).
+  (at most ~2 a second) and the CPU a big live run costs (a run of a million lines builds in ~1 s). A model no page
+  asked for in ``MODEL_IDLE`` seconds is dropped (its frame is most of a big run's memory beside its records).
 
 Counters (``stats()``) say how often each was built or reused and how many bytes the tailers fed their
 parsers, so a benchmark can check that N sessions do not mean N parses.
@@ -52,6 +53,7 @@ from dashboard.analysis import RunSummary, summarize
 from dashboard.analysis.timing import time_stats
 from dashboard.live.deferred import DeferredTailer
 from dashboard.live.gpu_logs import GpuFollower, find_gpu_logs
+from dashboard.live.memory import BIG_MODEL, give_back
 from dashboard.live.parse_cache import ParseCache
 from dashboard.live.replay import ReplayThread
 from dashboard.live.roots import (
@@ -82,6 +84,9 @@ DEMO_MAX_GAP = 0.8
 MAX_MODELS = 6  # run models kept (each holds a train frame: ~100 MB for a run of a million records)
 MAX_FIGURES = 64  # built charts kept (each at most a few traces of 4,000 points)
 MODEL_THROTTLE = 2.0
+#: A run model no page asked for in this long is dropped (its frames are most of a big run's memory beside its
+#: records); the next page that shows the run builds it again.
+MODEL_IDLE = 600.0
 #: A model or summary this young is reused even when its run grew: N sessions ticking at different moments on
 #: a fast-growing log then cost at most ~1/MIN_AGE builds a second, not N.
 MIN_AGE = 0.5
@@ -251,6 +256,7 @@ class Counters:
     models_built: int = 0
     models_reused: int = 0
     models_throttled: int = 0
+    models_dropped: int = 0  # run models no page asked for in MODEL_IDLE seconds
     figures_built: int = 0
     figures_reused: int = 0
     figures_throttled: int = 0
@@ -286,6 +292,7 @@ class AppState:
         self._summaries: dict[tuple[str, int], _SummaryEntry] = {}
         self._by_source: dict[str, tuple[int, tuple[tuple[RunSummary, float | None], ...]]] = {}
         self._models: OrderedDict[tuple[str, int], RunModel] = OrderedDict()
+        self._model_used: dict[tuple[str, int], float] = {}  # key -> when a page last asked for it (monotonic)
         self._flights: dict[tuple, threading.Lock] = {}
         self._figures: OrderedDict[tuple, object] = OrderedDict()
         self._families: dict[tuple, tuple[float, tuple]] = {}  # chart family -> (built at, key of its chart)
@@ -322,7 +329,8 @@ class AppState:
 
     def _summaries_worker(self) -> None:
         """Summarize every log as the first scan reads it; then, every ``STORE_RETRY`` seconds, write the
-        summaries of logs that settled to the summary cache (whether or not a page asks for them)."""
+        summaries of logs that settled to the summary cache (whether or not a page asks for them) and their parses
+        to the parse cache, and drop the run models no page asked for in ``MODEL_IDLE`` seconds."""
         seen: dict[str, int] = {}
         while not self._closed:
             ready = self.watcher.ready  # read first: the pass below then covers everything the scan found
@@ -336,14 +344,14 @@ class AppState:
                 break
             time.sleep(WARM_PAUSE)
         self._save_parses()
-        while ((self.summary_cache is not None or self.parse_cache is not None)
-               and not self._stop.wait(STORE_RETRY)):
+        while not self._stop.wait(STORE_RETRY):
             for src in self.watcher.sources():
                 with self._lock:
                     cached = self._by_source.get(src.id)
                 if cached is not None and cached[0] == src.version:
                     self._maybe_store(src, cached)
             self._save_parses()
+            self.drop_idle_models()
 
     # -- the parse cache (a big log is not parsed again at the next start) --------------------------------
     def _save_parses(self) -> None:
@@ -575,6 +583,9 @@ class AppState:
         Rebuilt when the run's ``fingerprint`` changed (throttled for slow builds, see the module docstring).
         """
         key = (src.id, -1 if run_index is None else run_index)
+        self.drop_idle_models()
+        with self._lock:
+            self._model_used[key] = time.monotonic()
         # A log the summary cache let the watcher leave unread is read now; a small one is waited for, a big one
         # is shown as it is read (the model says how far: ``reading``).
         self.need_records(src, wait=FIRST_VIEW_WAIT)
@@ -611,7 +622,24 @@ class AppState:
                     self._models.popitem(last=False)
             self.counters.models_built += 1
             self.counters.model_build_seconds += model.build_seconds
+            if len(model.frame) >= BIG_MODEL:
+                give_back()  # the build's temporaries (``live.memory``)
             return model
+
+    def drop_idle_models(self, idle: float = MODEL_IDLE) -> int:
+        """Drop the run models no page asked for in ``idle`` seconds (rebuilt when a page shows the run again);
+        how many were dropped."""
+        old = time.monotonic() - idle
+        with self._lock:
+            gone = [k for k in self._models if self._model_used.get(k, 0.0) < old]
+            for k in gone:
+                del self._models[k]
+            for k in [k for k in self._model_used if k not in self._models and self._model_used[k] < old]:
+                del self._model_used[k]
+        if gone:
+            self.counters.models_dropped += len(gone)
+            give_back()
+        return len(gone)
 
     def figure(self, key: tuple, build: Callable[[], T], family: tuple | None = None) -> T:
         """The chart cached under ``key`` (hashable: run, fingerprint, chart, settings), else ``build()`` once.
@@ -724,6 +752,7 @@ class AppState:
             "run models built": c.models_built,
             "run models reused": c.models_reused,
             "run models reused while throttled": c.models_throttled,
+            "run models dropped unused": c.models_dropped,
             "run model build seconds": round(c.model_build_seconds, 3),
             "charts built": c.figures_built,
             "charts reused": c.figures_reused,
