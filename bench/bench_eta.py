@@ -80,6 +80,9 @@ def evaluate() -> dict:
                 row["ours_error"] = abs(ours.finish_at - end) / left if ours.finish_at is not None else None
                 row["mmengine_error"] = (abs(ours.logged_finish_at - end) / left
                                          if ours.logged_finish_at is not None else None)
+                banded = ours.finish_low_at is not None and ours.finish_high_at is not None
+                row["in_band"] = banded and ours.finish_low_at - 1 <= end <= ours.finish_high_at + 1
+                row["band_width"] = (ours.finish_high_at - ours.finish_low_at) / left if banded else None
                 points.append(row)
     both = [p for p in points if p["ours_error"] is not None and p["mmengine_error"] is not None]
 
@@ -96,8 +99,12 @@ def evaluate() -> dict:
             per_fraction[str(frac)] = {
                 "ours_median": statistics.median(p["ours_error"] for p in sub),
                 "mmengine_median": statistics.median(p["mmengine_error"] for p in sub), "n": len(sub)}
+    banded = [p for p in both if p["band_width"] is not None]
+    band = {"in_band": sum(p["in_band"] for p in banded), "n": len(banded),
+            "mean_width": statistics.mean(p["band_width"] for p in banded) if banded else None,
+            "median_width": statistics.median(p["band_width"] for p in banded) if banded else None}
     return {"points": points, "ours": stats("ours_error"), "mmengine": stats("mmengine_error"),
-            "per_fraction": per_fraction, "runs": len({(p["log"], p["run"]) for p in both})}
+            "per_fraction": per_fraction, "runs": len({(p["log"], p["run"]) for p in both}), "band": band}
 
 
 def main() -> int:
@@ -119,6 +126,10 @@ def main() -> int:
     if o and m:
         print(f"median absolute error as a share of the remaining time: ours {o['median']:.2%} (p90 {o['p90']:.2%}), "
               f"MMEngine {m['median']:.2%} (p90 {m['p90']:.2%})")
+        b = res["band"]
+        if b["n"]:
+            print(f"true end inside our low-high band: {b['in_band']}/{b['n']} cuts; band width as a share of the "
+                  f"remaining time: mean {b['mean_width']:.1%}, median {b['median_width']:.1%}")
         ok = o["median"] <= 0.05 and o["median"] < m["median"]
         print(f"goal (ours <= 5% and better than MMEngine's): {'PASS' if ok else 'MISS'}")
     if args.json:

@@ -35,16 +35,24 @@ Ours knows the schedule. As of the last train record (all times on the log's own
   come from the config dump, else from the spacing of the validations and saves the log shows. Their lengths are
   measured in the log: the wall-clock of the interval that holds one, beyond its iterations at the pace around
   it (the median of the last five). Pauses at positions at or after the last record are to come (a save at
-  iteration 500 follows the record of iteration 500).
+  iteration 500 follows the record of iteration 500). A validation counts only when the config dump sets one
+  up (``val_dataloader``, ``val_cfg``, mmcv's ``evaluation``) or the log shows one.
+  - *earlier launches* (``earlier``): a resumed launch has not paused yet; the lengths measured in the earlier
+    launches of the run (the work_dir's earlier timestamped folders, ``dashboard.live.launches``) count too.
+  - *a guess*: a kind never measured is ``VAL_SHARE`` (``CKPT_SHARE``) of the training time between two of them,
+    the median share in real MMEngine logs; ``Pauses.val_source`` / ``ckpt_source`` and the method text say so.
 - **Band** (low-high): the same sum with the fastest and slowest of the typical pace, the current pace and the
-  mean pace of each of the last three stretches of 10 ordinary records, and each pause at its shortest and
-  longest measured length.
+  mean pace of each of the last three stretches of 10 ordinary records, each measured pause at its shortest and
+  longest length and each guessed one from none to its high share; and, for a change of pace not seen yet,
+  the pace of the iterations left ``PACE_DRIFT`` x sqrt(left / seen) either side of the estimate's.
 
 The method text says which parts made the number. Without time stamps (JSON logs) pauses and overhead are 0.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -64,6 +72,17 @@ TYPICAL_BAND = 0.12  # stretches within 12% of the median stretch make the typic
 BAND_BLOCK = 10  # records per block of the band's recent-pace spread
 BAND_BLOCKS = 3
 PAUSE_SAMPLES = 5  # the last measured pauses of a kind that give its length
+# A pause of a kind never measured (no validation yet, in this launch or an earlier one) is a guess: a share of
+# the training time between two of them (every x pace), from the real MMEngine logs in ../shared/real_logs
+# (tests/test_eta.py checks these against them): a validation took 0.8-23% of it (median 4.4%, 9 runs), a
+# checkpoint save 0-7.6% (median 0.2%) in 6 of 7 runs (the 7th, a save every 45 iterations of a 7B model, 175%).
+# The band runs from no pause to the high share.
+VAL_SHARE, VAL_SHARE_HIGH = 0.05, 0.25
+# A change of pace still to come is unseen: the band's pace runs PACE_DRIFT x sqrt(iterations left / iterations
+# seen) either side of the estimate's (wide early, narrow late). On the real logs (cut at 10/25/50/75% of their
+# records), the pace of the rest of the run fell within it at 90% of the cuts (tests/test_eta.py checks this).
+PACE_DRIFT = 0.05
+CKPT_SHARE, CKPT_SHARE_HIGH = 0.002, 0.10
 
 
 @dataclass(frozen=True)
@@ -93,6 +112,12 @@ class Pauses:
     ckpt_range: tuple[float, float] | None = None
     val_includes_ckpt: bool = False  # saves only ever came with validations: their length is in val_seconds
     notes: list[str] = field(default_factory=list)
+    # Where a length comes from: "measured" (in this log), "earlier launch" (measured in an earlier launch of the
+    # run), "guess" (never measured: a share of the training time between two of them, see VAL_SHARE), None.
+    val_source: str | None = None
+    ckpt_source: str | None = None
+    val_every_iters: int | None = None  # iterations between two validations (None: only at the end)
+    ckpt_every_iters: int | None = None
 
     def total(self, which: str = "mid") -> float:
         def part(n: int, mid: float | None, rng: tuple[float, float] | None) -> float:
@@ -242,18 +267,23 @@ def _pause_lengths(samples: list[float]) -> tuple[float | None, tuple[float, flo
 # ---------------------------------------------------------------------------------------------- estimate
 
 
-def estimate(run: Run, max_iters: int | None = None, upto: int | None = None) -> Eta:
-    """ETA after the first ``upto`` train records (all when None), towards ``max_iters`` (the run's N by default).
+@dataclass
+class _Records:
+    """What the first ``k`` train records of one launch show: per-record arrays and the pace, overhead and pause
+    lengths measured in them."""
 
-    With ``upto``, validations and events after that record's line are not seen (a cut log).
-    """
-    from .epochs import epoch_info
+    it: np.ndarray
+    ts: np.ndarray
+    last_iter: int
+    vals: list
+    ckpts: list
+    pace: Pace
+    overhead: float
+    source: str
+    measured: list[tuple[int, float]]  # (kind: 1 save, 2 validation, 3 both; wall-clock beyond the pace) in order
 
-    n_total = len(run.train)
-    k = n_total if upto is None else min(upto, n_total)
-    N = max_iters or run.max_iters
-    if k == 0 or not N:
-        return Eta(None, None, None, None, None, None, "no train records or unknown N")
+
+def _records(run: Run, k: int, N: int) -> _Records | None:
     it = iters(run)[:k].astype(np.int64)
     ts = timestamps(run)[:k]
     lines = np.frombuffer(run.train.line_nos, dtype=np.int64)[:k]
@@ -261,12 +291,6 @@ def estimate(run: Run, max_iters: int | None = None, upto: int | None = None) ->
     t = t_col[:k] if t_col is not None else None
     last_iter = int(it[-1])
     left = max(N - last_iter, 0)
-    logged = float(run.train.etas[k - 1])
-    logged = logged if np.isfinite(logged) else None
-    last_ts = float(ts[-1]) if np.isfinite(ts[-1]) else None
-    logged_finish = last_ts + logged if (logged is not None and last_ts is not None) else None
-    if left == 0:
-        return Eta(0.0, last_ts, None, None, logged, logged_finish, "finished")
 
     # Where each validation and event falls among the records: by line number in one file; in a run combined
     # from several files (a resumed experiment, ``combine``) line numbers start again in each, so by time.
@@ -320,7 +344,7 @@ def estimate(run: Run, max_iters: int | None = None, upto: int | None = None) ->
         source = "time stamps"
     pace = find_pace(p[ordinary], steps[ordinary], it[ordinary], left, last_iter)
     if pace is None:
-        return Eta(None, None, None, None, logged, logged_finish, "no iteration times")
+        return None
 
     # Overhead per iteration: ordinary wall-clock beyond the logged time, after warm-up. Summed, because
     # MMEngine's time window lags the wall-clock interval: what one interval shows too much, the next one's
@@ -340,29 +364,95 @@ def estimate(run: Run, max_iters: int | None = None, upto: int | None = None) ->
         near = p[ord_idx[max(0, j - 5):j + 5]]
         local = float(np.median(near)) if len(near) else pace.typical
         measured.append((int(kind[r]), float(dts[r] - steps[r] * (local + overhead))))
-    ckpt_len, ckpt_rng = _pause_lengths([x for kd, x in measured if kd == 1])
-    val_includes_ckpt = ckpt_len is None and any(kd == 3 for kd, _ in measured)
-    val_len, val_rng = _pause_lengths([x - (ckpt_len if kd == 3 and ckpt_len is not None else 0.0)
-                                       for kd, x in measured if kd >= 2])
+    return _Records(it, ts, last_iter, vals, ckpts, pace, overhead, source, measured)
+
+
+_VAL_CONFIG = re.compile(r"^(val_dataloader|val_cfg|evaluation)\s*=", re.MULTILINE)
+
+
+def _validates(config_text: str | None) -> bool | None:
+    """Whether the config dump sets up a validation (MMEngine's ``val_dataloader`` / ``val_cfg``, mmcv's
+    ``evaluation``); None without a config dump. A ``val_interval`` alone does not: MMEngine has no val loop
+    without them."""
+    if not config_text:
+        return None
+    return bool(_VAL_CONFIG.search(config_text))
+
+
+def _guess(share: float, high: float, every_iters: int, per_iter: float) -> tuple[float, tuple[float, float]]:
+    """A pause never measured: ``share`` of the training time between two of them, the band from none to ``high``."""
+    between = every_iters * per_iter
+    return share * between, (0.0, high * between)
+
+
+def estimate(run: Run, max_iters: int | None = None, upto: int | None = None,
+             earlier: Sequence[Run] = ()) -> Eta:
+    """ETA after the first ``upto`` train records (all when None), towards ``max_iters`` (the run's N by default).
+
+    With ``upto``, validations and events after that record's line are not seen (a cut log). ``earlier``: the
+    earlier launches of the same run (the work_dir's earlier timestamped folders it resumed): the validations
+    and saves measured in them give their lengths too (a resumed launch has not paused yet).
+    """
+    from .epochs import epoch_info
+
+    n_total = len(run.train)
+    k = n_total if upto is None else min(upto, n_total)
+    N = max_iters or run.max_iters
+    if k == 0 or not N:
+        return Eta(None, None, None, None, None, None, "no train records or unknown N")
+    last_iter = int(iters(run)[k - 1])
+    left = max(N - last_iter, 0)
+    logged = float(run.train.etas[k - 1])
+    logged = logged if np.isfinite(logged) else None
+    ts_last = float(timestamps(run)[k - 1])
+    last_ts = ts_last if np.isfinite(ts_last) else None
+    logged_finish = last_ts + logged if (logged is not None and last_ts is not None) else None
+    if left == 0:
+        return Eta(0.0, last_ts, None, None, logged, logged_finish, "finished")
+    rec = _records(run, k, N)
+    if rec is None:
+        return Eta(None, None, None, None, logged, logged_finish, "no iteration times")
+    pace, overhead, source, vals, ckpts = rec.pace, rec.overhead, rec.source, rec.vals, rec.ckpts
+    before: list[tuple[int, float]] = []
+    for older in earlier:
+        if len(older.train):
+            got = _records(older, len(older.train), N)
+            before += got.measured if got is not None else []
+
+    def lengths(kinds: tuple[int, ...], minus: float | None = None) -> tuple[float | None, tuple | None, str | None]:
+        own = [x - (minus if kd == 3 and minus is not None else 0.0) for kd, x in rec.measured if kd in kinds]
+        old = [x - (minus if kd == 3 and minus is not None else 0.0) for kd, x in before if kd in kinds]
+        mid, rng = _pause_lengths(old + own)
+        return mid, rng, (None if mid is None else "measured" if own else "earlier launch")
+
+    ckpt_len, ckpt_rng, ckpt_src = lengths((1,))
+    val_includes_ckpt = ckpt_len is None and any(kd == 3 for kd, _ in [*before, *rec.measured])
+    val_len, val_rng, val_src = lengths((2, 3), ckpt_len)
 
     # The schedule still to come.
     h = run.header
     ipe = epoch_info(run).iters_per_epoch
     by_epoch_loop = bool(h.by_epoch) if h.by_epoch is not None else bool(run.train.epochs and run.train.epochs[0] > 0)
+    per_iter = pace.pace + overhead
     notes: list[str] = []
     vals_left = 0
-    if vals or h.val_interval:
+    val_every = None
+    if vals or (h.val_interval and _validates(h.config_text) is not False):
         if by_epoch_loop and ipe:
             seen = [e.epoch if e.epoch else -(-e.train_iter // ipe) for e in vals if (e.epoch or e.train_iter)]
             every = h.val_interval or _interval_from(seen) or 1
             vals_left = to_come(every, ipe, h.val_begin or 1, N, last_iter)
+            val_every = every * ipe
         else:
             seen = [e.train_iter for e in vals if e.train_iter]
             every = h.val_interval or _interval_from(seen)
             vals_left = to_come(every, 1, h.val_begin or 1, N, last_iter) if every else 0
+            val_every = every
         if vals_left and val_len is None:
-            notes.append(f"{vals_left} validation(s) to come, length not measured yet")
+            val_len, val_rng = _guess(VAL_SHARE, VAL_SHARE_HIGH, min(val_every or N, N), per_iter)
+            val_src = "guess"
     ckpts_left = 0
+    ckpt_every = None
     if ckpts or h.checkpoint_interval:
         units = {e.data.get("unit") for e in ckpts}
         by_epoch_ckpt = ("epochs" in units or "epoch" in units) if units else (
@@ -371,19 +461,25 @@ def estimate(run: Run, max_iters: int | None = None, upto: int | None = None) ->
             seen = [int(e.data["n"]) for e in ckpts if e.data.get("n")]
             every = h.checkpoint_interval or _interval_from(seen) or 1
             ckpts_left = to_come(every, ipe, 1, N, last_iter)
+            ckpt_every = every * ipe if every > 0 else None
         else:
             seen = [int(e.data["n"]) for e in ckpts if e.data.get("n") and e.data.get("n") != N]
             every = h.checkpoint_interval or _interval_from(seen)
             ckpts_left = to_come(every, 1, 1, N, last_iter)
+            ckpt_every = every if every and every > 0 else None
         if ckpts_left and ckpt_len is None and not val_includes_ckpt:
-            notes.append(f"{ckpts_left} checkpoint save(s) to come, length not measured yet")
+            ckpt_len, ckpt_rng = _guess(CKPT_SHARE, CKPT_SHARE_HIGH, min(ckpt_every or N, N), per_iter)
+            ckpt_src = "guess"
     pauses = Pauses(vals_left, val_len, val_rng, ckpts_left, ckpt_len if not val_includes_ckpt else None, ckpt_rng,
-                    val_includes_ckpt, notes)
+                    val_includes_ckpt, notes, val_src, ckpt_src if not val_includes_ckpt else None, val_every,
+                    ckpt_every)
 
-    per_iter = pace.pace + overhead
+    # A change of pace not seen yet: the band spreads the pace by PACE_DRIFT x sqrt(iterations left / seen).
+    drift = PACE_DRIFT * float(np.sqrt(left / max(last_iter - int(rec.it[0]) + 1, 1)))
+    pace_low, pace_high = min(pace.low, pace.pace * max(1.0 - drift, 0.0)), max(pace.high, pace.pace * (1.0 + drift))
     eta = left * per_iter + pauses.total("mid")
-    low = left * (pace.low + overhead) + pauses.total("low")
-    high = left * (pace.high + overhead) + pauses.total("high")
+    low = left * (pace_low + overhead) + pauses.total("low")
+    high = left * (pace_high + overhead) + pauses.total("high")
     finish = last_ts + eta if last_ts is not None else None
     method = _method(left, pace, overhead, pauses, source, last_iter)
     return Eta(eta, finish, pace.pace, overhead, logged, logged_finish, method, low, high,
@@ -411,10 +507,22 @@ def _method(left: int, pace: Pace, overhead: float, pauses: Pauses, source: str,
         parts.append(f"{left} x {_g(overhead)} overhead per iteration")
     if pauses.vals_left and pauses.val_seconds is not None:
         also = " (with the checkpoint save it includes)" if pauses.val_includes_ckpt else ""
-        parts.append(f"{pauses.vals_left} validation(s) x {_g(pauses.val_seconds)}{also}")
+        parts.append(f"{pauses.vals_left} validation(s) x {_g(pauses.val_seconds)}{also}"
+                     + _source_text(pauses.val_source, "validations", VAL_SHARE, VAL_SHARE_HIGH, pauses.val_range))
     if pauses.ckpts_left and pauses.ckpt_seconds is not None:
-        parts.append(f"{pauses.ckpts_left} checkpoint save(s) x {_g(pauses.ckpt_seconds)}")
+        parts.append(f"{pauses.ckpts_left} checkpoint save(s) x {_g(pauses.ckpt_seconds)}"
+                     + _source_text(pauses.ckpt_source, "saves", CKPT_SHARE, CKPT_SHARE_HIGH, pauses.ckpt_range))
     text = " + ".join(parts)
     if pauses.notes:
         text += "; " + "; ".join(pauses.notes)
     return text
+
+
+def _source_text(source: str | None, what: str, share: float, high: float, rng: tuple[float, float] | None) -> str:
+    if source == "earlier launch":
+        return " (measured in an earlier launch of this run)"
+    if source == "guess":
+        top = f", up to {_g(rng[1])} in the band" if rng else ""
+        return (f" (a guess, not measured yet: {share:.1%} of the training time between {what}, the median share "
+                f"in real MMEngine logs; between none and {high:.0%} of it{top})")
+    return ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -210,7 +211,10 @@ def _metric_summaries(run: Run) -> tuple[dict[str, float], dict[str, dict[str, A
 
 
 def summarize(run: Run, *, path: str | None = None, overrides: Overrides | None = None, live: bool = False,
-              now: float | None = None, last_growth_at: float | None = None) -> RunSummary:
+              now: float | None = None, last_growth_at: float | None = None,
+              earlier: Sequence[Run] = ()) -> RunSummary:
+    """``earlier``: the runs of the earlier launches this run resumed (``dashboard.views.joined.earlier_launches``),
+    whose measured pauses the ETA uses too."""
     t = run.train
     n = len(t)
     ts = time_stats(run)
@@ -234,7 +238,7 @@ def summarize(run: Run, *, path: str | None = None, overrides: Overrides | None 
         updates_done = last // A + (1 if (N and last == N and N % A) else 0)
     h = health(run, live=live, now=now, last_growth_at=last_growth_at,
                median_record_gap=ts.median_record_gap_seconds)
-    eta = estimate(run, N)
+    eta = estimate(run, N, earlier=earlier)
 
     B, W = setup.batch_size, setup.world_size
     W_used, why_w = throughput_world_size(setup, aud)
@@ -276,7 +280,8 @@ def summarize(run: Run, *, path: str | None = None, overrides: Overrides | None 
                  "overhead_per_iter": eta.overhead_per_iter, "validations_left": pz.vals_left,
                  "validation_seconds": pz.val_seconds, "checkpoints_left": pz.ckpts_left,
                  "checkpoint_seconds": pz.ckpt_seconds, "warmup_records": eta.pace.warmup_records,
-                 "pace_changes": eta.pace.stretches - 1}
+                 "pace_changes": eta.pace.stretches - 1, "validation_source": pz.val_source,
+                 "checkpoint_source": pz.ckpt_source}
 
     return RunSummary(
         path=path, run_index=run.index, format=run.format, started_by=run.started_by,

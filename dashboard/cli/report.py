@@ -173,6 +173,19 @@ def gpu_lines(section) -> str:
     return "\n".join(lines)
 
 
+def _earlier(path, runs: list) -> list[list]:
+    """Per run of one PATH, the earlier launches it resumed: the earlier runs of its file, and the earlier
+    timestamped folders of its work_dir (``joined.earlier_launches``; ``--combine`` joins them instead). The ETA
+    uses the pauses measured in them."""
+    if not isinstance(path, str) or not runs:
+        return [[] for _ in runs]
+    from dashboard.live.launches import earlier_launches
+
+    folders = earlier_launches(path, runs[0].resumed_from_iter is not None)
+    return [[*folders, *runs[:i]] if (i == 0 and folders) or run.resumed_from_iter is not None else []
+            for i, run in enumerate(runs)]
+
+
 def _write_html(args: argparse.Namespace, items, overrides) -> int:
     """All runs of all PATHs in one HTML file, each as the run model the Run page shows."""
     from dashboard.analysis import summarize
@@ -188,11 +201,12 @@ def _write_html(args: argparse.Namespace, items, overrides) -> int:
             print(f"error: cannot read {args.gpu_log}: {e.strerror or e}", file=sys.stderr)
             return 2
         choices = [(i, run_label(r, i, len(runs))) for i, r in enumerate(runs)]
-        for i, run in enumerate(runs):
+        for i, (run, before) in enumerate(zip(runs, _earlier(path, runs))):
             models.append(build_run_model(
                 run, RunSource("file", label, label, fmt), run_index=i if len(runs) > 1 else None, choices=choices,
                 is_last_run=i == len(runs) - 1, gpu=gpu,
-                summarize_fn=lambda r, label=label: summarize(r, path=label, overrides=overrides)))
+                summarize_fn=lambda r, label=label, before=before: summarize(r, path=label, overrides=overrides,
+                                                                            earlier=before)))
     title = ", ".join(p if isinstance(p, str) else " + ".join(p) for p, *_ in items)
     data = html_report(title, models, plotly_js=args.plotly_js, overrides=overrides).encode("utf-8")
     if args.html == "-":
@@ -242,7 +256,9 @@ def run(args: argparse.Namespace) -> int:
         return _write_html(args, items, overrides)
     out = sys.stdout
     for path, skipped, runs, fmt in items:
-        summaries = [summarize(r, path=path if isinstance(path, str) else None, overrides=overrides) for r in runs]
+        summaries = [summarize(r, path=path if isinstance(path, str) else None, overrides=overrides,
+                               earlier=before)
+                     for r, before in zip(runs, _earlier(path, runs))]
         try:
             gpu = _gpu_input(args.gpu_log, path if isinstance(path, str) else path[0])
         except OSError as e:

@@ -2,10 +2,8 @@
 (a crash, then ``resume=True``: MMEngine starts a new ``<work_dir>/<YYYYMMDD_HHMMSS>/`` folder and log), joined
 by ``dashboard.analysis.combine`` as ``python -m dashboard report --combine`` joins its files. No Streamlit here.
 
-Which folders are one run (``resumed_groups``): the text logs (``<stamp>/<stamp>.log``) of one work_dir in time
-order; a folder whose first run resumed (it logs MMEngine's ``resumed ... iter`` line, so its summary has a
-``resumed_from_iter``) continues the folder before it; a folder that did not resume starts a new run. Only groups
-of two or more folders are joined.
+Which folders are one run: ``dashboard.live.launches.resumed_groups`` (a folder whose first run resumed
+continues the folder before it; only groups of two or more folders are joined).
 
 The Runs page shows a group as one row when its switch is on (``combine=1``), and its link opens the Run page of
 the group's last log with ``combine=1``: the joined run, live while that log grows. The joined run and its
@@ -14,11 +12,10 @@ summary are built once per state of the group's logs for every session (``AppSta
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from dashboard.analysis import RunSummary, combine, summarize
+from dashboard.live.launches import Folder, resumed_groups
 from dashboard.views.app_state import AppState, fingerprint
 from dashboard.views.run_model import RunModel, RunSource, build_run_model
 from dashboard.views.url_state import run_href as _run_href
@@ -27,33 +24,6 @@ from dashboard.views.url_state import run_href as _run_href
 URL_KEY = "combine"
 #: How long a page waits for the watcher to read a log of a group that the summary cache let it leave unread.
 READ_WAIT = 30.0
-
-
-@dataclass(frozen=True)
-class Folder:
-    """The text log of one timestamped run folder."""
-
-    source_id: str
-    work_dir: str
-    timestamp: str
-    resumed: bool  # its first run resumed an earlier one
-
-
-def resumed_groups(folders: Sequence[Folder]) -> list[list[str]]:
-    """Source ids of the folders that are one resumed run, each group in time order (see the module docstring)."""
-    by_dir: dict[str, list[Folder]] = defaultdict(list)
-    for f in folders:
-        by_dir[f.work_dir].append(f)
-    out: list[list[str]] = []
-    for work_dir in sorted(by_dir):
-        group: list[Folder] = []
-        for f in sorted(by_dir[work_dir], key=lambda f: (f.timestamp, f.source_id)):
-            if group and not f.resumed:
-                out.append([g.source_id for g in group])
-                group = []
-            group.append(f)
-        out.append([g.source_id for g in group])
-    return [g for g in out if len(g) > 1]
 
 
 def folders(state: AppState, sources=None) -> list[Folder]:
