@@ -396,3 +396,25 @@ def test_backtest_band_holds_the_true_end_and_the_goal_where_the_log_can_tell():
     # (and labelled so), and the true end is inside the band there.
     early = [r for r in rows if r["log"] == "issue17_val" and r["cut"] <= 0.25]
     assert all("a guess, not measured yet" in r["method"] and r["in_band"] for r in early)
+
+
+def test_a_validation_in_progress_gives_its_length_before_it_ends():
+    """A live log in its first validation: its progress lines (``Iter(val) [i/n]`` with the pass's own eta) after
+    the last train record give the length of the pass (the time so far x n / i), no longer a guess."""
+    data = timed_log(3000, steady, val_every=1000, val_s=1200.0)
+    full = parse_bytes(data).runs[-1]
+    lines = data.split(b"\n")
+    at = next(i for i, ln in enumerate(lines) if b"Iter(train) [1000/3000]" in ln)
+    t = full.train.timestamps[int(np.searchsorted(full.train.iters, 1000))]
+    progress = b"".join(f"{log_clock(t + 4.0 * i)} - mmengine - INFO - Iter(val) [{i:3d}/300]    eta: 0:10:00  "
+                        f"time: 4.0000  data_time: 0.0100  memory: 100\n".encode() for i in (50, 100))
+    run = parse_bytes(b"\n".join(lines[:at + 1]) + b"\n" + progress).runs[-1]
+    assert run.eval_progress is not None and run.eval_progress[2:] == (100, 300)
+    e = estimate(run)
+    assert e.pauses.val_source == "in progress" and e.pauses.val_seconds == pytest.approx(1200, rel=0.01)
+    assert "from the validation in progress" in e.method and "guess" not in e.method
+    left = full.last_timestamp - t
+    assert abs(e.finish_at - full.last_timestamp) / left < 0.01
+    assert e.finish_low_at <= full.last_timestamp <= e.finish_high_at
+    # A cut log (``upto`` before the end) does not take a progress line from after the cut.
+    assert estimate(run, upto=len(run.train) - 1).pauses.val_source == "guess"

@@ -39,6 +39,8 @@ Ours knows the schedule. As of the last train record (all times on the log's own
   up (``val_dataloader``, ``val_cfg``, mmcv's ``evaluation``) or the log shows one.
   - *earlier launches* (``earlier``): a resumed launch has not paused yet; the lengths measured in the earlier
     launches of the run (the work_dir's earlier timestamped folders, ``dashboard.live.launches``) count too.
+  - *in progress*: a validation never measured whose pass the log is in (its ``Epoch(val) [e][i/n]`` progress
+    lines after the last train record): the time it has taken so far x n / i;
   - *a guess*: a kind never measured is ``VAL_SHARE`` (``CKPT_SHARE``) of the training time between two of them,
     the median share in real MMEngine logs; ``Pauses.val_source`` / ``ckpt_source`` and the method text say so.
 - **Band** (low-high): the same sum with the fastest and slowest of the typical pace, the current pace and the
@@ -113,7 +115,8 @@ class Pauses:
     val_includes_ckpt: bool = False  # saves only ever came with validations: their length is in val_seconds
     notes: list[str] = field(default_factory=list)
     # Where a length comes from: "measured" (in this log), "earlier launch" (measured in an earlier launch of the
-    # run), "guess" (never measured: a share of the training time between two of them, see VAL_SHARE), None.
+    # run), "in progress" (a validation: from the pass the log is in), "guess" (never measured: a share of the
+    # training time between two of them, see VAL_SHARE), None.
     val_source: str | None = None
     ckpt_source: str | None = None
     val_every_iters: int | None = None  # iterations between two validations (None: only at the end)
@@ -379,6 +382,21 @@ def _validates(config_text: str | None) -> bool | None:
     return bool(_VAL_CONFIG.search(config_text))
 
 
+def _pass_in_progress(run: Run, at_end: bool, last_ts: float | None, last_iter: int, every: int | None,
+                      per_iter: float) -> float | None:
+    """The length of a validation from the pass the log is in (its latest ``Epoch(val) [e][i/n]`` progress line
+    after the last train record): the time since the pass began (the last record's time, plus the iterations up
+    to the validation point at the pace) x n / i. Its metric computation after the last batch is not in it."""
+    prog = run.eval_progress
+    if not at_end or prog is None or prog[0] != "val" or last_ts is None or run.last_timestamp is None:
+        return None
+    _, _, i, n = prog
+    began = last_ts + ((-last_iter) % every if every else 0) * per_iter
+    if not (0 < i <= n) or run.last_timestamp <= began:
+        return None
+    return (run.last_timestamp - began) * n / i
+
+
 def _guess(share: float, high: float, every_iters: int, per_iter: float) -> tuple[float, tuple[float, float]]:
     """A pause never measured: ``share`` of the training time between two of them, the band from none to ``high``."""
     between = every_iters * per_iter
@@ -451,6 +469,9 @@ def estimate(run: Run, max_iters: int | None = None, upto: int | None = None,
         if vals_left and val_len is None:
             val_len, val_rng = _guess(VAL_SHARE, VAL_SHARE_HIGH, min(val_every or N, N), per_iter)
             val_src = "guess"
+            passing = _pass_in_progress(run, k == n_total, last_ts, last_iter, val_every, per_iter)
+            if passing is not None:
+                val_len, val_rng, val_src = passing, (passing, max(passing, val_rng[1])), "in progress"
     ckpts_left = 0
     ckpt_every = None
     if ckpts or h.checkpoint_interval:
@@ -521,6 +542,8 @@ def _method(left: int, pace: Pace, overhead: float, pauses: Pauses, source: str,
 def _source_text(source: str | None, what: str, share: float, high: float, rng: tuple[float, float] | None) -> str:
     if source == "earlier launch":
         return " (measured in an earlier launch of this run)"
+    if source == "in progress":
+        return " (from the validation in progress: its batches so far, at that rate to its last one)"
     if source == "guess":
         top = f", up to {_g(rng[1])} in the band" if rng else ""
         return (f" (a guess, not measured yet: {share:.1%} of the training time between {what}, the median share "
