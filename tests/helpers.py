@@ -99,6 +99,20 @@ def train_line(i: int, n: int = 1000, *, eta: str = "1:00:00", data_time: bool =
 APP_TIMEOUT = 90
 
 
+def live_charts(at) -> list[dict]:
+    """The Run page's charts as the browser gets them the first time (``dashboard.ui.live_chart``'s whole-figure
+    messages: ``{"data": [...], "layout": {...}}``, x and y as numpy arrays), in page order."""
+    import json
+
+    from dashboard.views.chart_stream import figure_of
+
+    out = []
+    for c in at.get("bidi_component"):
+        if c.proto.component_name == "mmdash_live_chart":
+            out.append(figure_of(json.loads(c.proto.json)["msg"]))
+    return out
+
+
 def open_page(name: str | None = None, query: dict | None = None):
     """The app (``app.py``, so pages can switch to each other) opened at page ``name`` (None: the default page)
     with ``query`` in the URL, run once; fails on a script exception."""

@@ -7,7 +7,6 @@ Each test gets its own log root (copies of ``sample_logs``) through ``MMDASH_ROO
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.ui import common
 from tests.conftest import SAMPLE_LOGS
-from tests.helpers import open_page, page_text, tiles
+from tests.helpers import live_charts, open_page, page_text, tiles
 
 RUN_PAGE = "dashboard/ui/pages/run.py"
 LLM = "llm/20260314_090000/20260314_090000.log"
@@ -61,7 +60,7 @@ def run_page(query: dict[str, str | list[str]]) -> AppTest:
 
 
 def charts(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return live_charts(at)
 
 
 def chart_titles(at: AppTest) -> list[str]:
@@ -205,7 +204,7 @@ def test_resumed_run_marks_the_resume(log_root):
 def test_run_page_without_a_run_points_to_the_runs_page(log_root):
     at = run_page({})
     assert "No run selected" in page_text(at)
-    assert not at.get("plotly_chart")
+    assert not charts(at)
 
 
 @pytest.mark.parametrize("run_id", [
@@ -217,7 +216,7 @@ def test_run_page_refuses_ids_outside_the_roots(log_root, run_id):
     text = page_text(at)
     assert "Refused" in text and "Some URL parameters" not in text  # one explanation, not two
     assert "TOP-SECRET-LINE" not in text and "root:x:0:0" not in text
-    assert not at.get("plotly_chart") and not at.metric
+    assert not charts(at) and not at.metric
 
 
 @pytest.mark.parametrize("run_id", ["logs/missing.log", "logs/notes.txt"])
@@ -225,7 +224,7 @@ def test_run_page_of_a_log_that_does_not_exist_says_not_found(log_root, run_id):
     at = run_page({"run": run_id})
     text = page_text(at)
     assert "Not found" in text and "Refused" not in text
-    assert not at.get("plotly_chart") and not at.metric
+    assert not charts(at) and not at.metric
 
 
 def test_log_text_and_names_stay_text(log_root):

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts.series import downsample, ema_smooth, present_rows, window
+from dashboard.charts.series import downsample_growing, ema_smooth, present_rows, window
 
 XAxis = Literal["iter", "epoch", "wall", "relative"]
 X_AXES: tuple[str, ...] = ("iter", "epoch", "wall", "relative")
@@ -138,7 +138,7 @@ def _series(frame: pd.DataFrame, key: str, x_col: str, smoothing: float) -> tupl
 def _prepare(x: np.ndarray, y: np.ndarray, x_range: tuple[float, float] | None, max_points: int, x_axis: str
              ) -> tuple[np.ndarray, np.ndarray]:
     xw, yw = window(x, y, x_range)
-    xd, yd = downsample(np.ascontiguousarray(xw), np.ascontiguousarray(yw), max_points)
+    xd, yd = downsample_growing(np.ascontiguousarray(xw), np.ascontiguousarray(yw), max_points)
     xd = np.asarray(xd, dtype=np.float64)
     return (_seconds_to_datetime(xd) if x_axis == "wall" else xd), np.asarray(yd, dtype=np.float64)
 

@@ -156,6 +156,30 @@ def downsample(x: np.ndarray, y: np.ndarray, max_points: int = 4000) -> tuple[np
     return x[keep], y[keep]
 
 
+
+#: ``downsample_growing``: the raw tail holds at most this share of the point budget.
+TAIL_SHARE = 4
+
+
+def downsample_growing(x: np.ndarray, y: np.ndarray, max_points: int = 4000) -> tuple[np.ndarray, np.ndarray]:
+    """``downsample`` for a series that grows at its end, made so that appended points only append to the result.
+
+    At most ``max_points`` points: the series up to an anchor (a multiple of ``max_points // TAIL_SHARE`` points,
+    the block) is downsampled (MinMaxLTTB, ``max_points - block`` points) and the points after it are kept as they
+    are (1 to ``block`` of them). While the series grows within a block the head stays the same and the result
+    only gets the new points at its end (a live chart then extends its traces instead of drawing them again);
+    every ``block`` appended points the anchor moves and the head is downsampled again. Identity when
+    ``len(y) <= max_points``."""
+    x = np.asarray(x)
+    y = np.asarray(y, dtype=np.float64)
+    n = y.size
+    if n <= max_points:
+        return x, y
+    block = max(1, max_points // TAIL_SHARE)
+    anchor = ((n - 1) // block) * block  # the tail: n - anchor points, 1..block
+    hx, hy = downsample(x[:anchor], y[:anchor], max_points - block)
+    return np.concatenate([np.asarray(hx), x[anchor:]]), np.concatenate([np.asarray(hy, dtype=np.float64), y[anchor:]])
+
 def _numeric_x(x: np.ndarray) -> np.ndarray:
     """x as float64 for finiteness checks and LTTB (datetime64 as its integer ticks, NaT -> NaN)."""
     if np.issubdtype(x.dtype, np.datetime64):

@@ -30,7 +30,8 @@ from dashboard.analysis.audit import SAMPLERS
 from dashboard.reports import exports
 from dashboard.ui import chart_sync, common
 from dashboard.ui import live as live_page
-from dashboard.views import gpu_view
+from dashboard.ui.live_chart import live_chart
+from dashboard.views import chart_stream, gpu_view
 from dashboard.views import run_model as rm
 from dashboard.views.calculator import verdict
 from dashboard.views.formatting import fmt_ago
@@ -46,11 +47,11 @@ from dashboard.views.url_state import (
     run_page_query,
 )
 
-#: Seconds between redraws of the charts of a log that can grow (the header follows it every ``LIVE_INTERVAL``
-#: seconds). Each redraw sends every chart again (~1 MB of plotly JSON for six charts of 4,000 points) and the
-#: browser draws them again: at one a second per session, five sessions outran their browsers, Streamlit's send
-#: queue filled and it dropped them; at 5 s, five browsers on two cores still fell seconds behind (bench_soak).
-CHARTS_INTERVAL = 10.0
+#: Seconds between reruns of the charts of a log that can grow (the header follows it every ``LIVE_INTERVAL``
+#: seconds). A rerun sends each chart only what this session has not sent yet (``live_chart``): a few bytes when
+#: nothing is new, the appended points when the run grew. (When every redraw sent every chart again, ~1 MB for six
+#: charts, 10 s was the fastest five sessions kept up with: bench_soak.)
+CHARTS_INTERVAL = 0.5
 #: A live page whose heartbeat did not change for this long has lost its timer (``live.watchdog``).
 STALE_AFTER = 10.0
 
@@ -426,20 +427,27 @@ def draw_charts(m: rm.RunModel, plan: list[rm.ChartSpec], view: rm.ChartView,
                     hidden_traces=tuple(hidden_traces.get(spec.key, ())))
         axes[spec.key] = view.x_axis if spec.kind == "train" else rm.eval_axis(m.evals, view.x_axis)
         key = (m.source, m.run_index, m.fingerprint, spec, v)
-        return cache(key, lambda: rm.build_figure(spec, m.frame, m.evals, v, epoch_ends=m.summary.epoch_ends,
-                                                  resume_iters=m.resume_iters, checkpoint_iters=m.checkpoint_iters),
-                     family=(m.source, m.run_index, spec, v))
+        family = (m.source, m.run_index, spec, v)
+        payload = cache(key, lambda: chart_stream.chart_payload(
+            rm.build_figure(spec, m.frame, m.evals, v, epoch_ends=m.summary.epoch_ends,
+                            resume_iters=m.resume_iters, checkpoint_iters=m.checkpoint_iters)), family=family)
+        return payload, repr(family)
 
     def config(spec: rm.ChartSpec) -> dict:
         # The camera button's file says what it holds: run, chart and x axis (the title has the settings).
         name = exports.download_name(m.title, f".{spec.key}.by-{view.x_axis}")
         return {"displaylogo": False, "toImageButtonOptions": {"format": "png", "filename": name, "scale": 2}}
 
-    st.plotly_chart(figure(shown[0]), key=f"{chart_sync.CHART_KEY_PREFIX}{shown[0].key}", config=config(shown[0]))
+    def draw(spec: rm.ChartSpec) -> None:
+        payload, identity = figure(spec)
+        live_chart(payload, key=f"{chart_sync.CHART_KEY_PREFIX}{spec.key}", identity=identity, config=config(spec))
+
+    draw(shown[0])
     others = shown[1:]
     for i in range(0, len(others), 2):
         for col, spec in zip(st.columns(2), others[i:i + 2]):
-            col.plotly_chart(figure(spec), key=f"{chart_sync.CHART_KEY_PREFIX}{spec.key}", config=config(spec))
+            with col:
+                draw(spec)
     extent = rm.data_extent(m.frame, view.x_axis)
     st.session_state[_DRAWN] = {"axes": axes, "extent": extent}
     if extent is not None:
@@ -469,11 +477,14 @@ def draw_gpu_charts(m: rm.RunModel, view: rm.ChartView, cache: Callable[..., obj
     if not len(g.table):
         return []
     key = (m.source, m.run_index, m.fingerprint, "gpu", view)
-    figs = cache(key, lambda: gpu_view.figures(g, m, view), family=(m.source, m.run_index, "gpu", view))
+    family = (m.source, m.run_index, "gpu", view)
+    figs = cache(key, lambda: {k: chart_stream.chart_payload(fig) for k, fig in gpu_view.figures(g, m, view).items()},
+                 family=family)
     items = list(figs.items())  # type: ignore[attr-defined]
     for i in range(0, len(items), 2):
-        for col, (k, fig) in zip(st.columns(2), items[i:i + 2]):
-            col.plotly_chart(fig, key=f"chart_{k}", config=config)
+        for col, (k, payload) in zip(st.columns(2), items[i:i + 2]):
+            with col:
+                live_chart(payload, key=f"{chart_sync.CHART_KEY_PREFIX}{k}", identity=repr((family, k)), config=config)
     if g.rows:
         st.dataframe(gpu_view.rows_frame(g), hide_index=True)
     return [k for k, _fig in items]

@@ -1,0 +1,163 @@
+"""A plotly chart that stays one graph in the browser and takes what is new: the Run page's charts.
+
+``st.plotly_chart`` mounts a new plotly graph whenever the figure changes (its element id is a hash of the figure)
+and sends the whole figure each time. This ``st.components.v2`` component (inline JavaScript, no build step) has a
+stable key, owns its plotly graph and, on each rerun, gets only what this session has not sent yet
+(``views.chart_stream.next_message``: nothing, the new points of each trace, or traces / layout again), which it
+applies with ``Plotly.react`` on the same graph (``uirevision`` keeps zoom, hover and legend; a resting mouse
+pointer gets its hover label back). A graph that holds another ``seq`` than the message's ``base`` (mounted again,
+a message lost) sends ``resync`` and the next message is the whole figure.
+
+plotly.js is the one bundled with the installed ``plotly`` package (``plotly/package_data/plotly.min.js``), served
+by Streamlit's route for component assets (``/_stcore/bidi-components/<component>/<file>``, ``Cache-Control:
+public``) and loaded once per browser tab. Streamlit serves that route for components declared by an installed
+package's manifest; the package's folder is declared here the same way (``register_from_manifest``, on the running
+server's component registry), since the dashboard is not an installed package.
+
+The chart's container has the class ``st-key-chart_<chart>`` (``chart_sync`` finds the graphs by it), and the
+graph div is plotly's ``.js-plotly-plot`` in the page's DOM (no shadow root: ``chart_sync`` and plotly's own
+styles reach it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard.views import chart_stream
+
+_ASSETS = ("mmdash", "plotly")  # manifest name, component name: served as "mmdash.plotly"
+_CURSORS = "_live_chart_cursors"
+
+_JS = """
+export default function (component) {
+  const { data, parentElement, setTriggerValue } = component;
+  if (!data || !data.msg) return;
+  const G = window.__mmdashLive || (window.__mmdashLive = { plotly: null, asked: {} });
+  let gd = parentElement.querySelector(":scope > div.mmdash-live-chart");
+  if (!gd) {
+    gd = document.createElement("div");
+    gd.className = "mmdash-live-chart";
+    gd.style.width = "100%";
+    gd.style.height = String(data.height || 450) + "px";
+    parentElement.appendChild(gd);
+  }
+  const msg = data.msg;
+  gd.__mmdashLatest = msg;
+  const decode = (v) => {
+    if (!v || typeof v !== "object" || v.dtype !== "f8" || typeof v.bdata !== "string") return v;
+    const bin = atob(v.bdata);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return new Float64Array(bytes.buffer);
+  };
+  const concat = (a, b) => {
+    const out = new Float64Array(a.length + b.length);
+    out.set(a);
+    out.set(b, a.length);
+    return out;
+  };
+  const resync = () => {
+    const now = Date.now();
+    const last = G.asked[data.key];
+    if (last && last.seq === msg.seq && now - last.at < 2000) return;
+    G.asked[data.key] = { seq: msg.seq, at: now };
+    setTriggerValue("resync", { have: gd.__mmdash ? gd.__mmdash.seq : null, at: now });
+  };
+  const load = () => G.plotly || (G.plotly = new Promise((ok, bad) => {
+    if (window.Plotly) { ok(window.Plotly); return; }
+    const s = document.createElement("script");
+    s.src = data.plotly;
+    s.async = true;
+    s.onload = () => (window.Plotly ? ok(window.Plotly) : bad(new Error("plotly.js did not load")));
+    s.onerror = () => { G.plotly = null; bad(new Error("plotly.js did not load")); };
+    document.head.appendChild(s);
+  }));
+  const rehover = () => {
+    const S = window.__mmdashChartSync;
+    const p = S && S.pointer;
+    if (!p || p.key !== data.key) return;
+    const r = gd.getBoundingClientRect();
+    if (p.x < r.left || p.x > r.right || p.y < r.top || p.y > r.bottom) return;
+    const target = document.elementFromPoint(p.x, p.y);
+    if (target && gd.contains(target)) {
+      target.dispatchEvent(new MouseEvent("mousemove", { clientX: p.x, clientY: p.y, bubbles: true }));
+    }
+  };
+  const apply = (Plotly) => {
+    const m = gd.__mmdashLatest;  // the newest message (one that came while plotly.js loaded waits for it)
+    const held = gd.__mmdash;
+    if (m.idle) {
+      if (!held || held.seq !== m.seq) resync();
+      return;
+    }
+    if (held && held.seq === m.seq) return;
+    let traces;
+    if (m.base === null || m.base === undefined) {
+      traces = new Array(m.n).fill(null);
+    } else if (held && held.seq === m.base && held.data.length === m.n) {
+      traces = held.data.slice();
+    } else {
+      resync();
+      return;
+    }
+    for (const part of m.parts) {
+      if (part.trace) {
+        const t = Object.assign({}, part.trace);
+        if (t.x) t.x = decode(t.x);
+        if (t.y) t.y = decode(t.y);
+        traces[part.i] = t;
+      } else {
+        const old = traces[part.i];
+        traces[part.i] = Object.assign({}, old, { x: concat(old.x, decode(part.x)), y: concat(old.y, decode(part.y)) });
+      }
+    }
+    const layout = Object.assign({}, m.layout || held.layout, { datarevision: m.seq });
+    const config = Object.assign({ responsive: true }, m.config || held.config);
+    gd.__mmdash = { seq: m.seq, data: traces, layout: layout, config: config };
+    const first = !gd._fullLayout;
+    Plotly.react(gd, traces, layout, config).then(() => {
+      gd.__mmdashDrawn = m.seq;
+      if (!first) rehover();
+    });
+  };
+  load().then(apply, (err) => {
+    gd.textContent = "The chart could not be drawn: " + String(err && err.message);
+  });
+}
+"""
+
+_component = st.components.v2.component("mmdash_live_chart", js=_JS, isolate_styles=False)
+
+
+def _plotly_url() -> str:
+    """The URL of the installed plotly package's plotly.min.js on this server (declared once per runtime)."""
+    import plotly
+    from streamlit import config
+    from streamlit.components.v2.manifest_scanner import ComponentConfig, ComponentManifest
+    from streamlit.runtime import Runtime
+
+    name = ".".join(_ASSETS)
+    registry = Runtime.instance().bidi_component_registry
+    if registry.get_component_path(name) is None:
+        manifest = ComponentManifest(name=_ASSETS[0], version=plotly.__version__,
+                                     components=[ComponentConfig(name=_ASSETS[1], asset_dir="package_data")])
+        registry.register_from_manifest(manifest, Path(plotly.__file__).parent)
+    base = str(config.get_option("server.baseUrlPath") or "").strip("/")
+    prefix = f"/{base}/" if base else "/"
+    return f"{prefix}_stcore/bidi-components/{name}/plotly.min.js?v={plotly.__version__}"
+
+
+def live_chart(payload: chart_stream.ChartPayload, *, key: str, identity: str, config: dict) -> None:
+    """Draw ``payload`` under the element key ``key``: the whole figure the first time this session draws it
+    (or when ``identity``, the chart's run and settings, changed), then only what is new."""
+    cursors = st.session_state.setdefault(_CURSORS, {})
+    msg, cursors[key] = chart_stream.next_message(payload, config, identity, cursors.get(key))
+
+    def resync() -> None:
+        st.session_state.get(_CURSORS, {}).pop(key, None)
+
+    height = int(payload.layout.get("height") or 450)  # plotly's default, as st.plotly_chart drew it
+    _component(key=key, data={"key": key, "msg": msg, "plotly": _plotly_url(), "height": height},
+               on_resync_change=resync, height="content")

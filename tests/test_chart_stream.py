@@ -1,0 +1,131 @@
+"""A chart sent in parts (``views.chart_stream``): what a browser holds after any sequence of messages is the
+figure of the last one built, whole, and a growing run sends only its new points. Real figures of the Run page
+(``run_model.build_figure``) of real and generated logs, growing line by line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from dashboard.charts.series import downsample_growing, eval_frame, field_columns, train_frame
+from dashboard.views import chart_stream as cs
+from dashboard.views import run_model as rm
+from parsers import parse_bytes
+from tests.conftest import SAMPLE_LOGS
+from tests.helpers import train_line
+
+LLM = SAMPLE_LOGS / "llm_sft_len_grouped" / "20260314_090000" / "20260314_090000.log"
+CONFIG = {"displaylogo": False}
+
+
+def figures_of(data: bytes, view: rm.ChartView) -> dict[str, object]:
+    run = parse_bytes(data).runs[-1]
+    frame, evals = train_frame(run), eval_frame(run)
+    c = rm.metric_choices(field_columns(frame), [])
+    plan = rm.chart_plan(c, c.train_default, [])
+    return {s.key: rm.build_figure(s, frame, evals, view) for s in plan}
+
+
+def as_sent(fig) -> dict:
+    """The figure as plotly.js gets it from ``fig.to_json``: x and y as float64 (dates as ms), the rest as JSON."""
+    spec = json.loads(fig.to_json(validate=False))
+    for obj, t in zip(fig.data, spec["data"]):
+        x, y = cs._numbers(obj.x), cs._numbers(obj.y)
+        if x is not None and y is not None:
+            t["x"], t["y"] = x, y
+    return spec
+
+
+def same(held: cs.Held, fig) -> None:
+    want = as_sent(fig)
+    assert held.layout == want["layout"]
+    assert len(held.data) == len(want["data"])
+    for got, exp in zip(held.data, want["data"]):
+        assert set(got) == set(exp)
+        for k, v in exp.items():
+            if isinstance(v, np.ndarray):
+                np.testing.assert_array_equal(np.asarray(got[k]), v)
+            else:
+                assert got[k] == v, k
+
+
+def lines(first: int, last: int, n: int = 100_000, step: int = 10) -> bytes:
+    return b"".join(train_line(i, n) for i in range(first, last + 1, step))
+
+
+@pytest.mark.parametrize("view", [rm.ChartView(smoothing=0.6), rm.ChartView(smoothing=0.0, ignore_outliers=False),
+                                  rm.ChartView(x_axis="wall", smoothing=0.6),
+                                  rm.ChartView(smoothing=0.6, x_range=(500.0, float("inf")))])
+def test_after_every_append_the_browser_holds_the_whole_figure_and_mostly_got_only_new_points(view):
+    data = lines(10, 3000)
+    held: dict[str, cs.Held] = {}
+    cursors: dict[str, cs.Cursor | None] = {}
+    extended = replaced = 0
+    last = 3000
+    for step in range(12):
+        figs = figures_of(data, view)
+        for key, fig in figs.items():
+            msg, cursors[key] = cs.next_message(cs.chart_payload(fig), CONFIG, key, cursors.get(key))
+            h = held.setdefault(key, cs.Held())
+            assert cs.apply_message(h, msg), (key, step, msg.get("base"), h.seq)
+            same(h, fig)
+            if step and msg.get("base") is not None:
+                extended += sum(1 for p in msg["parts"] if "x" in p)
+                replaced += sum(1 for p in msg["parts"] if "trace" in p)
+        data += lines(last + 10, last + 30 * (step + 1))
+        last += 30 * (step + 1)
+    # Under 4,000 points a trace only grows at its end: the appends travelled as new points.
+    assert extended > 3 * replaced, (extended, replaced)
+
+
+def test_a_run_past_its_point_budget_resends_a_trace_only_when_its_head_is_sampled_again():
+    x = np.arange(10_000, dtype=np.float64)
+    y = np.sin(x / 50.0)
+    budget = 4000
+    block = budget // 4
+    prev = None
+    resent = 0
+    for n in range(6000, 8100, 7):
+        dx, dy = downsample_growing(x[:n], y[:n], budget)
+        assert len(dx) <= budget and dx[-1] == x[n - 1]
+        if prev is not None:
+            if not (len(dx) >= len(prev[0]) and np.array_equal(dx[:len(prev[0])], prev[0])
+                    and np.array_equal(dy[:len(prev[1])], prev[1])):
+                resent += 1
+        prev = (dx, dy)
+    assert resent == pytest.approx(2100 / block, abs=1), resent  # once per block of appended points
+    # The spike is kept wherever it falls (head: MinMaxLTTB; tail: raw).
+    spiky = y.copy()
+    spiky[1234] = 50.0
+    spiky[7777] = -50.0
+    dx, dy = downsample_growing(x[:8000], spiky[:8000], budget)
+    assert dy.max() == 50.0 and dy.min() == -50.0
+
+
+def test_nothing_new_sends_a_few_bytes_and_a_lost_message_or_a_new_graph_gets_the_whole_figure():
+    data = LLM.read_bytes()
+    fig = figures_of(data, rm.ChartView())["losses"]
+    payload = cs.chart_payload(fig)
+    msg, cur = cs.next_message(payload, CONFIG, "losses", None)
+    assert msg["base"] is None and len(json.dumps(msg)) > 1000
+    idle, cur2 = cs.next_message(payload, CONFIG, "losses", cur)
+    assert idle == {"seq": cur.seq, "idle": True} and cur2 == cur
+    # A browser that holds nothing (a graph mounted again) cannot apply an idle message or a delta: it asks again.
+    assert not cs.apply_message(cs.Held(), idle)
+    held = cs.Held()
+    assert cs.apply_message(held, msg)
+    more = figures_of(data + lines(99_000, 99_100), rm.ChartView())["losses"]
+    delta, cur3 = cs.next_message(cs.chart_payload(more), CONFIG, "losses", cur)
+    assert delta["base"] == msg["seq"] and not cs.apply_message(cs.Held(seq=12345, data=[]), delta)
+    assert cs.apply_message(held, delta)
+    same(held, more)
+    # Another chart identity (another run or settings) under the same key: the whole figure.
+    other, _ = cs.next_message(cs.chart_payload(more), CONFIG, "losses-other-run", cur3)
+    assert other["base"] is None
+    # The config (the PNG's file name) changed: sent with the next message.
+    renamed, _ = cs.next_message(cs.chart_payload(more), {"displaylogo": False, "x": 1}, "losses", cur3)
+    assert renamed["config"] == {"displaylogo": False, "x": 1} and renamed["parts"] == []
+    # Sequence numbers are unique in the process (a browser never mistakes one session's message for another's).
+    assert len({msg["seq"], delta["seq"], other["seq"], renamed["seq"]}) == 4
