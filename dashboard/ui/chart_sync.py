@@ -1,12 +1,10 @@
 """The Run page's charts as one instrument: a drag-zoom on any chart sets the x range of every chart (and the URL),
 a double-click resets it, and the legend entries a person hid stay hidden while the run grows.
 
-Why a component (``st.components.v2``, inline JavaScript, no build step): ``st.plotly_chart`` hands Python
-selections only, never a zoom (a plotly *relayout*), and it does not update a drawn chart in place. Its element
-id is a hash of the figure's JSON, so a chart with one more point is a new element: Streamlit's frontend mounts a
-new plotly graph for it, and plotly's ``uirevision`` (which keeps zoom, legend and hover across ``Plotly.react``
-on the *same* graph) has nothing to keep. Checked in Chromium against Streamlit 1.67: after every redraw of a
-live chart the graph div is a new one and a drag-zoom is gone. So the view is state the server owns:
+Why a component (``st.components.v2``, inline JavaScript, no build step): a plotly graph hands Python selections
+at most (``st.plotly_chart``), never a zoom (a plotly *relayout*). The charts themselves are drawn by
+``dashboard.ui.live_chart`` (one plotly graph per chart that takes appended points in place; ``st.plotly_chart``
+would mount a new graph on every redraw), and the view is state the server owns:
 
 - ``plotly_relayout`` with an x range on a chart (a drag-zoom or pan) -> a trigger (``zoom``) -> the page's
   x-range inputs are set (``on_zoom``), which puts ``x_range`` in the URL, cuts every chart to it at full detail

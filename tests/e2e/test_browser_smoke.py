@@ -56,7 +56,7 @@ def test_runs_page_lists_the_log_files(page, app_server, e2e_roots, page_errors)
 
 def _assert_run_page(page, progress: str) -> None:
     assert poll(lambda: metric(page, "Iterations n/N"), page=page) == progress
-    chart = page.locator("[data-testid='stPlotlyChart']")
+    chart = page.locator("[class*='st-key-chart_'] .js-plotly-plot")  # the Run page's charts (ui.live_chart)
     chart.first.wait_for(state="visible")
     page.locator(".js-plotly-plot .main-svg").first.wait_for(state="visible")
     # The loss line is drawn: plotly renders each scatter trace as a <g class="trace scatter"> with a path.
@@ -97,7 +97,7 @@ def test_traversal_urls_are_refused_and_reveal_nothing(page, app_server, name, q
     body = page.locator("[data-testid='stMain']").inner_text()
     assert "Refused" in body and "Nothing was opened" in body
     assert SECRET_MARKER not in body and "root:x:0:0" not in body
-    assert page.locator("[data-testid='stPlotlyChart']").count() == 0
+    assert page.locator(".js-plotly-plot").count() == 0
     assert page.get_by_test_id("stMetricValue").count() == 0
     screenshot(page, f"refused_{name}")
     assert page_errors == []
