@@ -7,19 +7,16 @@ with ``MMDASH_ROOTS`` = the bundled sample_logs (root label ``sample_logs``) and
 
 from __future__ import annotations
 
-import base64
 import gzip
-import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.uploads.store import UploadStore
 
 from .conftest import ROOT, SAMPLE_LOGS
-from .helpers import open_page, page_text, rerun, tiles
+from .helpers import live_charts, open_page, page_text, rerun, tiles
 
 PAGES = ROOT / "dashboard" / "ui" / "pages"
 TIMEOUT = 90
@@ -52,7 +49,7 @@ def stored_ids(uploads: Path) -> list[str]:
 
 
 def chart_traces(at: AppTest) -> list[list[str]]:
-    return [[t.get("name") for t in json.loads(c.proto.spec)["data"]] for c in at.get("plotly_chart")]
+    return [[t.get("name") for t in c["data"]] for c in live_charts(at)]
 
 
 # ----------------------------------------------------------------------------------------------- upload
@@ -195,7 +192,7 @@ def test_chart_settings_go_to_the_url(env):
 ])
 def test_unknown_or_malformed_upload_ids_say_so(env, query, message):
     at = open_page("run", query)
-    assert message in page_text(at) and not at.metric and not at.get("plotly_chart")
+    assert message in page_text(at) and not at.metric and not live_charts(at)
 
 
 def test_a_hostile_file_name_is_shown_as_text_only(env):
@@ -233,7 +230,7 @@ def test_compare_choices_go_to_the_url_and_back(env):
     at = rerun(at)
     q = dict(at.query_params)
     assert q["metric"] == ["loss", "lr"] and q["x_axis"] == "relative" and q["smoothing"] == "0.0"
-    assert len(at.get("plotly_chart")) == 2 and "final lr" in at.dataframe[0].value.columns
+    assert len(live_charts(at)) == 2 and "final lr" in at.dataframe[0].value.columns
     again = open_page("compare", q)
     assert chart_traces(again) == chart_traces(at)
 
@@ -243,13 +240,13 @@ def test_compare_a_validation_metric(env):
                           "metric": "coco/bbox_mAP"})
     table = at.dataframe[0].value
     assert table["final coco/bbox_mAP"].isna().tolist() == [True, False]
-    assert "no coco/bbox_mAP in: cls_epoch_val" in json.loads(at.get("plotly_chart")[0].proto.spec)["layout"][
+    assert "no coco/bbox_mAP in: cls_epoch_val" in live_charts(at)[0]["layout"][
         "annotations"][0]["text"]
 
 
 def test_compare_needs_two_runs(env):
     at = open_page("compare", {"compare": CLS_ID})
-    assert "Choose two or more runs" in page_text(at) and not at.get("plotly_chart")
+    assert "Choose two or more runs" in page_text(at) and not live_charts(at)
 
 
 def test_compare_an_upload_with_a_log_under_a_root(env):
@@ -388,7 +385,7 @@ def test_compare_picked_in_the_page_starts_with_the_loss(env):
     assert "Choose two or more runs" in page_text(at)
     at.multiselect(key="cmp_runs").set_value([CLS_ID, NAN_ID])
     at = rerun(at)
-    assert at.multiselect(key="cmp_metrics").value == ["loss"] and len(at.get("plotly_chart")) == 1
+    assert at.multiselect(key="cmp_metrics").value == ["loss"] and len(live_charts(at)) == 1
     assert at.query_params["compare"] == [CLS_ID, NAN_ID]
 
 
@@ -412,9 +409,9 @@ def test_an_unusable_upload_folder_turns_uploads_off_with_a_message(env, tmp_pat
 def test_compare_aligns_iter_train_logs_by_epoch(env):
     """Two xtuner-style runs (Iter(train) lines only) aligned by epoch: both have points, on 0..3 epochs."""
     at = open_page("compare", {"compare": [LLM_ID, f"{LLM_ID}::0"], "x_axis": "epoch"})
-    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    specs = live_charts(at)
     (loss,) = specs
     assert loss["layout"]["xaxis"]["title"]["text"] == "epoch"
     raw = [t for t in loss["data"] if t["name"].endswith("(raw)")]
-    xs = [np.frombuffer(base64.b64decode(t["x"]["bdata"]), dtype=t["x"]["dtype"]) for t in raw]
+    xs = [t["x"] for t in raw]
     assert len(xs) == 2 and all(len(x) == 367 and x[0] == 10 / 1224 and x[-1] == 3670 / 1224 for x in xs)

@@ -66,6 +66,18 @@ def wait_for_charts(page, count: int = 1) -> None:
                                                                                       timeout=60_000)
 
 
+def drag(page, plot: str, x0: float, x1: float) -> None:
+    """A drag-zoom on the plotly chart ``plot`` (a CSS selector of its container) from fraction ``x0`` to ``x1``
+    of its plot area's width."""
+    box = page.locator(f"{plot} .nsewdrag").first.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * x0, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * (x0 + x1) / 2, y, steps=4)
+    page.mouse.move(box["x"] + box["width"] * x1, y, steps=4)
+    page.mouse.up()
+
+
 def tall_screenshot(page, name: str, height: int = 2600) -> Path:
     """A screenshot of the whole page: Streamlit scrolls inside its main block, so grow the viewport first."""
     size = page.viewport_size or {"width": 1400, "height": 1000}

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 
 from tests.e2e.conftest import start_streamlit
+from tests.e2e.page_helpers import drag as drag_plot
 from tests.e2e.page_helpers import metric, open_app, poll, tall_screenshot, wait_for_charts
 from tests.helpers import append, train_line
 
@@ -76,13 +77,7 @@ def url_query(page) -> dict[str, list[str]]:
 
 def drag(page, key: str, x0: float, x1: float) -> None:
     """A drag-zoom on chart ``key`` from fraction ``x0`` to ``x1`` of its plot area's width."""
-    box = page.locator(f".st-key-chart_{key} .nsewdrag").first.bounding_box()
-    y = box["y"] + box["height"] / 2
-    page.mouse.move(box["x"] + box["width"] * x0, y)
-    page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * (x0 + x1) / 2, y, steps=4)
-    page.mouse.move(box["x"] + box["width"] * x1, y, steps=4)
-    page.mouse.up()
+    drag_plot(page, f".st-key-chart_{key}", x0, x1)
 
 
 def grown_in_place(page, last_iter: int) -> list[dict] | None:

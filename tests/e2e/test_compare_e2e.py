@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import SAMPLE_LOGS
 from tests.e2e.conftest import screenshot, start_streamlit, synthetic_log, wait_app_ready
-from tests.e2e.page_helpers import grid_column, main_text, open_app, poll
+from tests.e2e.page_helpers import drag, grid_column, main_text, open_app, poll
 from tests.helpers import append
 
 pytestmark = pytest.mark.browser
@@ -30,6 +30,7 @@ SAMPLES = (DET_FIRST, DET_RESUMED, "cls_epoch_val/20260315_140000/20260315_14000
            "llm_sft_len_grouped/20260314_090000/20260314_090000.log")
 MANY = 20  # runs in the many-runs test (the old limit was 12 runs and 4 charts)
 LIVE_A, LIVE_B = "live/a/20250101_000000.log", "live/b/20250101_000000.log"
+LIVE_C = "live/c/20250101_000000.log"  # grown by the zoom test
 SLOW_S = 90.0
 
 
@@ -44,7 +45,7 @@ def cmp_root(tmp_path_factory) -> Path:
         dest = root / "many" / f"exp{k:02d}" / Path(rel).name
         dest.parent.mkdir(parents=True)
         shutil.copyfile(SAMPLE_LOGS / rel, dest)
-    for rel in (LIVE_A, LIVE_B):
+    for rel in (LIVE_A, LIVE_B, LIVE_C):
         (root / rel).parent.mkdir(parents=True)
         (root / rel).write_text(synthetic_log(n_logged=30))
     return root
@@ -122,6 +123,25 @@ def test_a_compared_log_that_grows_is_redrawn_without_a_reload(page, cmp_server,
                        "live/a/20250101_000000.log (raw)": 450, "live/b/20250101_000000.log (raw)": 300}
     assert grid_column(page, 0, 1) == ["running", "running"]
     screenshot(page, "compare_live")
+    assert page_errors == []
+
+
+def test_a_zoom_on_a_compared_chart_holds_while_a_compared_log_grows(page, cmp_server, cmp_root, page_errors):
+    open_app(page, cmp_server, compare_url([LIVE_C, LIVE_B], metric="loss"))
+    wait_for_charts(page, 1)
+    view = """() => { const gd = document.querySelector('.st-key-cmp_chart_0 .js-plotly-plot');
+                      return {range: gd._fullLayout.xaxis.range.map(Number), marked: gd.__mark === true}; }"""
+    drag(page, ".st-key-cmp_chart_0", 0.2, 0.5)
+    zoomed = poll(lambda: (v := page.evaluate(view)) and v["range"][1] < 250 and v, SLOW_S, page=page)
+    assert zoomed and 10 < zoomed["range"][0] < zoomed["range"][1] < 250, zoomed
+    page.evaluate("() => { document.querySelector('.st-key-cmp_chart_0 .js-plotly-plot').__mark = true; }")
+    lines = [ln for ln in synthetic_log(n_logged=45).splitlines(keepends=True)[31:] if "Iter(train)" in ln]
+    append(cmp_root / LIVE_C, "".join(lines).encode())
+    # The new points arrive on the same graph (no new plotly graph), and the reader's zoom is where it was.
+    assert poll(lambda: max(t["max_x"] or 0 for t in plot_data(page)[0]) == 450, SLOW_S, page=page), plot_data(page)
+    after = page.evaluate(view)
+    assert after == {"range": zoomed["range"], "marked": True}, (zoomed, after)
+    screenshot(page, "compare_zoom_held")
     assert page_errors == []
 
 

@@ -8,9 +8,11 @@ chart per metric and its final / best value in the table), ``x_axis`` (``iter``,
 
 Live: a log under a root is the watcher's (read incrementally, the same records the Run page shows), so while
 "Live updates" is on and one of the compared logs is live, the table refreshes every ``TABLE_INTERVAL`` seconds
-and the charts every ``run_view.CHARTS_INTERVAL`` seconds, each a timed ``st.fragment`` (with the heartbeat and
-watchdog of ``dashboard.ui.live``, as the Run page). Charts are built once per state of their runs and settings
-(``AppState.figure``, shared by every session) and keep the reader's zoom (``uirevision``).
+and the charts every ``CHARTS_INTERVAL`` seconds, each a timed ``st.fragment`` (with the heartbeat and watchdog of
+``dashboard.ui.live``, as the Run page). Charts are built once per state of their runs and settings
+(``AppState.figure``, shared by every session) and drawn as the Run page's (``dashboard.ui.live_chart``): one plotly
+graph per chart that takes the new points, so the reader's zoom, pan and hidden legend entries stay
+(``uirevision``).
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ import streamlit as st
 from dashboard.analysis import RunSummary, combine, summarize
 from dashboard.ui import common
 from dashboard.ui import live as live_page
-from dashboard.ui.run_view import CHARTS_INTERVAL, STALE_AFTER
-from dashboard.views import compare, review, run_model
+from dashboard.ui.live_chart import live_chart
+from dashboard.ui.run_view import STALE_AFTER
+from dashboard.views import chart_stream, compare, review, run_model
 from dashboard.views.app_state import fingerprint, reading_of
 from dashboard.views.text import one_line
 from dashboard.views.url_state import MAX_COMPARE, MAX_METRICS, MAX_SMOOTHING, RunRef, ViewState, from_query, to_query
@@ -36,6 +39,9 @@ SCOPE = "compare"
 ALIGN = ("iter", "epoch", "relative")
 ALIGN_LABELS = {"iter": "iteration", "epoch": "epoch", "relative": "time since start"}
 TABLE_INTERVAL = 2.0  # seconds between refreshes of the table of a live comparison
+#: Seconds between reruns of the charts of a live comparison: each sends only what is new (``live_chart``); up to
+#: 32 charts of many runs cost more to build than the Run page's, so they follow at the table's pace.
+CHARTS_INTERVAL = 2.0
 READ_WAIT = 30.0  # seconds a compared log the watcher is still reading is waited for
 
 st.title("Compare")
@@ -258,8 +264,15 @@ def chart(items: list[Compared], m: str):
         return compare.figure(frames, m, align=str(align), smoothing=settings[2], log_y=bool(log_y),
                               uirevision=f"compare-{m}")
 
-    return state.figure(("compare", refs, tuple(c.key for c in items), settings), build,
-                        family=("compare", refs, settings))
+    family = ("compare", refs, settings)
+    payload = state.figure(("compare", refs, tuple(c.key for c in items), settings),
+                           lambda: chart_stream.chart_payload(build()), family=family)
+    return payload, repr(family)
+
+
+def draw(items: list[Compared], m: str, key: str) -> None:
+    payload, identity = chart(items, m)
+    live_chart(payload, key=key, identity=identity, config=chart_config)
 
 
 @st.fragment(run_every=TABLE_INTERVAL if timed else None)
@@ -284,12 +297,13 @@ def live_charts() -> None:
         return
     # The first chart across the page, the others two by two (each sent as soon as it is built); with many runs,
     # whose legend is a column beside the chart, one a row.
-    st.plotly_chart(chart(items, metrics[0]), key="cmp_chart_0", config=chart_config)
+    draw(items, metrics[0], "cmp_chart_0")
     others = list(enumerate(metrics))[1:]
     per_row = 1 if len(items) > compare.MANY_RUNS else 2
     for i in range(0, len(others), per_row):
         for col, (k, m) in zip(st.columns(per_row), others[i:i + per_row]):
-            col.plotly_chart(chart(items, m), key=f"cmp_chart_{k}", config=chart_config)
+            with col:
+                draw(items, m, f"cmp_chart_{k}")
     st.caption(f"Each trace holds at most {compare.points_per_trace(len(items)):,} points (MinMaxLTTB). "
                "PNG: use the camera button in a chart's toolbar.")
 
