@@ -114,7 +114,7 @@ export default function (component) {
       }
     }
     const layout = Object.assign({}, m.layout || held.layout, { datarevision: m.seq });
-    const config = Object.assign({ responsive: true }, m.config || held.config);
+    const config = Object.assign({ responsive: true, showTips: false }, m.config || held.config);
     gd.__mmdash = { seq: m.seq, data: traces, layout: layout, config: config };
     const first = !gd._fullLayout;
     Plotly.react(gd, traces, layout, config).then(() => {
