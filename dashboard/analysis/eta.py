@@ -80,11 +80,11 @@ PAUSE_SAMPLES = 5  # the last measured pauses of a kind that give its length
 # checkpoint save 0-7.6% (median 0.2%) in 6 of 7 runs (the 7th, a save every 45 iterations of a 7B model, 175%).
 # The band runs from no pause to the high share.
 VAL_SHARE, VAL_SHARE_HIGH = 0.05, 0.25
+CKPT_SHARE, CKPT_SHARE_HIGH = 0.002, 0.10
 # A change of pace still to come is unseen: the band's pace runs PACE_DRIFT x sqrt(iterations left / iterations
 # seen) either side of the estimate's (wide early, narrow late). On the real logs (cut at 10/25/50/75% of their
 # records), the pace of the rest of the run fell within it at 90% of the cuts (tests/test_eta.py checks this).
 PACE_DRIFT = 0.05
-CKPT_SHARE, CKPT_SHARE_HIGH = 0.002, 0.10
 
 
 @dataclass(frozen=True)
