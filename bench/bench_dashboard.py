@@ -67,28 +67,38 @@ class Server:
     """``streamlit run app.py`` on ``root``, started and waited for (its health endpoint); ``extra`` options are
     added to the command line (the soak turns Streamlit's file watcher off: the tree may change meanwhile)."""
 
-    def __init__(self, root: Path, name: str, env: dict[str, str] | None = None, extra: tuple[str, ...] = ()) -> None:
+    def __init__(self, root: Path, name: str, env: dict[str, str] | None = None, extra: tuple[str, ...] = (),
+                 port: int | None = None) -> None:
         env = {**os.environ, "MMDASH_ROOTS": str(root), "MMDASH_DEMO": "0", "PYTHONUNBUFFERED": "1",
                "MMDASH_CACHE_DIR": str(OUT / f"cache-{name}"), **(env or {})}
-        self._start("app.py", name, env, extra)
+        self._start("app.py", name, env, extra, port)
 
-    def _start(self, script: str, name: str, env: dict[str, str] | None, extra: tuple[str, ...] = ()) -> None:
-        """``streamlit run script`` on a free port, then wait (90 s at most) for its health endpoint."""
-        self.port = free_port()
+    def _start(self, script: str, name: str, env: dict[str, str] | None, extra: tuple[str, ...] = (),
+               port: int | None = None) -> None:
+        """``streamlit run script`` on ``port`` (default: a free one), then wait for its health endpoint."""
+        self.port = port or free_port()
+        # Under --server.baseUrlPath every route, the health endpoint too, is under the prefix (``self.url`` is not).
+        self.prefix = "/" + extra[extra.index("--server.baseUrlPath") + 1].strip("/") \
+            if "--server.baseUrlPath" in extra else ""
+        self._spawn([sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true", "--server.port",
+                     str(self.port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", *extra],
+                    name, env, self.prefix + "/_stcore/health", b"ok")
+
+    def _spawn(self, cmd: list[str], name: str, env: dict[str, str] | None, health: str, expect: bytes | None) -> None:
+        """Start ``cmd`` (output to ``bench/out/bench-streamlit-<name>.log``), then poll ``url + health`` every
+        50 ms (90 s at most) until it answers (``expect``: its body, stripped)."""
         self.log = OUT / f"bench-streamlit-{name}.log"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true", "--server.port",
-             str(self.port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", *extra],
-            cwd=ROOT, env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
+                with urllib.request.urlopen(self.url + health, timeout=2) as r:
+                    if expect is None or r.read().strip() == expect:
                         return
             except OSError:
-                time.sleep(0.3)
-        raise RuntimeError(f"{script} did not start; see {self.log}")
+                time.sleep(0.05)
+        raise RuntimeError(f"{cmd[:4]} did not start; see {self.log}")
 
     @property
     def url(self) -> str:
@@ -391,8 +401,8 @@ def bench_many(browser) -> dict:
 class FloorServer(Server):
     """``streamlit run bench/floor_app.py``: the floor page, on the same Streamlit as the app."""
 
-    def __init__(self) -> None:
-        self._start("bench/floor_app.py", "floor", None)
+    def __init__(self, port: int | None = None) -> None:
+        self._start("bench/floor_app.py", "floor", None, (), port)
 
 
 def bench_floor(browser, rounds: int = 7) -> dict:
