@@ -65,13 +65,15 @@ def _train_frame(runs):
     import numpy as np
     import pandas as pd
 
+    from parsers.records import int_column
+
     frames = []
     for run in runs:
         t = run.train
         if not len(t):
             continue
         frames.append(pd.DataFrame({
-            "iter": np.frombuffer(t.iters, dtype=np.int64),
+            "iter": int_column(t.iters),
             **{k: np.frombuffer(t.column(k)) for k in t.field_names},
         }))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

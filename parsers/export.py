@@ -33,7 +33,7 @@ from typing import IO, Any
 import numpy as np
 
 from .jsonout import json_line
-from .records import Run, TrainTable
+from .records import Run, TrainTable, int_column
 
 BASE_COLUMNS: tuple[str, ...] = ("run", "kind", "iter", "max_iters", "epoch", "timestamp", "eta_seconds", "line")
 INT_COLUMNS: tuple[str, ...] = ("run", "iter", "max_iters", "epoch", "line")
@@ -254,10 +254,8 @@ def _export_name(name: str) -> str:
 
 
 def _ints(arr, n: int, snapshot: bool = True) -> np.ndarray:
-    if not n:
-        return np.zeros(0, dtype=np.int64)
-    view = np.frombuffer(arr, dtype=np.int64, count=n)
-    return view.copy() if snapshot else view
+    """An integer column as int64 (a copy: the columns are stored as int32 while their values fit)."""
+    return int_column(arr, n)
 
 
 def _floats(arr, n: int, snapshot: bool = True) -> np.ndarray:

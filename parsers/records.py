@@ -3,7 +3,10 @@
 Invariants:
 - A ``Run`` owns its records; nothing is shared between runs.
 - Train records are stored column-wise (``TrainTable``) because a long run has millions of them:
-  one ``array('d')`` per field costs 8 bytes a value, a dict per record about 100 times that.
+  one ``array('d')`` per field costs 8 bytes a value, a dict per record about 100 times that. The integer
+  columns (iteration, N, epoch, line number, ...) are ``array('i')`` (4 bytes) while every value fits 32 bits,
+  and a column turns into ``array('q')`` (int64) by itself when a value needs it: read them with
+  ``int_column`` (int64, whatever the storage), never as raw int64 bytes.
   ``TrainTable.records()`` materialises ``TrainRecord`` objects on demand for code that wants rows.
 - Every column of a ``TrainTable`` has exactly ``len(table)`` entries once read through the
   public accessors; a field absent from a line is NaN in that row.
@@ -26,8 +29,12 @@ NAN = math.nan
 #: How many not-understood lines a run keeps verbatim; the count itself is always exact.
 MAX_UNPARSED_EXAMPLES = 50
 
-#: The largest count (iteration, N, epoch, samples, ...) a record keeps: its integer columns are int64.
+#: The largest count (iteration, N, epoch, samples, ...) a record keeps: its integer columns hold int64.
 INT64_MAX = (1 << 63) - 1
+#: What an int32 column holds; past it the column is widened to int64.
+_INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
+#: The integer columns of a ``TrainTable``, in ``append``'s order.
+INT_COLUMNS = ("iters", "max_iters", "epochs", "iters_in_epoch", "iters_per_epoch", "line_nos")
 
 
 class OutOfRange(ValueError):
@@ -176,14 +183,15 @@ class TrainTable:
     )
 
     def __init__(self) -> None:
-        self.iters = array("q")
-        self.max_iters = array("q")  # -1 = unknown
-        self.epochs = array("q")  # -1 = not an epoch-style line
-        self.iters_in_epoch = array("q")
-        self.iters_per_epoch = array("q")
+        # int32 until a value needs int64 (``_widen``); read with ``int_column``.
+        self.iters = array("i")
+        self.max_iters = array("i")  # -1 = unknown
+        self.epochs = array("i")  # -1 = not an epoch-style line
+        self.iters_in_epoch = array("i")
+        self.iters_per_epoch = array("i")
         self.timestamps = array("d")  # NaN = no timestamp
         self._etas = array("d")
-        self.line_nos = array("q")
+        self.line_nos = array("i")
         self._fields: dict[str, array] = {}
         # A logged ``nan`` and an absent field are both NaN in a column; this side set of
         # (field, row) pairs keeps them apart. It stays tiny: NaN values are rare.
@@ -213,11 +221,8 @@ class TrainTable:
             self.iters_in_epoch.append(iter_in_epoch)
             self.iters_per_epoch.append(iters_per_epoch)
             self.line_nos.append(line_no)
-        except OverflowError as e:
-            for col in (self.iters, self.max_iters, self.epochs, self.iters_in_epoch, self.iters_per_epoch,
-                        self.line_nos):
-                del col[row:]
-            raise OutOfRange(str(e)) from None
+        except OverflowError:
+            self._append_wide(row, (it, max_iters, epoch, iter_in_epoch, iters_per_epoch, line_no))
         self.timestamps.append(timestamp)
         self._etas.append(eta)
         fields = self._fields
@@ -228,6 +233,27 @@ class TrainTable:
             col.append(value)
             if value != value:
                 self.logged_nan.add((key, row))
+
+    def _append_wide(self, row: int, ints: tuple[int, ...]) -> None:
+        """``append``'s integers when one did not fit its column: undo the row, widen the columns that need it to
+        int64 and append again; ``OutOfRange`` (nothing changed) for a value beyond int64."""
+        for name in INT_COLUMNS:
+            del getattr(self, name)[row:]
+        for name, value in zip(INT_COLUMNS, ints):
+            if not -INT64_MAX - 1 <= value <= INT64_MAX:
+                raise OutOfRange(f"{len(str(abs(value)))}-digit number")
+            if not _INT32_MIN <= value <= _INT32_MAX:
+                self._widen(name)
+        for name, value in zip(INT_COLUMNS, ints):
+            getattr(self, name).append(value)
+
+    def _widen(self, name: str) -> array:
+        """Integer column ``name`` as int64 from now on (the values kept)."""
+        col = getattr(self, name)
+        if col.typecode != "q":
+            col = array("q", col)
+            setattr(self, name, col)
+        return col
 
     def extend(
         self,
@@ -251,14 +277,14 @@ class TrainTable:
         ``columns`` is NaN (the caller checked them at once), which spares a check per column.
         """
         row = len(self.iters)
-        self.iters.frombytes(_raw(iters, np.int64))
-        self.max_iters.frombytes(_raw(max_iters, np.int64))
-        self.epochs.frombytes(_raw(epochs, np.int64))
-        self.iters_in_epoch.frombytes(_raw(iters_in_epoch, np.int64))
-        self.iters_per_epoch.frombytes(_raw(iters_per_epoch, np.int64))
+        for name, values in zip(INT_COLUMNS, (iters, max_iters, epochs, iters_in_epoch, iters_per_epoch, line_nos)):
+            values = np.ascontiguousarray(values, dtype=np.int64)
+            col = getattr(self, name)
+            if col.typecode == "i" and values.size and (values.min() < _INT32_MIN or values.max() > _INT32_MAX):
+                col = self._widen(name)
+            col.frombytes(_raw(values, np.dtype(col.typecode)))  # exact: every value fits the column's type
         self.timestamps.frombytes(_raw(timestamps, np.float64))
         self._etas.frombytes(_raw(etas, np.float64))
-        self.line_nos.frombytes(_raw(line_nos, np.int64))
         fields = self._fields
         for key, values in columns.items():
             col = fields.get(key)
@@ -326,9 +352,7 @@ class TrainTable:
         ``iters_in_epoch`` or ``iters_per_epoch`` (stored with -1 for unknown; an N or an epoch length of
         0 is unknown too)."""
         below = _KNOWN_FROM[name]
-        n = len(self.iters)
-        # A copy: a view would keep the array from growing (BufferError) for as long as it lives.
-        data = np.frombuffer(getattr(self, name), dtype=np.int64, count=n).copy() if n else np.zeros(0, np.int64)
+        data = int_column(getattr(self, name), len(self.iters))
         return np.ma.MaskedArray(data, mask=data < below)
 
     def row(self, i: int) -> TrainRecord:
@@ -457,6 +481,18 @@ class ParsedLog:
     @property
     def unparsed_count(self) -> int:
         return sum(r.unparsed.count for r in self.runs)
+
+
+def int_column(arr: array, n: int | None = None) -> np.ndarray:
+    """The first ``n`` (default: all) values of an integer column of a ``TrainTable`` (int32 or int64 storage) as a
+    new int64 array. A copy: a view would keep the column from growing (BufferError) for as long as it lives."""
+    n = len(arr) if n is None else min(n, len(arr))
+    if not n:
+        return np.zeros(0, dtype=np.int64)
+    view = np.frombuffer(arr, dtype=np.dtype(arr.typecode), count=n)
+    out = view.astype(np.int64)  # always a copy
+    del view
+    return out
 
 
 def _raw(values: np.ndarray, dtype: type) -> memoryview:

@@ -12,6 +12,7 @@ import pytest
 from dashboard.analysis import combine
 from dashboard.analysis.health import first_nonfinite
 from parsers import TrainTable, parse_bytes, parse_path
+from parsers.records import INT_COLUMNS, int_column
 
 from .conftest import SAMPLE_LOGS, corpus_params, sample_log_files
 
@@ -84,3 +85,49 @@ def test_the_callers_keep_a_logged_nan_apart_from_an_absent_one():
     joined = combine([run])
     assert joined.train.present("loss").all()  # every line had a loss, NaN or not
     assert np.isnan(np.asarray(joined.train.column("loss"))[first:]).all()
+
+
+# ------------------------------------------------------------------------------------ compact integer columns
+
+BIG = (1 << 31) + 5  # past int32
+
+
+def _row(t: TrainTable, it: int, line: int) -> None:
+    t.append(it, 1000, -1, -1, -1, 1.0, math.nan, line, {"loss": 0.5})
+
+
+def test_integer_columns_are_int32_while_their_values_fit_and_widen_by_themselves():
+    t = TrainTable()
+    _row(t, 10, 3)
+    assert {getattr(t, c).itemsize for c in INT_COLUMNS} == {4}
+    _row(t, BIG, 4)  # appended one by one
+    assert t.iters.itemsize == 8 and t.line_nos.itemsize == 4  # only the column that needed it
+    assert list(t.iters) == [10, BIG] and int_column(t.iters).tolist() == [10, BIG]
+    t.extend(*(np.array(v, dtype=np.int64) for v in ([5, 6], [7, 7], [-1, -1], [-1, -1], [-1, -1])),
+             np.ones(2), np.full(2, np.nan), np.array([1 << 40, 9], dtype=np.int64), {"loss": np.ones(2)})
+    assert t.line_nos.itemsize == 8 and list(t.line_nos) == [3, 4, 1 << 40, 9]  # in a batch
+    assert t.optional("max_iters").tolist() == [1000, 1000, 7, 7]
+    assert t.row(2).line_no == 1 << 40 and t.row(1).iter == BIG
+
+
+def test_a_row_beyond_int64_is_refused_and_changes_nothing():
+    from parsers.records import OutOfRange
+
+    t = TrainTable()
+    _row(t, 10, 3)
+    with pytest.raises(OutOfRange):
+        t.append(11, 1 << 64, -1, -1, -1, 1.0, math.nan, 4, {"loss": 0.5})
+    assert len(t) == 1 and all(len(getattr(t, c)) == 1 for c in INT_COLUMNS)
+    _row(t, 1 << 62, 5)  # still takes a wide value afterwards
+    assert list(t.iters) == [10, 1 << 62]
+
+
+@pytest.mark.parametrize("path", corpus_params())
+def test_real_logs_keep_their_integers_exactly_in_compact_columns(path):
+    """What the parse stored reads back as the integers of the export, whatever the storage."""
+    for run in parse_path(path).runs:
+        t = run.train
+        for c in INT_COLUMNS:
+            col = getattr(t, c)
+            assert col.itemsize == 4 or max(map(abs, col)) > (1 << 31) - 1
+            assert int_column(col).tolist() == list(col)

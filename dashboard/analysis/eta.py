@@ -60,6 +60,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from parsers import Run
+from parsers.records import int_column
 
 from .timing import column, iteration_steps, iters, timestamps
 
@@ -289,7 +290,7 @@ class _Records:
 def _records(run: Run, k: int, N: int) -> _Records | None:
     it = iters(run)[:k].astype(np.int64)
     ts = timestamps(run)[:k]
-    lines = np.frombuffer(run.train.line_nos, dtype=np.int64)[:k]
+    lines = int_column(run.train.line_nos, k)
     t_col = column(run, "time")
     t = t_col[:k] if t_col is not None else None
     last_iter = int(it[-1])

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from parsers import Run
+from parsers.records import int_column
 
 
 def column(run: Run, name: str) -> np.ndarray | None:
@@ -30,7 +31,7 @@ def column(run: Run, name: str) -> np.ndarray | None:
 
 
 def iters(run: Run) -> np.ndarray:
-    return np.frombuffer(run.train.iters, dtype=np.int64)
+    return int_column(run.train.iters)
 
 
 def timestamps(run: Run) -> np.ndarray:

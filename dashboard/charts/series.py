@@ -252,12 +252,10 @@ def run_start_time(run: Run) -> float | None:
 def _column(arr: array, dtype: type, n: int) -> np.ndarray:
     """A copy of the first ``n`` items of a Python ``array`` as numpy (no per-item Python)."""
     dt = np.dtype(dtype)
-    if arr.itemsize != dt.itemsize:
-        raise TypeError(f"array of itemsize {arr.itemsize} cannot be read as {dt}")
     if n == 0:
         return np.empty(0, dtype=dt)
-    view = np.frombuffer(arr, dtype=dt, count=n)
-    out = view.copy()
+    view = np.frombuffer(arr, dtype=np.dtype(arr.typecode), count=n)  # int32 or int64 columns, float64 fields
+    out = view.astype(dt)  # a copy, in the type asked for (exact: int32 -> int64)
     del view  # release the buffer export at once so the parser may append again
     return out
 
