@@ -3,8 +3,9 @@
 Reading a big log makes many short-lived objects (lines, match results, chunks); once freed, glibc's allocator
 keeps most of that memory for later use instead of returning it, so the server's resident size stays ~40 MB above
 what it holds for a 1,000,000-line log. ``give_back()`` asks glibc to return it (``malloc_trim(0)``: a walk of the
-heap, a few milliseconds); elsewhere (another C library) it does nothing. Called after a big first read
-(``tailer``) and after a big run model was built (``views.app_state``).
+heap's free chunks, well under a millisecond to a few); elsewhere (another C library) it does nothing. Called after
+a big first read (``tailer``), after a big run model or any chart was built and after the first summaries
+(``views.app_state``).
 """
 
 from __future__ import annotations

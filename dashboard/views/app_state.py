@@ -344,6 +344,7 @@ class AppState:
             if ready:
                 break
             time.sleep(WARM_PAUSE)
+        give_back()  # what summarizing every log left freed
         self._save_parses()
         while not self._stop.wait(STORE_RETRY):
             for src in self.watcher.sources():
@@ -665,6 +666,7 @@ class AppState:
                     self.counters.figures_throttled += 1
                     return self._figures[young[1]]  # type: ignore[return-value]
             fig = build()
+            give_back()  # the build's temporaries: full-length arrays of a big run (``live.memory``)
             with self._lock:
                 self._figures[key] = fig
                 if family is not None:
