@@ -321,14 +321,8 @@ def test_train_frame_one_million_rows_without_per_row_python():
     run = Run(index=0, format="mmengine-text", start_line=1)
     t = run.train
     n = 1_000_000
-    from array import array
-
-    t.iters.extend(array("q", range(1, n + 1)))
-    for arr in (t.max_iters, t.epochs, t.iters_in_epoch, t.iters_per_epoch):
-        arr.extend(array("q", [-1]) * n)
-    t.timestamps.extend(array("d", np.arange(n, dtype=float).tobytes()))
-    t.etas.extend(array("d", [math.nan]) * n)
-    t.line_nos.extend(array("q", range(n)))
-    t._fields["loss"] = array("d", np.ones(n).tobytes())
+    unknown = np.full(n, -1, dtype=np.int64)
+    t.extend(np.arange(1, n + 1), unknown, unknown, unknown, unknown, np.arange(n, dtype=float), np.full(n, math.nan),
+             np.arange(n), {"loss": np.ones(n)}, nan=False)
     f = train_frame(run)
     assert len(f) == n and f["loss"].sum() == n
