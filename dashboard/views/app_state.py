@@ -53,7 +53,7 @@ from dashboard.analysis import RunSummary, summarize
 from dashboard.analysis.timing import time_stats
 from dashboard.live.deferred import DeferredTailer
 from dashboard.live.gpu_logs import GpuFollower, find_gpu_logs
-from dashboard.live.memory import BIG_MODEL, give_back
+from dashboard.live.memory import BIG_MODEL, give_back, tune_for_server
 from dashboard.live.parse_cache import ParseCache
 from dashboard.live.replay import ReplayThread
 from dashboard.live.roots import (
@@ -770,8 +770,11 @@ _CLOSERS: list[AppState] = []
 
 def create(config: AppConfig) -> AppState:
     """A started ``AppState`` with the summary cache of ``summary_cache.default_dir()`` and the parse cache
-    (``MMDASH_CACHE_DIR``); stopped at interpreter exit (and when Streamlit releases it)."""
+    (``MMDASH_CACHE_DIR``); stopped at interpreter exit (and when Streamlit releases it). The server's allocator
+    is tuned first (``dashboard.live.memory.tune_for_server``): this is where a dashboard server process starts."""
+    allocator_note = tune_for_server()
     state = AppState(config, summary_cache=SummaryCache.from_env(), parse_cache=ParseCache.from_env())
+    state.notes.append(allocator_note)
     _CLOSERS.append(state)
     return state
 
