@@ -72,5 +72,5 @@ def test_an_operator_setting_is_left_alone(name):
 
 
 def test_without_glibc_nothing_is_done(monkeypatch):
-    monkeypatch.setattr(allocator, "_glibc", lambda: None)
+    monkeypatch.setattr(memory, "_glibc", lambda: None)
     assert memory.tune_for_server({}) == "memory allocator: not glibc, left as it is"
