@@ -418,3 +418,35 @@ def test_a_validation_in_progress_gives_its_length_before_it_ends():
     assert e.finish_low_at <= full.last_timestamp <= e.finish_high_at
     # A cut log (``upto`` before the end) does not take a progress line from after the cut.
     assert estimate(run, upto=len(run.train) - 1).pauses.val_source == "guess"
+
+
+def test_the_dashboard_and_report_agree_on_a_resumed_launch(tmp_path):
+    """One run, one view: the Runs page's summary and the Run page's model of a resumed launch take the pauses of
+    its earlier folder (followed by the watcher) exactly as ``report`` takes them from disk."""
+    from dashboard.analysis import summarize
+    from dashboard.live.launches import earlier_launches, earlier_of
+    from dashboard.views.app_state import AppConfig, AppState
+    from parsers import parse_path
+    from tests.helpers import wait_until
+
+    newest = _resumed_work_dir(tmp_path)
+    root = tmp_path / "work_dirs"
+    state = AppState(AppConfig((str(root),), "MMDASH_ROOTS", False))
+    try:
+        wait_until(lambda: len(state.watcher.sources()) == 2 and all(
+            s.tailer.caught_up for s in state.watcher.sources()), timeout=60)
+        src = next(s for s in state.watcher.sources() if s.path == str(newest))
+        runs = parse_path(newest).runs
+        folders = earlier_launches(newest, True)
+        assert folders  # the earlier folder is found on disk
+        expected = summarize(runs[-1], path=src.id, live=False, earlier=earlier_of(runs, len(runs) - 1, folders))
+        assert expected.eta_parts["validation_source"] == "earlier launch"
+        page = state.run_summaries(src)[-1][0]
+        model = state.run_model(src, None)
+        for shown in (page, model.summary):
+            assert shown.eta_parts == expected.eta_parts
+            assert shown.projected_eta_seconds == expected.projected_eta_seconds
+            assert shown.projected_eta_low_seconds == expected.projected_eta_low_seconds
+            assert shown.projected_eta_high_seconds == expected.projected_eta_high_seconds
+    finally:
+        state.close()

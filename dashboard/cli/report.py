@@ -179,11 +179,10 @@ def _earlier(path, runs: list) -> list[list]:
     uses the pauses measured in them."""
     if not isinstance(path, str) or not runs:
         return [[] for _ in runs]
-    from dashboard.live.launches import earlier_launches
+    from dashboard.live.launches import earlier_launches, earlier_of
 
     folders = earlier_launches(path, runs[0].resumed_from_iter is not None)
-    return [[*folders, *runs[:i]] if (i == 0 and folders) or run.resumed_from_iter is not None else []
-            for i, run in enumerate(runs)]
+    return [earlier_of(runs, i, folders) for i in range(len(runs))]
 
 
 def _write_html(args: argparse.Namespace, items, overrides) -> int:

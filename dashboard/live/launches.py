@@ -48,9 +48,9 @@ def resumed_groups(folders: Sequence[Folder]) -> list[list[str]]:
 
 def earlier_launches(path: str | os.PathLike, resumed: bool) -> list[Run]:
     """The runs of the earlier launches that the log at ``path`` (``<work_dir>/<stamp>/<stamp>.log``, whose first
-    run ``resumed`` or not) continues, oldest first: its resumed group's folders before it (``resumed_groups``).
-    Read from disk, newest first, up to the first folder that did not resume; [] when the log is not in a
-    work_dir's timestamped layout, did not resume, or a folder cannot be read."""
+    run ``resumed`` or not) continues, oldest first, read from disk (``report``; the dashboard takes them from its
+    watcher instead, ``AppState``): ``walk_back`` over its work_dir's earlier timestamped folders. [] when the log
+    is not in a work_dir's timestamped layout or did not resume."""
     p = Path(path)
     layout = layout_of(f"{p.parent.parent.name}/{p.parent.name}/{p.name}")
     if not resumed or layout is None or layout.role != "text":
@@ -59,17 +59,39 @@ def earlier_launches(path: str | os.PathLike, resumed: bool) -> list[Run]:
     stamps = sorted((d.name for d in work_dir.iterdir()
                      if d.name < layout.timestamp and (d / f"{d.name}.log").is_file()
                      and layout_of(f"x/{d.name}/{d.name}.log") is not None), reverse=True)
-    found = [Folder(str(p), str(work_dir), layout.timestamp, True)]
-    runs: dict[str, list[Run]] = {}
-    for stamp in stamps:
-        log = work_dir / stamp / f"{stamp}.log"
-        try:
-            runs[str(log)] = parse_path(log).runs
-        except (OSError, ValueError):
+
+    def loader(stamp: str):
+        def load() -> list[Run] | None:
+            try:
+                return parse_path(work_dir / stamp / f"{stamp}.log").runs
+            except (OSError, ValueError):
+                return None
+        return load
+
+    return walk_back(resumed, [loader(s) for s in stamps])
+
+
+def walk_back(resumed: bool, earlier_folders: Sequence) -> list[Run]:
+    """The one rule for which earlier folders a log continues (``resumed_groups``' rule, walked backwards): given
+    loaders of its work_dir's earlier timestamped folders, newest first, the runs of each folder, oldest first
+    overall, up to and including the first folder whose first run did not resume; a loader that returns None (a
+    folder that cannot be read, or is not read yet) ends the walk there. [] when the log did not resume."""
+    if not resumed:
+        return []
+    out: list[Run] = []
+    for load in earlier_folders:
+        runs = load()
+        if runs is None:
             break
-        first = runs[str(log)][:1]
-        found.append(Folder(str(log), str(work_dir), stamp, bool(first) and first[0].resumed_from_iter is not None))
-        if not found[-1].resumed:
+        out[:0] = runs
+        if not (runs and runs[0].resumed_from_iter is not None):
             break
-    group = next((g for g in resumed_groups(found) if str(p) in g), [])
-    return [r for source in group[:group.index(str(p))] for r in runs[source]] if group else []
+    return out
+
+
+def earlier_of(runs: Sequence[Run], index: int, folders: Sequence[Run]) -> list[Run]:
+    """The earlier launches of run ``index`` of one log, whose measured pauses its ETA uses: the earlier folders'
+    runs (``folders``, for the log's first run) and the log's own earlier runs, when that run resumed."""
+    if (index == 0 and folders) or runs[index].resumed_from_iter is not None:
+        return [*folders, *runs[:index]]
+    return []

@@ -37,6 +37,7 @@ parsers, so a benchmark can check that N sessions do not mean N parses.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import tempfile
@@ -53,6 +54,7 @@ from dashboard.analysis import RunSummary, summarize
 from dashboard.analysis.timing import time_stats
 from dashboard.live.deferred import DeferredTailer
 from dashboard.live.gpu_logs import GpuFollower, find_gpu_logs
+from dashboard.live.launches import earlier_of, walk_back
 from dashboard.live.memory import BIG_MODEL, give_back, tune_for_server
 from dashboard.live.parse_cache import ParseCache
 from dashboard.live.replay import ReplayThread
@@ -538,12 +540,13 @@ class AppState:
         out: list[tuple[RunSummary, float | None]] = []
         now = time.monotonic()
         exact = True  # every summary is of its run as it is now (not a young one reused)
-        with src.lock:
+        with src.lock, self._earlier_folders(src) as (folders, folders_key):
             version = src.version
             generation = src.generation
-            for i, run in enumerate(src.runs):
+            runs = src.runs
+            for i, run in enumerate(runs):
                 key = (src.id, i)
-                fp = fingerprint(run, generation)
+                fp = (*fingerprint(run, generation), folders_key)
                 with self._lock:
                     entry = self._summaries.get(key)
                 fresh = entry is not None and (
@@ -554,7 +557,7 @@ class AppState:
                     self.counters.summaries_reused += 1
                     exact = exact and entry.fingerprint == fp  # type: ignore[union-attr]
                 else:
-                    entry = self._summarize(src, run, fp)
+                    entry = self._summarize(src, run, fp, earlier_of(runs, i, folders))
                     with self._lock:
                         self._summaries[key] = entry
                     self.counters.summaries_built += 1
@@ -569,12 +572,49 @@ class AppState:
         return out
 
     @staticmethod
-    def _summarize(src: Source, run: Run, fp: tuple) -> _SummaryEntry:
+    def _summarize(src: Source, run: Run, fp: tuple, earlier: list[Run]) -> _SummaryEntry:
         t0 = time.perf_counter()
-        summary = summarize(run, path=src.id, live=False)
+        summary = summarize(run, path=src.id, live=False, earlier=earlier)
         gap = time_stats(run).median_record_gap_seconds
         dt = time.perf_counter() - t0
         return _SummaryEntry(fp, summary, gap, time.monotonic(), dt)
+
+    # -- a resumed run's earlier launches ----------------------------------------------------------------
+    def _earlier_sources(self, src: Source) -> list[Source]:
+        """The earlier timestamped folders of ``src``'s work_dir (same root), newest first, when its first run
+        resumed; [] otherwise (most logs: no scan)."""
+        layout = src.layout
+        runs = src.runs
+        if layout is None or layout.role != "text" or not runs or runs[0].resumed_from_iter is None:
+            return []
+        found = [s for s in self.watcher.sources()
+                 if s.root is src.root and s.layout is not None and s.layout.role == "text"
+                 and s.layout.work_dir == layout.work_dir and s.layout.timestamp < layout.timestamp]
+        return sorted(found, key=lambda s: s.layout.timestamp, reverse=True)  # type: ignore[union-attr]
+
+    @contextlib.contextmanager
+    def _earlier_folders(self, src: Source):
+        """Call under ``src.lock``. Yields ``(runs, key)``: the runs of the earlier folders that ``src``'s first run
+        continues (``launches.walk_back``, the rule ``report`` applies to the files on disk), oldest first, whose
+        measured pauses the ETA uses, and a key of their state for the fingerprints of what is built from them.
+        A folder not read yet ends the walk (its reading is asked for; the key says so and changes once it is
+        read). Their locks are held until the block ends: always after the log's own lock, a later folder's before
+        an earlier one's and never the other way round, so no two threads can wait on each other."""
+        key: list[tuple[str, int | None]] = []
+        with contextlib.ExitStack() as held:
+            def loader(s: Source):
+                def load() -> list[Run] | None:
+                    if not self.need_records(s, wait=0):
+                        key.append((s.id, None))
+                        return None
+                    held.enter_context(s.lock)
+                    key.append((s.id, s.version))
+                    return list(s.runs)
+                return load
+
+            candidates = self._earlier_sources(src)
+            runs = walk_back(bool(candidates), [loader(s) for s in candidates])
+            yield runs, tuple(key)
 
     # -- the run page's model ---------------------------------------------------------------------------
     def run_model(self, src: Source, run_index: int | None) -> RunModel | None:
@@ -591,6 +631,13 @@ class AppState:
         # A log the summary cache let the watcher leave unread is read now; a small one is waited for, a big one
         # is shown as it is read (the model says how far: ``reading``).
         self.need_records(src, wait=FIRST_VIEW_WAIT)
+        for earlier in self._earlier_sources(src):  # a resumed launch's earlier folders: their pauses count in its ETA
+            if not self.need_records(earlier, wait=FIRST_VIEW_WAIT):
+                break
+            with earlier.lock:
+                first = earlier.runs[:1]
+            if not (first and first[0].resumed_from_iter is not None):
+                break
         gpu = self.gpu_input(src)
         with self._lock:
             flight = self._flights.setdefault(key, threading.Lock())
@@ -598,10 +645,10 @@ class AppState:
             with self._lock:
                 cached = self._models.get(key)
             if cached is not None:
-                with src.lock:
+                with src.lock, self._earlier_folders(src) as (_, folders_key):
                     runs = src.runs
                     index = _pick(len(runs), run_index)
-                    fp = ((fingerprint(runs[index], src.generation), len(runs), gpu and gpu.fingerprint)
+                    fp = ((fingerprint(runs[index], src.generation), len(runs), gpu and gpu.fingerprint, folders_key)
                           if index is not None else None)
                     reading = reading_of(src)
                 if fp == cached.fingerprint and reading == cached.reading:
@@ -710,16 +757,19 @@ class AppState:
         return GpuInput(os.path.basename(follower.path), table, tuple(notes), fp)
 
     def _build_model(self, src: Source, run_index: int | None, gpu: GpuInput | None = None) -> RunModel | None:
-        with src.lock:  # the parser appends under this lock; frames and summaries read its arrays
+        # The parser appends under these locks; frames and summaries read its arrays (and the earlier launches').
+        with src.lock, self._earlier_folders(src) as (folders, folders_key):
             runs = src.runs
             index = _pick(len(runs), run_index)
             if index is None:
                 return None
             run = runs[index]
             choices = [(i, run_label(r, i, len(runs))) for i, r in enumerate(runs)]
+            earlier = earlier_of(runs, index, folders)
             return build_run_model(
                 run, RunSource("root", src.id, src.id, src.kind), run_index=index, choices=choices,
-                fingerprint=(fingerprint(run, src.generation), len(runs), gpu and gpu.fingerprint),
+                fingerprint=(fingerprint(run, src.generation), len(runs), gpu and gpu.fingerprint, folders_key),
+                summarize_fn=lambda r: summarize(r, path=src.id, live=False, earlier=earlier),
                 is_last_run=index == len(runs) - 1,
                 restarts=[FileRestart(r.reason, r.detail, r.at) for r in src.restarts], lock=src.lock,
                 reading=reading_of(src), gpu=gpu)
