@@ -14,7 +14,9 @@ health URL polled every 50 ms), on ports from ``--port`` (default 8750: the app 
    - ``mmdash_cold``: ``streamlit run app.py`` on a root holding only the log, its cache folder
      (``MMDASH_CACHE_DIR``) emptied first but for the compiled scanner: the first start on this log; its Run page
      (``/run?run=<root>/sweep.log``, the log's last run), the loss chart's ``loss`` trace (``.st-key-chart_losses``).
-   - ``mmdash_restart``: the same, with the cache left from the round's cold start (a restart of the server).
+   - ``mmdash_restart``: the same, with the cache left from the round's cold start (a restart of the server); the
+     cold server is stopped only once it has written the log's parse to the cache (it does so once the first read
+     is done, retrying every 30 s; a server that ran a while has), the wait is recorded.
    - ``tensorboard``: TensorBoard 2.x in its own virtualenv (``--tb-venv``; made with ``pip install tensorboard``
      when missing, never a project dependency) on event files holding the same scalars of every run of the log
      (loss, lr, time, data_time, grad_norm; the values ``parsers`` reads, written by ``bench/tb_events.py`` with
@@ -224,8 +226,9 @@ def visit(browser, kind: str, url: str, last: int, t0: float, timeout_s: float =
     return out
 
 
-def measure(browser, kind: str, start, url_path: str, last: int) -> dict:
-    """Start a server, time it to the complete chart, then a second session's CPU and the RSS after it."""
+def measure(browser, kind: str, start, url_path: str, last: int, before_stop=None) -> dict:
+    """Start a server, time it to the complete chart, then a second session's CPU and the RSS after it;
+    ``before_stop()`` (if given) runs before the server is stopped and its answer is kept."""
     t0 = time.monotonic()
     server = start()
     out: dict = {"health_s": round(time.monotonic() - t0, 3)}
@@ -239,6 +242,8 @@ def measure(browser, kind: str, start, url_path: str, last: int) -> dict:
         out["second_session_complete_s"] = second["complete_s"]
         out["second_session_cpu_s"] = round(cpu_s(server.proc.pid) - c0, 3)
         out["rss_mib"] = rss_mib(server.proc.pid)
+        if before_stop is not None:
+            out.update(before_stop())
     finally:
         server.stop()
     return out
@@ -295,12 +300,12 @@ def main(argv: list[str]) -> int:
     small_url = "/run?run=" + quote(f"{small_root.name}/small.log")
     plans = []
     if "floor" in only:
-        plans.append(("floor", "floor", lambda: FloorServer(args.port + 1), "/", 4000))
+        plans.append(("floor", "floor", lambda: FloorServer(args.port + 1), "/", 4000, None))
     if "tensorboard" in only:
         venv = tb_venv(args.tb_venv)
         logdir = tb_logdir(log, venv)
         plans.append(("tensorboard", "tensorboard", lambda: TensorBoardServer(venv, logdir, args.port + 16),
-                      "/?tagFilter=%5Eloss%24#timeseries", last))
+                      "/?tagFilter=%5Eloss%24#timeseries", last, None))
     env = {"MMDASH_CACHE_DIR": str(cache)}
     if "mmdash" in only:
         def start_cold() -> Server:
@@ -311,19 +316,28 @@ def main(argv: list[str]) -> int:
                     shutil.rmtree(p) if p.is_dir() else p.unlink()
             return Server(root, "big-start", env=env, port=args.port)
 
-        plans.append(("mmdash_cold", "mmdash", start_cold, run_url, last))
+        def parse_saved() -> dict:
+            # The server writes a settled log's parse to its cache once the first read is done, retrying every
+            # 30 s (app_state.STORE_RETRY): a server that ran for a while has it; wait for it (2 min at most).
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 120 and not any((cache / "parses").glob("*")):
+                time.sleep(0.5)
+            return {"parse_cache_files": len(list((cache / "parses").glob("*"))),
+                    "parse_cache_waited_s": round(time.monotonic() - t0, 1)}
+
+        plans.append(("mmdash_cold", "mmdash", start_cold, run_url, last, parse_saved))
         plans.append(("mmdash_restart", "mmdash", lambda: Server(root, "big-start", env=env, port=args.port),
-                      run_url, last))
+                      run_url, last, None))
     if "small" in only:
         plans.append(("small", "mmdash", lambda: Server(small_root, "big-start-small", port=args.port + 2),
-                      small_url, small_last))
+                      small_url, small_last, None))
     results["load_avg_before"] = os.getloadavg()
     rows: dict[str, list[dict]] = {name: [] for name, *_ in plans}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         for r in range(args.rounds):
-            for name, kind, start, url, target in plans:
-                rows[name].append(measure(browser, kind, start, url, target))
+            for name, kind, start, url, target, before_stop in plans:
+                rows[name].append(measure(browser, kind, start, url, target, before_stop))
                 print(f"round {r + 1} {name}: {json.dumps(rows[name][-1])}", flush=True)
         browser.close()
     results["load_avg_after"] = os.getloadavg()
