@@ -108,8 +108,9 @@ def live_charts(at) -> list[dict]:
 
     out = []
     for c in at.get("bidi_component"):
-        if c.proto.component_name == "mmdash_live_chart":
-            out.append(figure_of(json.loads(c.proto.json)["msg"]))
+        data = json.loads(c.proto.json) if c.proto.component_name == "mmdash_live_chart" else {}
+        if "msg" in data:  # (not the plotly.js preload)
+            out.append(figure_of(data["msg"]))
     return out
 
 

@@ -8,7 +8,7 @@ would mount a new graph on every redraw), and the view is state the server owns:
 
 - ``plotly_relayout`` with an x range on a chart (a drag-zoom or pan) -> a trigger (``zoom``) -> the page's
   x-range inputs are set (``on_zoom``), which puts ``x_range`` in the URL, cuts every chart to it at full detail
-  (re-sampled, not plotly's zoom into 4,000 points) and draws it so from then on, every live redraw included. A
+  (re-sampled, not plotly's zoom into the points drawn) and draws it so from then on, every live redraw included. A
   range reaching the end of the data is left open (``x_range=157,``) and follows the run as it grows.
 - ``xaxis.autorange`` (plotly's double-click) -> ``zoom`` with ``reset`` -> the range is cleared.
 - ``plotly_restyle`` (a legend click) -> ``legend`` with the hidden legend groups of that chart -> kept in the

@@ -33,8 +33,21 @@ _CURSORS = "_live_chart_cursors"
 _JS = """
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
-  if (!data || !data.msg) return;
   const G = window.__mmdashLive || (window.__mmdashLive = { plotly: null, asked: {} });
+  const load = () => G.plotly || (G.plotly = new Promise((ok, bad) => {
+    if (window.Plotly) { ok(window.Plotly); return; }
+    const s = document.createElement("script");
+    s.src = data.plotly;
+    s.async = true;
+    s.onload = () => (window.Plotly ? ok(window.Plotly) : bad(new Error("plotly.js did not load")));
+    s.onerror = () => { G.plotly = null; bad(new Error("plotly.js did not load")); };
+    document.head.appendChild(s);
+  }));
+  if (data && data.preload) {  // the top of the page: plotly.js loads while the rest of the page is drawn
+    load().catch(() => {});
+    return;
+  }
+  if (!data || !data.msg) return;
   let gd = parentElement.querySelector(":scope > div.mmdash-live-chart");
   if (!gd) {
     gd = document.createElement("div");
@@ -44,7 +57,12 @@ export default function (component) {
     parentElement.appendChild(gd);
   }
   const msg = data.msg;
-  gd.__mmdashLatest = msg;
+  if (msg.idle) {
+    gd.__mmdashCheck = msg.seq;
+  } else {
+    (gd.__mmdashQueue || (gd.__mmdashQueue = [])).push(msg);
+    gd.__mmdashCheck = null;
+  }
   const decode = (v) => {
     if (!v || typeof v !== "object" || v.dtype !== "f8" || typeof v.bdata !== "string") return v;
     const bin = atob(v.bdata);
@@ -65,15 +83,6 @@ export default function (component) {
     G.asked[data.key] = { seq: msg.seq, at: now };
     setTriggerValue("resync", { have: gd.__mmdash ? gd.__mmdash.seq : null, at: now });
   };
-  const load = () => G.plotly || (G.plotly = new Promise((ok, bad) => {
-    if (window.Plotly) { ok(window.Plotly); return; }
-    const s = document.createElement("script");
-    s.src = data.plotly;
-    s.async = true;
-    s.onload = () => (window.Plotly ? ok(window.Plotly) : bad(new Error("plotly.js did not load")));
-    s.onerror = () => { G.plotly = null; bad(new Error("plotly.js did not load")); };
-    document.head.appendChild(s);
-  }));
   const rehover = () => {
     const S = window.__mmdashChartSync;
     const p = S && S.pointer;
@@ -86,39 +95,52 @@ export default function (component) {
     }
   };
   const apply = (Plotly) => {
-    const m = gd.__mmdashLatest;  // the newest message (one that came while plotly.js loaded waits for it)
+    // Every message since the last draw, in order (some may have come while plotly.js loaded), then one draw.
+    const queue = gd.__mmdashQueue || [];
+    gd.__mmdashQueue = [];
     const held = gd.__mmdash;
-    if (m.idle) {
-      if (!held || held.seq !== m.seq) resync();
-      return;
+    let seq = held ? held.seq : null;
+    let traces = held ? held.data : null;
+    let layout = held ? held.layout : null;
+    let config = held ? held.config : null;
+    for (const m of queue) {
+      if (m.seq === seq) continue;
+      if (m.base === null || m.base === undefined) {
+        traces = new Array(m.n).fill(null);
+      } else if (seq === m.base && traces && traces.length === m.n) {
+        traces = traces.slice();
+      } else {
+        resync();
+        return;
+      }
+      for (const part of m.parts) {
+        if (part.trace) {
+          const t = Object.assign({}, part.trace);
+          if (t.x) t.x = decode(t.x);
+          if (t.y) t.y = decode(t.y);
+          traces[part.i] = t;
+        } else {
+          const old = traces[part.i];
+          traces[part.i] = Object.assign({}, old, { x: concat(old.x, decode(part.x)),
+                                                    y: concat(old.y, decode(part.y)) });
+        }
+      }
+      if (m.layout) layout = Object.assign({}, m.layout, { datarevision: m.seq });
+      else layout = Object.assign({}, layout, { datarevision: m.seq });
+      if (m.config) config = Object.assign({ responsive: true, showTips: false }, m.config);
+      seq = m.seq;
     }
-    if (held && held.seq === m.seq) return;
-    let traces;
-    if (m.base === null || m.base === undefined) {
-      traces = new Array(m.n).fill(null);
-    } else if (held && held.seq === m.base && held.data.length === m.n) {
-      traces = held.data.slice();
-    } else {
+    const check = gd.__mmdashCheck;  // the newest message was "nothing new since <seq>"
+    gd.__mmdashCheck = null;
+    if (check !== null && check !== undefined && check !== seq) {
       resync();
       return;
     }
-    for (const part of m.parts) {
-      if (part.trace) {
-        const t = Object.assign({}, part.trace);
-        if (t.x) t.x = decode(t.x);
-        if (t.y) t.y = decode(t.y);
-        traces[part.i] = t;
-      } else {
-        const old = traces[part.i];
-        traces[part.i] = Object.assign({}, old, { x: concat(old.x, decode(part.x)), y: concat(old.y, decode(part.y)) });
-      }
-    }
-    const layout = Object.assign({}, m.layout || held.layout, { datarevision: m.seq });
-    const config = Object.assign({ responsive: true, showTips: false }, m.config || held.config);
-    gd.__mmdash = { seq: m.seq, data: traces, layout: layout, config: config };
+    if (!traces || (held && held.seq === seq)) return;
+    gd.__mmdash = { seq: seq, data: traces, layout: layout, config: config };
     const first = !gd._fullLayout;
     Plotly.react(gd, traces, layout, config).then(() => {
-      gd.__mmdashDrawn = m.seq;
+      gd.__mmdashDrawn = seq;
       if (!first) rehover();
     });
   };
@@ -162,3 +184,9 @@ def live_chart(payload: chart_stream.ChartPayload, *, key: str, identity: str, c
     height = int(payload.layout.get("height") or 450)  # plotly's default, as st.plotly_chart drew it
     _component(key=key, data={"key": key, "msg": msg, "plotly": _plotly_url(), "height": height},
                on_resync_change=resync, height="content")
+
+
+def preload_plotly() -> None:
+    """Start loading plotly.js now (call it at the top of a page whose charts come further down): the browser
+    reads it while it draws the rest of the page, and the first chart does not wait for it."""
+    _component(key="mmdash_plotly_preload", data={"preload": True, "plotly": _plotly_url()}, height=0)

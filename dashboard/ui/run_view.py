@@ -30,7 +30,7 @@ from dashboard.analysis.audit import SAMPLERS
 from dashboard.reports import exports
 from dashboard.ui import chart_sync, common
 from dashboard.ui import live as live_page
-from dashboard.ui.live_chart import live_chart
+from dashboard.ui.live_chart import live_chart, preload_plotly
 from dashboard.views import chart_stream, gpu_view
 from dashboard.views import run_model as rm
 from dashboard.views.calculator import verdict
@@ -227,6 +227,7 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
         live_page.watchdog(STALE_AFTER)
         st.stop()
     assert model is not None and default_model is not None
+    preload_plotly()  # the charts come after the sidebar and the header: plotly.js loads meanwhile
     source_key = (model.source.kind, model.source.id)
     # Fresh: opened, the URL changed outside the page (back button, a link), another run, or the widgets' state
     # is gone (Streamlit drops it while another page is shown).

@@ -74,7 +74,10 @@ MAX_DEFAULT_LOSSES = 5
 MAX_DEFAULT_EVALS = 4
 CHART_HEIGHT = 360
 LOSS_CHART_HEIGHT = 450
-MAX_POINTS = 4000
+#: Points per trace at most (MinMaxLTTB; ``series.downsample_growing`` for a growing run): a chart is ~700-1,100 px
+#: wide, and a minimum and a maximum per pixel keep every spike; more points cannot be seen, and cost the browser
+#: time before the first line is drawn.
+MAX_POINTS = 2000
 #: The run chooser's value for "all runs joined into one" (a None value would show as no selection).
 JOINED = -1
 
