@@ -104,21 +104,27 @@ def test_a_run_past_its_point_budget_resends_a_trace_only_when_its_head_is_sampl
     assert dy.max() == 50.0 and dy.min() == -50.0
 
 
-def test_nothing_new_sends_a_few_bytes_and_a_lost_message_or_a_new_graph_gets_the_whole_figure():
+def test_nothing_new_sends_the_same_message_again_and_a_lost_message_or_a_new_graph_gets_the_whole_figure():
     data = LLM.read_bytes()
     fig = figures_of(data, rm.ChartView())["losses"]
     payload = cs.chart_payload(fig)
     msg, cur = cs.next_message(payload, CONFIG, "losses", None)
     assert msg["base"] is None and len(json.dumps(msg)) > 1000
-    idle, cur2 = cs.next_message(payload, CONFIG, "losses", cur)
-    assert idle == {"seq": cur.seq, "idle": True} and cur2 == cur
-    # A browser that holds nothing (a graph mounted again) cannot apply an idle message or a delta: it asks again.
-    assert not cs.apply_message(cs.Held(), idle)
+    # Nothing new: the same message (the same bytes: Streamlit's message cache sends the browser only its hash, and
+    # a browser whose component had not run yet when it came gets it now).
+    again, cur2 = cs.next_message(payload, CONFIG, "losses", cur)
+    assert again is msg and cur2 == cur
     held = cs.Held()
-    assert cs.apply_message(held, msg)
+    assert cs.apply_message(held, msg) and cs.apply_message(held, again)
+    same(held, fig)
     more = figures_of(data + lines(99_000, 99_100), rm.ChartView())["losses"]
     delta, cur3 = cs.next_message(cs.chart_payload(more), CONFIG, "losses", cur)
-    assert delta["base"] == msg["seq"] and not cs.apply_message(cs.Held(seq=12345, data=[]), delta)
+    assert delta["base"] == msg["seq"] and "layout" not in delta or delta["layout"] != msg["layout"]
+    assert sum(len(json.dumps(p)) for p in delta["parts"]) < len(json.dumps(msg["parts"])) / 2  # the new points
+    # A browser that holds something else (a graph mounted again, a message it never saw) cannot apply it: it asks
+    # for the whole figure (``live_chart``'s resync).
+    assert not cs.apply_message(cs.Held(), delta)
+    assert not cs.apply_message(cs.Held(seq=12345, data=[]), delta)
     assert cs.apply_message(held, delta)
     same(held, more)
     # Another chart identity (another run or settings) under the same key: the whole figure.

@@ -3,10 +3,13 @@
 ``st.plotly_chart`` mounts a new plotly graph whenever the figure changes (its element id is a hash of the figure)
 and sends the whole figure each time. This ``st.components.v2`` component (inline JavaScript, no build step) has a
 stable key, owns its plotly graph and, on each rerun, gets only what this session has not sent yet
-(``views.chart_stream.next_message``: nothing, the new points of each trace, or traces / layout again), which it
-applies with ``Plotly.react`` on the same graph (``uirevision`` keeps zoom, hover and legend; a resting mouse
-pointer gets its hover label back). A graph that holds another ``seq`` than the message's ``base`` (mounted again,
-a message lost) sends ``resync`` and the next message is the whole figure.
+(``views.chart_stream.next_message``: the last message again when nothing is new, the new points of each trace, or
+traces / layout again), which it applies in order with ``Plotly.react`` on the same graph (``uirevision`` keeps
+zoom, hover and legend; a resting mouse pointer gets its hover label back). The component sees only the newest
+data (one that came before its script ran or plotly.js loaded is applied then), hence "the last message again"
+rather than "nothing": a message that was never seen is not lost to an empty one after it. A graph that holds
+another ``seq`` than the message's ``base`` (mounted again, a message lost) sends ``resync`` and the next message
+is the whole figure.
 
 plotly.js is the one bundled with the installed ``plotly`` package (``plotly/package_data/plotly.min.js``), served
 by Streamlit's route for component assets (``/_stcore/bidi-components/<component>/<file>``, ``Cache-Control:
@@ -52,17 +55,14 @@ export default function (component) {
   if (!gd) {
     gd = document.createElement("div");
     gd.className = "mmdash-live-chart";
+    G.mounts = G.mounts || {};
+    (G.mounts[data.key] = G.mounts[data.key] || []).push(Math.round(performance.now()));  // graphs made, per chart
     gd.style.width = "100%";
     gd.style.height = String(data.height || 450) + "px";
     parentElement.appendChild(gd);
   }
   const msg = data.msg;
-  if (msg.idle) {
-    gd.__mmdashCheck = msg.seq;
-  } else {
-    (gd.__mmdashQueue || (gd.__mmdashQueue = [])).push(msg);
-    gd.__mmdashCheck = null;
-  }
+  (gd.__mmdashQueue || (gd.__mmdashQueue = [])).push(msg);
   const decode = (v) => {
     if (!v || typeof v !== "object" || v.dtype !== "f8" || typeof v.bdata !== "string") return v;
     const bin = atob(v.bdata);
@@ -129,12 +129,6 @@ export default function (component) {
       else layout = Object.assign({}, layout, { datarevision: m.seq });
       if (m.config) config = Object.assign({ responsive: true, showTips: false }, m.config);
       seq = m.seq;
-    }
-    const check = gd.__mmdashCheck;  // the newest message was "nothing new since <seq>"
-    gd.__mmdashCheck = null;
-    if (check !== null && check !== undefined && check !== seq) {
-      resync();
-      return;
     }
     if (!traces || (held && held.seq === seq)) return;
     gd.__mmdash = { seq: seq, data: traces, layout: layout, config: config };

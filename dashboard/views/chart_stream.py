@@ -4,14 +4,17 @@ it (Streamlit-free; drawn by ``dashboard.ui.live_chart``).
 Why: ``st.plotly_chart`` sends a whole figure on every redraw and mounts a new plotly graph for it (its element id
 is a hash of the figure), so a live chart cost ~1 MB a redraw and lost the view. Here a chart is one graph in the
 browser that takes the new points of its traces (``Plotly.react`` on the same graph: ``uirevision`` keeps zoom,
-hover and legend), and a redraw with nothing new sends a few bytes.
+hover and legend), and a redraw with nothing new sends a few bytes (the last message again, which Streamlit's
+message cache sends as its hash).
 
 - ``chart_payload(fig)``: a figure cut into what grows (each trace's ``x`` and ``y`` as float64 arrays; a date
   axis as milliseconds since the epoch, which plotly reads as dates) and what is replaced when it changes (every
   other trace property, the layout), each with a signature. Built once per figure and shared by every session
   (the charts cache holds payloads).
 - ``next_message(payload, config, identity, cursor)``: what a session sends, from what it sent last (its
-  ``Cursor``): nothing new (``idle``), the whole figure (first time, another chart, a trace count that changed),
+  ``Cursor``): nothing new (the last message again, the same bytes: Streamlit's message cache then sends the
+  browser only its hash, and the component's data does not change; a browser that had not run the component yet
+  when a message came gets it now), the whole figure (first time, another chart, a trace count that changed),
   or per trace the points after those sent (a trace whose sent points are a prefix of its points now) or the
   trace again (anything else: a downsampled trace whose head was re-sampled, ``series.downsample_growing``),
   plus the layout and config when they changed. Each message has a ``seq`` unique in the process and the ``base``
@@ -29,7 +32,7 @@ import base64
 import hashlib
 import itertools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -69,6 +72,7 @@ class Cursor:
     traces: tuple[tuple[str, int, str], ...]
     layout_sig: str
     config_sig: str
+    last: dict = field(default_factory=dict, compare=False)  # the message sent: sent again while nothing is new
 
 
 def _sig(obj: object) -> str:
@@ -138,14 +142,14 @@ def next_message(payload: ChartPayload, config: dict, identity: str, cursor: Cur
     config_sig = _sig(config)
     if (cursor is not None and cursor.token == payload.token and cursor.identity == identity
             and cursor.config_sig == config_sig):
-        return {"seq": cursor.seq, "idle": True}, cursor
+        return cursor.last, cursor
     seq = next(_SEQ)
     sent = tuple((t.rest_sig, 0 if t.x is None else t.x.size, t.digest) for t in payload.traces)
-    new_cursor = Cursor(seq, identity, payload.token, sent, payload.layout_sig, config_sig)
     if cursor is None or cursor.identity != identity or len(cursor.traces) != len(payload.traces):
-        return {"seq": seq, "base": None, "n": len(payload.traces),
-                "parts": [{"i": i, "trace": _whole(t)} for i, t in enumerate(payload.traces)],
-                "layout": payload.layout, "config": config}, new_cursor
+        whole = {"seq": seq, "base": None, "n": len(payload.traces),
+                 "parts": [{"i": i, "trace": _whole(t)} for i, t in enumerate(payload.traces)],
+                 "layout": payload.layout, "config": config}
+        return whole, Cursor(seq, identity, payload.token, sent, payload.layout_sig, config_sig, whole)
     parts = []
     for i, (t, (rest_sig, n, digest)) in enumerate(zip(payload.traces, cursor.traces)):
         if t.x is None or t.y is None:
@@ -164,7 +168,7 @@ def next_message(payload: ChartPayload, config: dict, identity: str, cursor: Cur
         msg["layout"] = payload.layout
     if cursor.config_sig != config_sig:
         msg["config"] = config
-    return msg, new_cursor
+    return msg, Cursor(seq, identity, payload.token, sent, payload.layout_sig, config_sig, msg)
 
 
 @dataclass
@@ -179,8 +183,8 @@ class Held:
 
 def apply_message(held: Held, msg: dict) -> bool:
     """Apply ``msg`` as the browser does; False when it cannot (the browser then asks for the whole figure)."""
-    if msg.get("idle"):
-        return held.seq == msg["seq"]
+    if msg["seq"] == held.seq:
+        return True  # the same message again (nothing new)
     if msg.get("base") is None:
         data: list = [None] * msg["n"]
     elif msg["base"] == held.seq and held.data is not None and len(held.data) == msg["n"]:
