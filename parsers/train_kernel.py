@@ -43,6 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
+from parsers.trust import untrusted
+
 # Columns of the ``head`` array the scanner fills, one row per line.
 YEAR, MONTH, DAY, HOUR, MINUTE, SECOND, EPOCH, ITER, N = range(9)
 HEAD_COLUMNS = 9
@@ -186,9 +188,9 @@ def _build_c(target: Path) -> None:
 def _check_private(path: Path) -> None:
     """Code this process will run: refuse a file or folder that another user owns or can write to."""
     for p in (path.parent, path):
-        st = p.stat()
-        if (hasattr(os, "getuid") and st.st_uid != os.getuid()) or st.st_mode & 0o022:
-            raise PermissionError(f"{p} is not private to this user (owner or group/other write)")
+        why = untrusted(p.stat())
+        if why:
+            raise PermissionError(f"{p} is not private to this user ({why})")
 
 
 def _load_c():

@@ -236,3 +236,37 @@ def test_a_restarted_dashboard_resumes_the_parse_and_shows_the_same_run(tmp_path
         assert (model.summary, list(model.frame["iter"]), list(model.frame.columns)) == first
     finally:
         state.close()
+
+
+def make_untrusted(target: Path, how: str) -> None:
+    if how == "writable by other users":
+        target.chmod(target.stat().st_mode | 0o022)
+    else:  # as root (CI): hand it to "nobody"; as another user this cannot be staged and the case is skipped
+        if os.getuid() != 0:
+            pytest.skip("chown to another user needs root")
+        os.chown(target, 65534, 65534)
+
+
+@pytest.mark.parametrize("how", ["writable by other users", "owned by another user"])
+def test_an_entry_another_user_could_have_written_is_never_loaded(tmp_path, how):
+    """An entry is a pickle (code when loaded): one that another user wrote or could have written is refused."""
+    log = log_of(tmp_path)
+    pc = saved(tmp_path, log)
+    (entry,) = pc.dir.glob("*.parse")
+    make_untrusted(entry, how)
+    pc2 = cache(tmp_path)
+    t = read(log, pc2)
+    assert t.resumed_at is None and records(t) == fresh(log)
+    assert any(f"is {how}: not loaded" in n for n in pc2.notes), pc2.notes
+
+
+@pytest.mark.parametrize("how", ["writable by other users", "owned by another user"])
+def test_a_cache_folder_others_can_write_is_not_used(tmp_path, how):
+    log = log_of(tmp_path)
+    pc = saved(tmp_path, log)
+    make_untrusted(pc.dir, how)
+    pc2 = cache(tmp_path)
+    assert not pc2.usable and any(f"is {how}; not used" in n for n in pc2.notes), pc2.notes
+    t = read(log, pc2)
+    assert t.resumed_at is None and records(t) == fresh(log)
+    assert not t.save_parse()  # nothing is written there either

@@ -203,3 +203,25 @@ def test_the_deferred_tailer_reads_nothing_until_the_file_changes_or_is_wanted(t
     assert grown.poll() and not grown.deferred and len(grown.runs[0].train) == 3
     unknown = DeferredTailer(log, known=lambda path, st: False)
     assert unknown.poll() and not unknown.deferred and len(unknown.runs[0].train) == 3
+
+
+@pytest.mark.parametrize("how", ["writable by other users", "owned by another user"])
+def test_an_entry_or_folder_another_user_could_have_written_is_never_loaded(tmp_path, how):
+    """An entry is a pickle (code when loaded): one another user wrote or could have written is refused, and a
+    folder others can write is not used at all."""
+    from tests.test_parse_cache import make_untrusted
+
+    cache = SummaryCache(tmp_path / "c", version="v")
+    log = tmp_path / "a.log"
+    log.write_bytes(b"x")
+    st = os.stat(log)
+    assert cache.put(str(log), "root/a.log", st, ["s"]) and cache.get(str(log), st) is not None
+    (entry,) = (tmp_path / "c").glob("*.pkl")
+    make_untrusted(entry, how)
+    assert cache.get(str(log), st) is None
+    assert any(f"is {how}: not loaded" in n for n in cache.notes), cache.notes
+    entry.unlink()
+    make_untrusted(tmp_path / "c", how)
+    again = SummaryCache(tmp_path / "c", version="v")
+    assert not again.usable and any(f"is {how}; not used" in n for n in again.notes)
+    assert not again.put(str(log), "root/a.log", st, ["s"]) and not list((tmp_path / "c").glob("*.pkl"))

@@ -43,6 +43,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from parsers.trust import untrusted
+
 ENV_CACHE_DIR = "MMDASH_CACHE_DIR"
 FORMAT = 1
 MAGIC = b"mmdash parse cache\n"
@@ -129,11 +131,18 @@ class ParseCache:
         self.misses = 0
         self.stores = 0
         self._lock = threading.Lock()
+        self.usable = False
         try:
             self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            why = untrusted(os.stat(self.dir))
         except OSError as e:
             self._note(f"parse cache: cannot create {self.dir}: {e.strerror or e}; not used")
-        self._prune()
+        else:
+            if why:
+                self._note(f"parse cache: {self.dir} is {why}; not used (its entries would run as code)")
+            self.usable = not why
+        if self.usable:
+            self._prune()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ParseCache | None:
@@ -148,6 +157,9 @@ class ParseCache:
         """The saved parser of the log at ``path`` when it fits the file open at ``fd`` (``fstat`` ``st``) and a new
         parser's ``settings``; else None (a miss, or a damaged entry: noted)."""
         f = self._file(path)
+        if not self.usable:
+            self.misses += 1
+            return None
         try:
             fh = open(f, "rb")
         except FileNotFoundError:
@@ -158,6 +170,11 @@ class ParseCache:
             self.misses += 1
             return None
         with fh:
+            why = untrusted(os.fstat(fh.fileno()))
+            if why:
+                self._note(f"parse cache: {f.name} is {why}: not loaded, the log is parsed from its start")
+                self.misses += 1
+                return None
             try:
                 header = self._header(fh)
             except (ValueError, OSError, UnicodeDecodeError, struct.error) as e:
@@ -234,6 +251,8 @@ class ParseCache:
 
     def write(self, saved: Saved) -> bool:
         """Store ``saved`` atomically (replacing the log's entry); False on failure (noted)."""
+        if not self.usable:
+            return False
         header = {"format": FORMAT, "version": self.version, "path": saved.path, "dev": saved.ident[0],
                   "ino": saved.ident[1], "offset": saved.offset, "mtime_ns": saved.mtime_ns,
                   "head_sha256": _sha(saved.head), "tail_sha256": _sha(saved.tail),

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dashboard.live.parse_cache import cache_base, code_hash
+from parsers.trust import untrusted
 
 FORMAT = 1
 MAX_AGE_DAYS = 60
@@ -69,11 +70,18 @@ class SummaryCache:
         self.misses = 0
         self.stores = 0
         self._lock = threading.Lock()
+        self.usable = False
         try:
             self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            why = untrusted(os.stat(self.dir))
         except OSError as e:
             self._note(f"summary cache: cannot create {self.dir}: {e.strerror or e}; not used")
-        self._prune()
+        else:
+            if why:
+                self._note(f"summary cache: {self.dir} is {why}; not used (its entries would run as code)")
+            self.usable = not why
+        if self.usable:
+            self._prune()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SummaryCache | None:
@@ -86,8 +94,16 @@ class SummaryCache:
     def get(self, path: str, st: os.stat_result) -> Entry | None:
         """The entry of the log at ``path`` when it is still valid for its stat ``st``, else None."""
         f = self._file(path)
+        if not self.usable:
+            self.misses += 1
+            return None
         try:
             with open(f, "rb") as fh:
+                why = untrusted(os.fstat(fh.fileno()))
+                if why:
+                    self._note(f"summary cache: {f.name} is {why}: not loaded, the log is read again")
+                    self.misses += 1
+                    return None
                 data = pickle.load(fh)
         except FileNotFoundError:
             self.misses += 1
@@ -112,6 +128,8 @@ class SummaryCache:
 
     def put(self, path: str, source_id: str, st: os.stat_result, summaries: Sequence) -> bool:
         """Store the summaries of the log at ``path`` as it was at stat ``st`` (atomically); False on failure."""
+        if not self.usable:
+            return False
         data = {"format": FORMAT, "version": self.version, "path": path, "source_id": source_id,
                 "size": st.st_size, "mtime_ns": st.st_mtime_ns, "summaries": list(summaries),
                 "written_at": time.time()}
