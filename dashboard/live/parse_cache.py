@@ -71,6 +71,20 @@ def cache_base(environ: Mapping[str, str] | None = None) -> Path | None:
     return Path(user_cache_dir("mmdash", appauthor=False))
 
 
+def private_dir(directory: Path, what: str, note) -> bool:
+    """Create ``directory`` private (mode 0700) when missing; True when a cache may use it (``parsers.trust``: only
+    this user can have written what is in it), else False with a ``note`` saying why. For both caches."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        why = untrusted(os.stat(directory))
+    except OSError as e:
+        note(f"{what}: cannot create {directory}: {e.strerror or e}; not used")
+        return False
+    if why:
+        note(f"{what}: {directory} is {why}; not used (its entries would run as code)")
+    return not why
+
+
 @lru_cache(maxsize=8)
 def code_hash(dirs: Sequence[str], salt: str, repo: Path = _REPO) -> str:
     """A hash of the source files (``.py``, ``.c``) under ``dirs`` (relative to ``repo``, this repository) with
@@ -131,16 +145,7 @@ class ParseCache:
         self.misses = 0
         self.stores = 0
         self._lock = threading.Lock()
-        self.usable = False
-        try:
-            self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            why = untrusted(os.stat(self.dir))
-        except OSError as e:
-            self._note(f"parse cache: cannot create {self.dir}: {e.strerror or e}; not used")
-        else:
-            if why:
-                self._note(f"parse cache: {self.dir} is {why}; not used (its entries would run as code)")
-            self.usable = not why
+        self.usable = private_dir(self.dir, "parse cache", self._note)
         if self.usable:
             self._prune()
 

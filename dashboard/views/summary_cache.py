@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dashboard.live.parse_cache import cache_base, code_hash
+from dashboard.live.parse_cache import cache_base, code_hash, private_dir
 from parsers.trust import untrusted
 
 FORMAT = 1
@@ -70,16 +70,7 @@ class SummaryCache:
         self.misses = 0
         self.stores = 0
         self._lock = threading.Lock()
-        self.usable = False
-        try:
-            self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            why = untrusted(os.stat(self.dir))
-        except OSError as e:
-            self._note(f"summary cache: cannot create {self.dir}: {e.strerror or e}; not used")
-        else:
-            if why:
-                self._note(f"summary cache: {self.dir} is {why}; not used (its entries would run as code)")
-            self.usable = not why
+        self.usable = private_dir(self.dir, "summary cache", self._note)
         if self.usable:
             self._prune()
 
