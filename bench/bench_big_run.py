@@ -10,8 +10,9 @@ copied under ``bench/out``, never modified), 4 runs, its last run ~390,000 train
 
 - ``memory``: the resident memory (``VmRSS``) of a ``streamlit run app.py`` whose root holds only the small sample
   log, its Run page opened once, against one whose root holds the small log and the big log, read by the watcher
-  and the big run's Run page opened once (first chart drawn, the page done, 5 s later). Goal: the difference
-  (the memory the loaded big run adds) <= 200 MiB.
+  and the big run's Run page opened once (first chart drawn, the page done; sampled every 5 s for a minute, the
+  last sample taken: by then the parse was saved to the parse cache). Goal: the difference (the memory the loaded
+  big run adds) <= 200 MiB.
 - ``cpu``: on the big server, after that first visit (parse and the default view's charts cached), 5 fresh browser
   contexts open the big run's Run page one after the other; for each, the server's CPU time (user + system, from
   ``/proc/PID/stat``) from ``goto`` until the page is done and 2 s later. Goal: median <= 1 s.
@@ -111,10 +112,17 @@ def bench_memory_cpu(browser, log: Path, sections: list[str]) -> dict:
         out["first_visit"] = open_run(browser, url)
         time.sleep(5)
         out["first_visit"]["server_cpu_s"] = round(cpu_s(server.proc.pid) - c0, 3)
-        out["big_root_rss_mib"] = round(rss_mib(server.proc.pid), 1)
+        # RSS every 5 s for a minute after the visit: the server saves the log's parse (parse cache) within ~30 s
+        # of reading it, which costs a passing copy; the figure is the last sample, once that is done.
+        samples = []
+        for _ in range(12):
+            samples.append(round(rss_mib(server.proc.pid), 1))
+            time.sleep(5)
+        out["big_root_rss_samples_mib"] = samples
+        out["big_root_rss_mib"] = samples[-1]
         out["added_mib"] = round(out["big_root_rss_mib"] - out["small_root_rss_mib"], 1)
-        print(f"memory: small root {out['small_root_rss_mib']} MiB, big root {out['big_root_rss_mib']} MiB, "
-              f"added {out['added_mib']} MiB (goal <= 200)", flush=True)
+        print(f"memory: small root {out['small_root_rss_mib']} MiB, big root {out['big_root_rss_mib']} MiB "
+              f"(samples {samples}), added {out['added_mib']} MiB (goal <= 200)", flush=True)
         if "cpu" in sections:
             visits = []
             for _ in range(5):

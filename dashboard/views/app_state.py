@@ -380,7 +380,9 @@ class AppState:
             last = self._parse_saved.get(src.path)
         if not settled and last is not None and now - last < LIVE_PARSE_SAVE:
             return False
-        if not t.save_parse():
+        saved = t.save_parse()
+        give_back()  # the pickled copy of the parse was freed (``live.memory``)
+        if not saved:
             return False
         with self._lock:
             self._parse_saved[src.path] = now
