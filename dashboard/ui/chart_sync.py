@@ -13,8 +13,9 @@ would mount a new graph on every redraw), and the view is state the server owns:
 - ``xaxis.autorange`` (plotly's double-click) -> ``zoom`` with ``reset`` -> the range is cleared.
 - ``plotly_restyle`` (a legend click) -> ``legend`` with the hidden legend groups of that chart -> kept in the
   session and drawn as ``visible='legendonly'`` (``run_model.ChartView.hidden_traces``).
-- Hover: when a chart is drawn again under a resting mouse pointer, the script sends the new graph the pointer's
-  last ``mousemove``, so the hover label comes back at once instead of vanishing until the mouse moves.
+- Hover: the script keeps the pointer's last ``mousemove`` over a chart (``window.__mmdashChartSync.pointer``);
+  ``live_chart`` sends it again to a graph it has drawn under a resting pointer, so the hover label comes back at
+  once instead of vanishing until the mouse moves.
 
 Charts are found by the CSS class Streamlit gives a keyed element (``st-key-chart_<chart key>``). Handlers are
 attached once per plotly graph (a ``WeakSet``) and always call the newest mount's trigger.
@@ -41,16 +42,6 @@ export default function (component) {
     }
     return null;
   };
-  const rehover = (gd, key) => {
-    const p = S.pointer;
-    if (!p || p.key !== key) return;
-    const r = gd.getBoundingClientRect();
-    if (p.x < r.left || p.x > r.right || p.y < r.top || p.y > r.bottom) return;
-    const target = document.elementFromPoint(p.x, p.y);
-    if (target && gd.contains(target)) {
-      target.dispatchEvent(new MouseEvent("mousemove", { clientX: p.x, clientY: p.y, bubbles: true }));
-    }
-  };
   const hook = (gd) => {
     if (S.hooked.has(gd) || typeof gd.on !== "function" || !gd._fullLayout) return;
     const key = keyOf(gd);
@@ -76,7 +67,6 @@ export default function (component) {
       }
       S.send("legend", { chart: key, hidden: hidden, at: Date.now() });
     });
-    setTimeout(() => rehover(gd, key), 50);
   };
   const scan = () => document.querySelectorAll(".js-plotly-plot").forEach(hook);
   const onMove = (ev) => {

@@ -142,12 +142,11 @@ export default function (component) {
     }
     if (!traces || (held && held.seq === seq)) return;
     gd.__mmdash = { seq: seq, data: traces, layout: layout, config: config };
-    const first = !gd._fullLayout;
     const t0 = performance.now();
     Plotly.react(gd, traces, layout, config).then(() => {
       gd.__mmdashNext = performance.now() + 3 * (performance.now() - t0);
       gd.__mmdashDrawn = seq;
-      if (!first) rehover();
+      rehover();  // (the pointer chart_sync keeps)
     });
   };
   // Each chart in a task of its own: the first one on the page is drawn (and painted) before the others start.
