@@ -131,21 +131,46 @@ class Saved:
     payload: bytes
 
 
-class ParseCache:
-    """Entries by log path; see the module docstring. Thread-safe; ``min_bytes`` is the smallest log kept."""
+class CacheFolder:
+    """What the parse cache and the summary cache share: a private folder (``private_dir``) of one entry file per
+    log, named by a hash of the log's path, with hit/miss/store counters and the notes shown in the watcher panel
+    (the last ``MAX_NOTES``, each once). ``usable`` False: the folder could not be made or is not private; every
+    read is a miss and nothing is written."""
 
-    def __init__(self, directory: str | os.PathLike, *, version: str | None = None,
-                 min_bytes: int = MIN_BYTES, max_total: int = MAX_TOTAL_BYTES) -> None:
+    what = "cache"
+    suffix = ""
+
+    def __init__(self, directory: str | os.PathLike, version: str) -> None:
         self.dir = Path(directory)
-        self.version = version if version is not None else code_version()
-        self.min_bytes = min_bytes
-        self.max_total = max_total
+        self.version = version
         self.notes: list[str] = []
         self.hits = 0
         self.misses = 0
         self.stores = 0
         self._lock = threading.Lock()
-        self.usable = private_dir(self.dir, "parse cache", self._note)
+        self.usable = private_dir(self.dir, self.what, self._note)
+
+    def _file(self, path: str) -> Path:
+        return self.dir / (hashlib.sha256(os.fsencode(path)).hexdigest()[:40] + self.suffix)
+
+    def _note(self, text: str) -> None:
+        with self._lock:
+            if text not in self.notes:
+                self.notes.append(text)
+                del self.notes[:-MAX_NOTES]
+
+
+class ParseCache(CacheFolder):
+    """Entries by log path; see the module docstring. Thread-safe; ``min_bytes`` is the smallest log kept."""
+
+    what = "parse cache"
+    suffix = ".parse"
+
+    def __init__(self, directory: str | os.PathLike, *, version: str | None = None,
+                 min_bytes: int = MIN_BYTES, max_total: int = MAX_TOTAL_BYTES) -> None:
+        super().__init__(directory, version if version is not None else code_version())
+        self.min_bytes = min_bytes
+        self.max_total = max_total
         if self.usable:
             self._prune()
 
@@ -153,9 +178,6 @@ class ParseCache:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ParseCache | None:
         base = cache_base(environ)
         return None if base is None else cls(base / "parses")
-
-    def _file(self, path: str) -> Path:
-        return self.dir / (hashlib.sha256(os.fsencode(path)).hexdigest()[:40] + ".parse")
 
     # -- reading ---------------------------------------------------------------------------------------------
     def load(self, path: str, fd: int, st: os.stat_result, settings: tuple) -> Resumed | None:
@@ -319,8 +341,3 @@ class ParseCache:
             except OSError:
                 pass
 
-    def _note(self, text: str) -> None:
-        with self._lock:
-            if text not in self.notes:
-                self.notes.append(text)
-                del self.notes[:-MAX_NOTES]

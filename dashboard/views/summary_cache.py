@@ -20,22 +20,19 @@ not used for ``MAX_AGE_DAYS`` are deleted when the cache is opened.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import tempfile
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dashboard.live.parse_cache import cache_base, code_hash, private_dir
+from dashboard.live.parse_cache import CacheFolder, cache_base, code_hash
 from parsers.trust import untrusted
 
 FORMAT = 1
 MAX_AGE_DAYS = 60
-MAX_NOTES = 20
 _CODE_DIRS = ("parsers", "dashboard/analysis")
 
 
@@ -59,18 +56,14 @@ def default_dir(environ: Mapping[str, str] | None = None) -> Path | None:
     return None if base is None else base / "summaries"
 
 
-class SummaryCache:
+class SummaryCache(CacheFolder):
     """Entries by log path; see the module docstring. Thread-safe."""
 
+    what = "summary cache"
+    suffix = ".pkl"
+
     def __init__(self, directory: str | os.PathLike, *, version: str | None = None) -> None:
-        self.dir = Path(directory)
-        self.version = version if version is not None else code_version()
-        self.notes: list[str] = []
-        self.hits = 0
-        self.misses = 0
-        self.stores = 0
-        self._lock = threading.Lock()
-        self.usable = private_dir(self.dir, "summary cache", self._note)
+        super().__init__(directory, version if version is not None else code_version())
         if self.usable:
             self._prune()
 
@@ -79,8 +72,6 @@ class SummaryCache:
         d = default_dir(environ)
         return None if d is None else cls(d)
 
-    def _file(self, path: str) -> Path:
-        return self.dir / (hashlib.sha256(os.fsencode(path)).hexdigest()[:40] + ".pkl")
 
     def get(self, path: str, st: os.stat_result) -> Entry | None:
         """The entry of the log at ``path`` when it is still valid for its stat ``st``, else None."""
@@ -159,8 +150,3 @@ class SummaryCache:
             except OSError:
                 pass
 
-    def _note(self, text: str) -> None:
-        with self._lock:
-            if text not in self.notes:
-                self.notes.append(text)
-                del self.notes[:-MAX_NOTES]
