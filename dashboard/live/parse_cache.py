@@ -159,6 +159,14 @@ class CacheFolder:
                 self.notes.append(text)
                 del self.notes[:-MAX_NOTES]
 
+    def _hit(self, entry: Path) -> None:
+        """Count a hit and mark the entry used (``_prune`` keeps what was used lately)."""
+        self.hits += 1
+        try:
+            os.utime(entry)
+        except OSError:
+            pass
+
 
 class ParseCache(CacheFolder):
     """Entries by log path; see the module docstring. Thread-safe; ``min_bytes`` is the smallest log kept."""
@@ -224,11 +232,7 @@ class ParseCache(CacheFolder):
         if not isinstance(parser, LogParser) or saved_settings != settings or parser.settings != settings:
             self.misses += 1
             return None
-        self.hits += 1
-        try:
-            os.utime(f)  # used: kept by _prune
-        except OSError:
-            pass
+        self._hit(f)
         return Resumed(parser, int(header["offset"]))
 
     @staticmethod

@@ -101,11 +101,7 @@ class SummaryCache(CacheFolder):
         if not ok:
             self.misses += 1
             return None
-        self.hits += 1
-        try:
-            os.utime(f)  # used: kept by _prune
-        except OSError:
-            pass
+        self._hit(f)
         return Entry(path, str(data.get("source_id")), st.st_size, st.st_mtime_ns, tuple(data["summaries"]))
 
     def put(self, path: str, source_id: str, st: os.stat_result, summaries: Sequence) -> bool:
