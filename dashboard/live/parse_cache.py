@@ -159,6 +159,28 @@ class CacheFolder:
                 self.notes.append(text)
                 del self.notes[:-MAX_NOTES]
 
+    def _replace(self, entry: Path, write) -> bool:
+        """Write ``entry`` atomically with ``write(file)`` (a temporary file in the folder, then ``os.replace``: a
+        reader sees the old entry or the new one, never half of one) and count the store; False on failure,
+        noted (the temporary file removed)."""
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=self.suffix, dir=self.dir)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    write(fh)
+                os.replace(tmp, entry)
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise
+        except Exception as e:  # noqa: BLE001 - anything writing can raise: the cache is an optimisation
+            self._note(f"{self.what}: cannot write {entry.name}: {type(e).__name__}: {e}")
+            return False
+        self.stores += 1
+        return True
+
     def _hit(self, entry: Path) -> None:
         """Count a hit and mark the entry used (``_prune`` keeps what was used lately)."""
         self.hits += 1
@@ -291,23 +313,13 @@ class ParseCache(CacheFolder):
                   "written_at": time.time()}
         raw = json.dumps(header).encode()
         f = self._file(saved.path)
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".parse", dir=self.dir)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(MAGIC + struct.pack("<I", len(raw)) + raw)
-                    fh.write(saved.payload)
-                os.replace(tmp, f)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
-        except Exception as e:  # noqa: BLE001 - a full disk or a read-only cache: the log is parsed at the next start
-            self._note(f"parse cache: cannot write {f.name}: {type(e).__name__}: {e}")
+
+        def write(fh) -> None:
+            fh.write(MAGIC + struct.pack("<I", len(raw)) + raw)
+            fh.write(saved.payload)
+
+        if not self._replace(f, write):  # a full disk or a read-only cache: the log is parsed at the next start
             return False
-        self.stores += 1
         self._prune(keep=f)
         return True
 

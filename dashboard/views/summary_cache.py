@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -111,24 +110,8 @@ class SummaryCache(CacheFolder):
         data = {"format": FORMAT, "version": self.version, "path": path, "source_id": source_id,
                 "size": st.st_size, "mtime_ns": st.st_mtime_ns, "summaries": list(summaries),
                 "written_at": time.time()}
-        f = self._file(path)
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pkl", dir=self.dir)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(tmp, f)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
-        except Exception as e:  # noqa: BLE001 - a full disk or a read-only cache: the page works without it
-            self._note(f"summary cache: cannot write {f.name}: {type(e).__name__}: {e}")
-            return False
-        self.stores += 1
-        return True
+        # False on a full disk or a read-only cache: the page works without it.
+        return self._replace(self._file(path), lambda fh: pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL))
 
     def _prune(self) -> None:
         """Delete entries not used for ``MAX_AGE_DAYS`` and temporary files a crash left behind."""
