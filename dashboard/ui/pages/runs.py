@@ -61,6 +61,7 @@ if filter_notice:
 
 DRAWN_KEY = "_runs_drawn_links"
 CLICKS_KEY = "_runs_clicks"
+OPEN_KEY = "_runs_open"  # the query of the run a click asked for, opened by the next full run
 
 
 @st.fragment(run_every=runs_table.RUNS_INTERVAL if live else None)
@@ -165,10 +166,17 @@ def runs_list() -> None:
         st.session_state[CLICKS_KEY] = st.session_state.get(CLICKS_KEY, 0) + 1
         links = drawn or list(table["open"])
         if 0 <= picked[0] < len(links):
-            st.switch_page("dashboard/ui/pages/run.py", query_params=runs_table.link_query(str(links[picked[0]])))
+            # Opened by a full run of this page (below), not from inside the timed fragment: a page switch made in
+            # a fragment's run raced the fragment's own next run, whose deltas then reached the new page
+            # ("Bad delta path index" in the browser) and left the Run page blank (1 in 4 clicks, seen in CI).
+            st.session_state[OPEN_KEY] = runs_table.link_query(str(links[picked[0]]))
+            st.rerun(scope="app")
     st.caption("Click a row to open its run (the open ↗ link opens it in a new tab).")
 
 
+opening = st.session_state.pop(OPEN_KEY, None)
+if opening is not None:
+    st.switch_page("dashboard/ui/pages/run.py", query_params=opening)
 runs_list()
 if live:  # a table whose refresh timer the browser lost is noticed and restarted (dashboard.ui.live)
     live_page.watchdog(max(10.0, 5 * runs_table.RUNS_INTERVAL))
