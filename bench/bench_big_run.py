@@ -2,7 +2,7 @@
 never assertions.
 
     python bench/bench_big_run.py                   # all three (~6 min; makes the 1M-line log when missing)
-    python bench/bench_big_run.py memory restart    # some of them: memory | cpu | restart
+    python bench/bench_big_run.py memory restart    # some of them: memory | cpu | restart | park
     python bench/bench_big_run.py --log /tmp/bigroot/big/20250101_000000/20250101_000000.log
 
 The log is the 1,000,000-line log of ``tools/gen_logs`` (``bench_dashboard.big_log``, or ``--log``: hard-linked or
@@ -19,6 +19,12 @@ copied under ``bench/out``, never modified), 4 runs, its last run ~390,000 train
 - ``restart`` (in-process): an ``AppState`` on a root holding the big log, from its creation to the model of the
   big log's last run (``AppState.run_model``), with an empty cache dir (the log is parsed) and with the parse
   cache a first server wrote (the log is loaded from it), medians of 5, and the size of the cache file.
+
+- ``park`` (in-process): an ``AppState`` on a root holding the big log (settled: its mtime an hour ago), the big
+  run's model built once (a page opened it), its parse and summaries saved; then the model dropped and the log
+  parked (``AppState.park_idle``, as the server does once nobody needed the log for ``PARK_IDLE`` seconds):
+  ``VmRSS`` of this process before and after (``live.memory.give_back`` called after each step, as the server
+  does), and the time and CPU a page then needs to have the model again (the parse loaded from the parse cache).
 
 Results: printed, and written to ``bench/out/big_run_results.json``.
 """
@@ -194,6 +200,65 @@ def bench_restart(log: Path, reps: int = 5) -> dict:
     return out
 
 
+def bench_park(log: Path) -> dict:
+    """In-process: the memory a parked big log gives back, and what opening it again costs."""
+    import gc
+
+    from dashboard.live.memory import give_back
+    from dashboard.views.app_state import AppConfig, AppState
+
+    root = make_root("big18_park", None)
+    shutil.copyfile(log, root / "big.log")  # a copy: its mtime is set below (a hard link would share it)
+    old = time.time() - 3600
+    for f in root.iterdir():
+        os.utime(f, (old, old))
+    cache = OUT / "cache-big18-park"
+    for sub in ("summaries", "parses"):
+        shutil.rmtree(cache / sub, ignore_errors=True)
+    os.environ["MMDASH_CACHE_DIR"] = str(cache)
+    from dashboard.live.parse_cache import ParseCache
+    from dashboard.views.summary_cache import SummaryCache
+
+    def settle() -> float:
+        gc.collect()
+        give_back()
+        return round(rss_mib(os.getpid()), 1)
+
+    out: dict = {"rss_before_start_mib": settle()}
+    state = AppState(AppConfig((str(root),), "MMDASH_ROOTS", False), summary_cache=SummaryCache.from_env(),
+                     parse_cache=ParseCache.from_env())
+    try:
+        src = state.lookup("big18_park/big.log").source
+        state.need_records(src)
+        model = state.run_model(src, None)
+        out["records"] = len(model.frame)
+        del model
+        out["saved_parse"] = state.save_parse(src) or src.tailer.parse_saved
+        state.run_summaries(src)
+        out["summaries_stored"] = state.summary_cache.stores
+        state.drop_idle_models(idle=0)
+        out["rss_loaded_mib"] = settle()
+        out["asked"] = state.park_idle(idle=0)
+        deadline = time.monotonic() + 60
+        while not src.tailer.deferred and time.monotonic() < deadline:
+            time.sleep(0.05)
+        out["parked"] = src.tailer.deferred
+        out["rss_parked_mib"] = settle()
+        out["given_back_mib"] = round(out["rss_loaded_mib"] - out["rss_parked_mib"], 1)
+        t0, c0 = time.perf_counter(), time.process_time()
+        state.need_records(src)
+        model = state.run_model(src, None)
+        out["open_again_wall_s"] = round(time.perf_counter() - t0, 3)
+        out["open_again_cpu_s"] = round(time.process_time() - c0, 3)
+        out["open_again_from_parse_cache"] = src.tailer.resumed_at == src.size
+        out["records_again"] = len(model.frame)
+    finally:
+        state.close()
+        shutil.rmtree(root, ignore_errors=True)
+    print("park", out, flush=True)
+    return out
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("sections", nargs="*", default=["memory", "cpu", "restart"])
@@ -213,6 +278,8 @@ def main(argv: list[str]) -> int:
             browser.close()
     if "restart" in args.sections:
         results["restart"] = bench_restart(log)
+    if "park" in args.sections:
+        results["park"] = bench_park(log)
     results["load_avg_after"] = os.getloadavg()
     print(json.dumps(results, indent=1))
     path = OUT / "big_run_results.json"

@@ -15,6 +15,16 @@ Only the watcher's worker polls, so the file still has one reader; ``deferred`` 
 tailer's first read is done. ``lock`` is the real tailer's from the start,
 so a reader holding it is never holding a lock that stopped guarding the records. ``version`` stays monotonic
 across the hand-over (1 while deferred, then 1 + the real tailer's). Every other attribute is the real tailer's.
+
+**Parking** (issue 18: a finished run nobody looks at keeps no records in memory). ``park()`` asks the worker to
+go back to the deferred state at its next look: the records are given back (a new real tailer from ``factory``,
+with the same ``lock``, replaces the one that held them) and the file is left unread again until it changes or a
+reader calls ``want()``, exactly as after a start that found it known. The worker parks only a file read to its
+end that has not changed since (``Tailer.read_whole``), with no restart behind it (its ``restarts`` and ended
+generations would be lost), and only while nobody wanted it since the request (``want()`` cancels it). The
+caller (``AppState.park_idle``) asks only for files whose summaries are in the summary cache for their current
+stat and, for a big one, whose parse is in the parse cache (``Tailer.parse_saved``): the Runs page reads the same
+summaries, and a page that opens the run again loads the parse instead of parsing the log. ``version`` goes up.
 """
 
 from __future__ import annotations
@@ -32,11 +42,15 @@ class DeferredTailer:
     def __init__(self, path: str | os.PathLike, *, known: Callable[[str, os.stat_result], bool],
                  factory: Callable[..., object] = Tailer, **kwargs) -> None:
         self.path = os.fspath(path)
-        self._real = factory(self.path, **kwargs)
+        self._make = lambda: factory(self.path, **kwargs)
+        self._real = self._make()
         self._known = known
         self._deferred = False
         self._asked = False
         self._wanted = False
+        self._park = False  # park() was asked for and not done or cancelled yet
+        self._base = 0  # the versions of the real tailers given back by parking (``version`` stays monotonic)
+        self.parked = 0  # how many times the records were given back
         self._sig: tuple[int, int, int, int] | None = None
         self._size = 0
 
@@ -47,8 +61,17 @@ class DeferredTailer:
         return self._deferred
 
     def want(self) -> None:
-        """Ask for the records: the worker's next look reads the file (any thread may call this)."""
+        """Ask for the records: the worker's next look reads the file (any thread may call this); a pending
+        ``park()`` is cancelled."""
+        self._park = False
         self._wanted = True
+
+    def park(self) -> None:
+        """Ask the worker to give the records back at its next look, when the file is still read to its end and
+        unchanged (module docstring; any thread may call this)."""
+        if not self._deferred:
+            self._wanted = False
+            self._park = True
 
     # -- what the registry and readers use ---------------------------------------------------------------
     @property
@@ -57,7 +80,7 @@ class DeferredTailer:
 
     @property
     def version(self) -> int:
-        return (1 if self._asked and (self._deferred or self._sig is not None) else 0) + self._real.version
+        return self._base + (1 if self._asked and (self._deferred or self._sig is not None) else 0) + self._real.version
 
     @property
     def size(self) -> int:
@@ -91,7 +114,31 @@ class DeferredTailer:
             self._real.poll(force=True)
             self._deferred = False
             return True
+        if self._park:
+            self._park = False
+            if self._give_back():
+                return True
         return self._real.poll(force=force)
+
+    def _give_back(self) -> bool:
+        """Park (the worker's side of ``park()``): True when the records were given back."""
+        real = self._real
+        st = self._lstat()
+        with real.lock:
+            if (st is None or self._wanted or real.restarts or real.generation or real.behind
+                    or not real.caught_up or real.failed is not None or real.skipped is not None
+                    or real.refused is not None or not real.read_whole(st)):
+                return False
+            fresh = self._make()
+            fresh.lock = real.lock  # readers holding the lock keep guarding what they read
+            self._base = self.version  # the fresh tailer's version starts at 0: the sum goes on from here
+            self._sig = self._sig_of(st)
+            self._size = st.st_size
+            self._real = fresh
+            self._deferred = True
+            self.parked += 1
+        real.close()
+        return True
 
     def _lstat(self) -> os.stat_result | None:
         try:

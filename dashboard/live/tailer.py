@@ -198,6 +198,18 @@ class Tailer:
         kept = self._ended.get(generation)
         return kept[1] if kept is not None else None
 
+    def read_whole(self, st: os.stat_result) -> bool:
+        """Whether the last look read everything of the file that ``st`` describes (the same device, inode, size
+        and mtime as when that look reached its end): nothing of it is left unread, in the current generation."""
+        return self._sig is not None and self._sig == (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) \
+            and self._sig[2] == self.offset
+
+    @property
+    def parse_saved(self) -> bool:
+        """Whether the parse cache holds this generation's parse as it is now (``save_parse`` wrote it, or it was
+        loaded from there and nothing was read since)."""
+        return self._saved == (self.generation, self.offset)
+
     def counts(self) -> tuple[int, int]:
         """(train records, eval records) of the current generation, read under the lock."""
         with self.lock:

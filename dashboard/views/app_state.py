@@ -56,6 +56,7 @@ from dashboard.live.deferred import DeferredTailer
 from dashboard.live.gpu_logs import GpuFollower, find_gpu_logs
 from dashboard.live.launches import earlier_of, walk_back
 from dashboard.live.memory import BIG_MODEL, give_back, tune_for_server
+from dashboard.live.parse_cache import MIN_BYTES as PARSE_CACHE_MIN_BYTES
 from dashboard.live.parse_cache import ParseCache
 from dashboard.live.replay import ReplayThread
 from dashboard.live.roots import (
@@ -89,6 +90,10 @@ MODEL_THROTTLE = 2.0
 #: A run model no page asked for in this long is dropped (its frames are most of a big run's memory beside its
 #: records); the next page that shows the run builds it again.
 MODEL_IDLE = 600.0
+#: A log nobody needed the records of for this long, unchanged for as long, has its records given back
+#: (``park_idle``): the Runs page keeps its summaries from the summary cache, and a page that needs the records
+#: again loads them from the parse cache (a big log) or reads the log again (a small one).
+PARK_IDLE = 600.0
 #: A model or summary this young is reused even when its run grew: N sessions ticking at different moments on
 #: a fast-growing log then cost at most ~1/MIN_AGE builds a second, not N.
 MIN_AGE = 0.5
@@ -260,6 +265,7 @@ class Counters:
     models_reused: int = 0
     models_throttled: int = 0
     models_dropped: int = 0  # run models no page asked for in MODEL_IDLE seconds
+    logs_parked: int = 0  # logs whose records were given back (PARK_IDLE; read again when a page needs them)
     figures_built: int = 0
     figures_reused: int = 0
     figures_throttled: int = 0
@@ -296,6 +302,7 @@ class AppState:
         self._by_source: dict[str, tuple[int, tuple[tuple[RunSummary, float | None], ...]]] = {}
         self._models: OrderedDict[tuple[str, int], RunModel] = OrderedDict()
         self._model_used: dict[tuple[str, int], float] = {}  # key -> when a page last asked for it (monotonic)
+        self._records_used: dict[str, float] = {}  # source id -> when a reader last needed its records (monotonic)
         self._flights: dict[tuple, threading.Lock] = {}
         self._figures: OrderedDict[tuple, object] = OrderedDict()
         self._families: dict[tuple, tuple[float, tuple]] = {}  # chart family -> (built at, key of its chart)
@@ -356,6 +363,7 @@ class AppState:
                     self._maybe_store(src, cached)
             self._save_parses()
             self.drop_idle_models()
+            self.park_idle()
 
     # -- the parse cache (a big log is not parsed again at the next start) --------------------------------
     def _save_parses(self) -> None:
@@ -416,9 +424,13 @@ class AppState:
         the log is read to its end (``reading_of`` is None); True when it is. A big log is read in pieces and the
         parser takes the lock per chunk, so "not behind" alone could be the middle of a read."""
         t = src.tailer
+        with self._lock:
+            self._records_used[src.id] = time.monotonic()
         if getattr(t, "deferred", False):
             t.want()
             self.watcher.refresh()  # the worker looks at every file now: this one is read from the start
+        elif hasattr(t, "want"):
+            t.want()  # a park asked for and not done yet is called off
         deadline = time.monotonic() + wait
         while getattr(t, "deferred", False) or t.behind or not getattr(t, "caught_up", True):
             left = deadline - time.monotonic()
@@ -692,6 +704,43 @@ class AppState:
             give_back()
         return len(gone)
 
+    def park_idle(self, idle: float = PARK_IDLE) -> int:
+        """Ask the watcher to give back the records of the logs nobody needed (``need_records``: a run page, a
+        comparison, a joined run, a later launch's ETA) for ``idle`` seconds and that have not changed for as
+        long, whose summaries are in the summary cache for the file as it is, and whose parse is in the parse
+        cache when it is big enough to be kept there (``live.deferred``: parking); how many were asked. A model
+        of the log still kept, a log still being read, and one whose summaries were not stored yet are left."""
+        if self.summary_cache is None:
+            return 0
+        now = time.monotonic()
+        with self._lock:
+            busy = {k[0] for k in self._models} | {i for i, at in self._records_used.items() if now - at < idle}
+        asked = 0
+        for src in self.watcher.sources():
+            t = src.tailer
+            if not hasattr(t, "park") or t.deferred or src.id in busy or reading_of(src) is not None:
+                continue
+            try:
+                st = os.stat(src.path)
+            except OSError:
+                continue
+            if time.time() - st.st_mtime < idle or self._stored.get(src.path) != (st.st_size, st.st_mtime_ns):
+                continue
+            kept_from = self.parse_cache.min_bytes if self.parse_cache is not None else PARSE_CACHE_MIN_BYTES
+            if st.st_size >= kept_from and not (self.parse_cache is not None and t.parse_saved):
+                continue  # a big log whose parse is not on disk: opened again, it would be parsed again
+            entry = self.summary_cache.get(src.path, st)
+            if entry is None or entry.source_id != src.id:
+                continue
+            with self._lock:
+                self._disk[src.path] = entry
+            t.park()
+            asked += 1
+        if asked:
+            self.counters.logs_parked += asked
+            self.watcher.refresh()  # the worker parks them at this look
+        return asked
+
     def figure(self, key: tuple, build: Callable[[], T], family: tuple | None = None) -> T:
         """The chart cached under ``key`` (hashable: run, fingerprint, chart, settings), else ``build()`` once.
 
@@ -808,6 +857,7 @@ class AppState:
             "run models reused": c.models_reused,
             "run models reused while throttled": c.models_throttled,
             "run models dropped unused": c.models_dropped,
+            "logs whose records were given back (parked)": c.logs_parked,
             "run model build seconds": round(c.model_build_seconds, 3),
             "charts built": c.figures_built,
             "charts reused": c.figures_reused,
