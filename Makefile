@@ -1,15 +1,22 @@
 # The two commands a newcomer needs (see README):
-#   make demo   install the runtime requirements and open the dashboard on sample_logs
-#   make test   install test requirements (and Debian's Chromium for browser tests), then run every test
+#   make demo   install the runtime requirements (pip; npm ci when npm is there) and open the dashboard on sample_logs
+#   make test   install test requirements (and Debian's Chromium for browser tests, npm ci), then run every test
 PYTHON ?= python3
 
-.PHONY: demo test lint install-test
+.PHONY: demo test lint install-test install-js
 
-demo:
+# package.json / package-lock.json: plotly.js's basic bundle for the charts (dashboard/charts/plotly_js.py).
+# Without npm the charts get the plotly package's full plotly.js (4.9 MB instead of 1.1 MB), and say so.
+install-js:
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error || \
+		echo "npm ci failed: the charts use the plotly package's full plotly.js until it succeeds"; \
+	else echo "npm not found: the charts use the plotly package's full plotly.js (4.9 MB), not the basic bundle (1.1 MB)"; fi
+
+demo: install-js
 	$(PYTHON) -m pip install -q -r requirements.txt
 	$(PYTHON) -m streamlit run app.py
 
-install-test:
+install-test: install-js
 	$(PYTHON) -m pip install -q -r requirements-dev.txt
 	@if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then \
 		echo "installing Debian's chromium for the browser tests"; \

@@ -11,8 +11,10 @@ HTML escaper); every text of a chart was made literal by ``text.escape_figure`` 
 plotly writes the figure's JSON with ``<``, ``>`` and ``/`` as ``\\u`` escapes, so nothing in it can close its
 ``<script>``. The only scripts are plotly.js and plotly's own ``Plotly.newPlot`` calls.
 
-plotly.js (~4.9 MB) is embedded once per file (``plotly_js="inline"``), or linked from plotly's CDN
-(``plotly_js="cdn"``: a small file that needs the network to draw its charts).
+plotly.js is embedded once per file (``plotly_js="inline"``): the one the dashboard's pages get
+(``dashboard.charts.plotly_js.served``: plotly.js's basic bundle, 1.1 MB, when ``npm ci`` installed it, else the
+plotly package's full bundle, 4.9 MB); or linked from plotly's CDN (``plotly_js="cdn"``: the full bundle at the
+plotly package's version, a small file that needs the network to draw its charts).
 """
 
 from __future__ import annotations
@@ -206,13 +208,16 @@ def _gpu_section(m: RunModel, number: int, charts: _Charts, view: ChartView) -> 
 
 
 def _plotly_js(plotly_js: str) -> str:
-    """plotly.js, once per file: embedded (``inline``) or linked from plotly's CDN at the same version (``cdn``)."""
-    from plotly.offline import get_plotlyjs, get_plotlyjs_version
+    """plotly.js, once per file: embedded (``inline``: the pages' bundle, ``charts.plotly_js.served``) or linked from
+    plotly's CDN at the plotly package's version (``cdn``)."""
+    from plotly.offline import get_plotlyjs_version
+
+    from dashboard.charts.plotly_js import served
 
     if plotly_js == "cdn":
         return f'<script charset="utf-8" src="https://cdn.plot.ly/plotly-{get_plotlyjs_version()}.min.js"></script>'
     # "</script" cannot occur inside plotly.js's minified source as shipped; guard anyway: it would end the tag.
-    js = get_plotlyjs().replace("</script", "<\\/script")
+    js = served().path.read_text(encoding="utf-8").replace("</script", "<\\/script")
     return f'<script type="text/javascript">{js}</script>'
 
 

@@ -11,11 +11,14 @@ rather than "nothing": a message that was never seen is not lost to an empty one
 another ``seq`` than the message's ``base`` (mounted again, a message lost) sends ``resync`` and the next message
 is the whole figure.
 
-plotly.js is the one bundled with the installed ``plotly`` package (``plotly/package_data/plotly.min.js``), served
-by Streamlit's route for component assets (``/_stcore/bidi-components/<component>/<file>``, ``Cache-Control:
-public``) and loaded once per browser tab. Streamlit serves that route for components declared by an installed
-package's manifest; the package's folder is declared here the same way (``register_from_manifest``, on the running
-server's component registry), since the dashboard is not an installed package.
+plotly.js is the file ``charts.plotly_js.served()`` chooses: plotly.js's basic bundle (npm's
+``plotly.js-basic-dist-min``, installed by ``npm ci``; every chart here is a scatter trace), or, without it, the full
+bundle of the installed ``plotly`` package. It is served by Streamlit's route for custom components' files
+(``/component/dashboard.ui.live_chart.plotly_js/<file>``, under ``server.baseUrlPath`` when one is set,
+``Cache-Control: public``), declared with the public ``st.components.v1.declare_component(name, path=folder)``
+(a v1 component that is never mounted: only its folder is used), and loaded once per browser tab. (Streamlit's
+``st.components.v2`` serves an ``asset_dir`` only for components of an installed package's ``pyproject.toml``
+manifest; the dashboard is not an installed package, and the v1 declaration needs no private API.)
 
 The chart's container has the class ``st-key-chart_<chart>`` (``chart_sync`` finds the graphs by it), and the
 graph div is plotly's ``.js-plotly-plot`` in the page's DOM (no shadow root: ``chart_sync`` and plotly's own
@@ -24,13 +27,11 @@ styles reach it).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
+from dashboard.charts import plotly_js
 from dashboard.views import chart_stream
 
-_ASSETS = ("mmdash", "plotly")  # manifest name, component name: served as "mmdash.plotly"
 _CURSORS = "_live_chart_cursors"
 
 _JS = """
@@ -159,22 +160,24 @@ export default function (component) {
 _component = st.components.v2.component("mmdash_live_chart", js=_JS, isolate_styles=False)
 
 
-def _plotly_url() -> str:
-    """The URL of the installed plotly package's plotly.min.js on this server (declared once per runtime)."""
-    import plotly
-    from streamlit import config
-    from streamlit.components.v2.manifest_scanner import ComponentConfig, ComponentManifest
-    from streamlit.runtime import Runtime
+_ASSET_NAME = "plotly_js"  # served as "dashboard.ui.live_chart.plotly_js"
+_declared = False  # the folder is declared on this process's runtime (one per ``streamlit run``)
 
-    name = ".".join(_ASSETS)
-    registry = Runtime.instance().bidi_component_registry
-    if registry.get_component_path(name) is None:
-        manifest = ComponentManifest(name=_ASSETS[0], version=plotly.__version__,
-                                     components=[ComponentConfig(name=_ASSETS[1], asset_dir="package_data")])
-        registry.register_from_manifest(manifest, Path(plotly.__file__).parent)
+
+def _plotly_url() -> str:
+    """The URL of the chosen plotly.js (``charts.plotly_js.served``) on this server (declared once, from a page's
+    run: ``declare_component`` registers only where a script runs)."""
+    global _declared
+    from streamlit import config
+    from streamlit.components.v1 import declare_component
+
+    bundle = plotly_js.served()
+    if not _declared:
+        declare_component(_ASSET_NAME, path=str(bundle.folder))
+        _declared = True
     base = str(config.get_option("server.baseUrlPath") or "").strip("/")
     prefix = f"/{base}/" if base else "/"
-    return f"{prefix}_stcore/bidi-components/{name}/plotly.min.js?v={plotly.__version__}"
+    return f"{prefix}component/{__name__}.{_ASSET_NAME}/{bundle.name}?v={bundle.version}"
 
 
 def live_chart(payload: chart_stream.ChartPayload, *, key: str, identity: str, config: dict) -> None:

@@ -52,6 +52,7 @@ from urllib.parse import unquote
 
 from dashboard.analysis import RunSummary, summarize
 from dashboard.analysis.timing import time_stats
+from dashboard.charts import plotly_js
 from dashboard.live.deferred import DeferredTailer
 from dashboard.live.gpu_logs import GpuFollower, find_gpu_logs
 from dashboard.live.launches import earlier_of, walk_back
@@ -877,6 +878,7 @@ def create(config: AppConfig) -> AppState:
     allocator_note = tune_for_server()
     state = AppState(config, summary_cache=SummaryCache.from_env(), parse_cache=ParseCache.from_env())
     state.notes.append(allocator_note)
+    state.notes.append(plotly_js.served().note)  # which plotly.js the charts get, and why
     _CLOSERS.append(state)
     return state
 

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import SAMPLE_LOGS
 from tests.e2e.conftest import start_streamlit, wait_app_ready
-from tests.e2e.page_helpers import grid_column, poll
+from tests.e2e.page_helpers import grid_column, poll, wait_for_charts
 from tests.e2e.test_review_e2e import LLM, LLM_ID, SLOW_MS, goto, main_text, upload
 from tests.e2e.test_runs_e2e import click_row
 
@@ -49,6 +49,11 @@ def test_every_link_on_every_page_carries_the_prefix_and_opens_a_page(page, pref
         assert title(page) in TITLES, path
         if path == f"/run?run={LLM_ID}":
             page.get_by_text("Compare with other runs").first.wait_for(timeout=SLOW_MS)
+            # the charts' plotly.js comes from the app's route under the prefix, and draws
+            wait_for_charts(page, 1)
+            plotly_js = page.evaluate("() => [...document.querySelectorAll('script[src]')].map(s => s.src)"
+                                      ".filter(u => u.includes('plotly'))")
+            assert len(plotly_js) == 1 and plotly_js[0].startswith(server.url + "/component/"), plotly_js
         for link in app_links(page, origin):
             found.setdefault(link, path)
     # the Runs table: its "open" links, read from the grid's accessible table (the canvas draws them), with the
