@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import shutil
 
-from dashboard.views import joined, url_state
+import pytest
+
+from dashboard.views import compare, joined, review, run_model, url_state
 from dashboard.views.app_state import AppConfig, AppState
 from tests.conftest import SAMPLE_LOGS
 
@@ -74,3 +76,43 @@ def test_the_switch_is_in_the_urls_of_both_pages():
     run = url_state.read_run_query({"run": ["logs/x.log"], "combine": ["1"]})
     assert run.combine and run.notices == []
     assert url_state.read_run_query({"run": ["logs/x.log"]}).combine is False
+
+
+def test_compare_takes_the_joined_run_whole_with_the_choice_in_its_url(tmp_path):
+    """Compare's reference to a joined run (``<last log>::combine``) survives the URL and names the same joined run
+    the Run page shows with combine=1: iterations of the earlier folder included, labelled with its folder count."""
+    root = tmp_path / "logs"
+    shutil.copytree(SAMPLE_LOGS / "det_crash_resume", root / "det_crash_resume")
+    shutil.copytree(SAMPLE_LOGS / "cls_epoch_val", root / "cls_epoch_val")
+    state = AppState(AppConfig((str(root),), "MMDASH_ROOTS", False))
+    try:
+        first = "logs/det_crash_resume/20260316_214000/20260316_214000.log"
+        resumed = "logs/det_crash_resume/20260317_085500/20260317_085500.log"
+        cls = "logs/cls_epoch_val/20260315_140000/20260315_140000.log"
+        group = joined.group_of(state, resumed)
+        assert group == [first, resumed]
+        ref = joined.compare_ref(group)
+        assert ref == f"{resumed}::combine"
+        view, notices = url_state.from_query({"compare": [ref, cls]})
+        assert notices == [] and view.compare == [url_state.RunRef(resumed, combine=True), url_state.RunRef(cls)]
+        assert url_state.to_query(view)["compare"] == [ref, cls]  # a copied link opens the same comparison
+        target = review.target_of(view.compare[0])
+        assert target == review.Target("root", resumed, None, True) and str(target) == ref
+        _, run, summary = joined.joined(state, joined.group_of(state, target.id))
+        frame = compare.metric_frame(run, "loss", summary.iters_per_epoch)
+        # The earlier folder's iterations (10-400) are in the chart's data, not only the resumed folder's 410-600.
+        assert (frame["iter"].min(), frame["iter"].max()) == (10, 600)
+        # The run's label says it is joined, and how many folders.
+        labels = compare.run_labels([(target, None), (review.target_of(view.compare[1]), None)],
+                                    folders=[len(group), None])
+        assert labels == ["det_crash_resume · 2 folders joined", "cls_epoch_val/…/20260315_140000.log"]
+        status, _, live = joined.status(summary, run_model.Liveness(False, None, "watcher"), 0.0)
+        assert (status, live) == ("finished", False)
+        # A run index and ::combine do not go together; an upload is one run already.
+        with pytest.raises(ValueError):
+            url_state.RunRef(resumed, 1, combine=True)
+        assert review.target_of(url_state.RunRef.parse("upload:" + "a" * 24 + "::combine")) is None
+        _, bad = url_state.from_query({"compare": ["logs/x.log::combine::combine"]})
+        assert len(bad) == 1
+    finally:
+        state.close()

@@ -31,6 +31,7 @@ _name_chars = st.characters(
 component = st.text(_name_chars, min_size=1, max_size=12).filter(lambda s: s != "." and ".." not in s)
 source_ids = st.lists(component, min_size=1, max_size=4).map("/".join).filter(
     lambda s: check_source_id(s) is None and not s.rstrip("0123456789").endswith("::")
+    and not s.endswith("::combine")
 )
 metric_names = st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")), min_size=1, max_size=40)
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)

@@ -69,6 +69,7 @@ class OpenedRun:
     about: Callable[[], str]
     chart_cache: Callable[..., object]  # (key, build, family) -> chart: AppState.figure
     extra_query: dict[str, str] = field(default_factory=dict)  # URL keys of how it was opened (``combine=1``)
+    compare_ref: str | None = None  # the Compare page's reference to it when not its model's source (a joined run)
 
 
 def _seed_widgets(query: RunPageQuery, model: rm.RunModel, notices: list[str]) -> None:
@@ -344,7 +345,7 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
     if timed:
         live_page.watchdog(STALE_AFTER)
     believed = draw_details(model, latest=lambda: opened.model(chosen) if opened.liveness is not None else None,
-                            plan=plan, view=chart_view)
+                            plan=plan, view=chart_view, compare_ref=opened.compare_ref)
     with st.expander("About this log"):
         st.text(opened.about())
     new_query = {**run_page_query(view), **opened.extra_query, **believed}
@@ -492,8 +493,10 @@ def draw_gpu_charts(m: rm.RunModel, view: rm.ChartView, cache: Callable[..., obj
 
 
 def draw_details(m: rm.RunModel, latest: Callable[[], rm.RunModel | None] = lambda: None,
-                 plan: list[rm.ChartSpec] | None = None, view: rm.ChartView | None = None) -> dict[str, str]:
-    """Files of an upload, links, validation, audit and the setup check, events, tracebacks, lines not understood,
+                 plan: list[rm.ChartSpec] | None = None, view: rm.ChartView | None = None,
+                 compare_ref: str | None = None) -> dict[str, str]:
+    """Files of an upload, links (``compare_ref``: the Compare page's reference to the run, when not its model's
+    source: a joined resumed run), validation, audit and the setup check, events, tracebacks, lines not understood,
     downloads. Returns the setup check's URL parameters. The downloads are made when clicked, from ``latest()``
     (a live run as it is then, not as it was at the page's last full run), else from ``m``; the HTML report has the
     charts ``plan`` drawn with ``view``, as on the page."""
@@ -507,7 +510,7 @@ def draw_details(m: rm.RunModel, latest: Callable[[], rm.RunModel | None] = lamb
     with c[0]:
         common.page_link("calculator", "Open in the calculator", in_run)
     with c[1]:
-        ref = common.compare_ref(m.source, m.run_index if len(m.choices) > 1 else None)
+        ref = compare_ref or common.compare_ref(m.source, m.run_index if len(m.choices) > 1 else None)
         common.page_link("compare", "Compare with other runs", {"compare": [ref]})
 
     s = m.summary

@@ -22,30 +22,40 @@ from dashboard.analysis.summary import LOWER_IS_BETTER
 from dashboard.charts.figures import PALETTE, classify_key, compare_figure, group_keys
 from dashboard.charts.series import eval_frame, train_frame
 from dashboard.views.formatting import fmt_duration
+from dashboard.views.joined import folders_joined
 from dashboard.views.review import Target, upload_title
 from dashboard.views.text import escape_figure, one_line
 from parsers import Run
 from parsers.config_dump import read_config
 
 
-def short_label(target: Target, upload_names: Sequence[str] | None = None, *, full: bool = False) -> str:
-    """A short name for legends and tables: the file's work_dir and name, or the upload's first file. ``full``:
-    the whole path under the root (when the short names of two runs are the same)."""
+def short_label(target: Target, upload_names: Sequence[str] | None = None, *, full: bool = False,
+                folders: int | None = None) -> str:
+    """A short name for legends and tables: the file's work_dir and name, or the upload's first file; a joined
+    resumed run (``target.combine``): its work_dir and how many timestamped ``folders`` it joins. ``full``: the
+    whole path under the root (when the short names of two runs are the same)."""
     if target.kind == "upload":
         base = "upload " + (upload_title(list(upload_names)) if upload_names else target.id[:8])
     else:
         parts = target.id.split("/")[1:] or [target.id]
+        if target.combine and len(parts) > 2:
+            parts = parts[:-2]  # <work_dir>/<YYYYMMDD_HHMMSS>/<log>: the work_dir names the joined run
         base = parts[0] if len(parts) == 1 else (
             "/".join(parts) if len(parts) == 2 or full else f"{parts[0]}/…/{parts[-1]}")
+        if target.combine:
+            return f"{base} · {folders_joined(folders)}"
     return base if target.index is None else f"{base} #{target.index}"
 
 
-def run_labels(targets: Sequence[tuple[Target, Sequence[str] | None]], max_chars: int = 60) -> list[str]:
+def run_labels(targets: Sequence[tuple[Target, Sequence[str] | None]], max_chars: int = 60,
+               folders: Sequence[int | None] | None = None) -> list[str]:
     """Unique one-line labels of the compared runs: ``short_label``, the whole path for runs whose short labels
-    are the same (``exp1/…/x.log`` and ``exp2/…/x.log``), then numbered if still the same."""
-    short = [one_line(short_label(t, names), max_chars) for t, names in targets]
-    labels = [one_line(short_label(t, names, full=True), max_chars) if short.count(s) > 1 else s
-              for (t, names), s in zip(targets, short)]
+    are the same (``exp1/…/x.log`` and ``exp2/…/x.log``), then numbered if still the same. ``folders``: per run,
+    how many timestamped folders a joined resumed run joins."""
+    counts = list(folders) if folders is not None else [None] * len(targets)
+    short = [one_line(short_label(t, names, folders=n), max_chars) for (t, names), n in zip(targets, counts)]
+    labels = [one_line(short_label(t, names, full=True, folders=n), max_chars) if short.count(s) > 1 else s
+              for (t, names), s, n in zip(targets, short, counts)]
     return unique_labels(labels)
 
 

@@ -8,6 +8,7 @@ continues the folder before it; only groups of two or more folders are joined).
 The Runs page shows a group as one row when its switch is on (``combine=1``), and its link opens the Run page of
 the group's last log with ``combine=1``: the joined run, live while that log grows. The joined run and its
 summary are built once per state of the group's logs for every session (``AppState.figure``, the shared cache).
+Compare takes the joined run whole as ``<last log>::combine`` (``compare_ref``; ``url_state.RunRef``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from collections.abc import Sequence
 from dashboard.analysis import RunSummary, combine, summarize
 from dashboard.live.launches import Folder, resumed_groups
 from dashboard.views.app_state import AppState, fingerprint
-from dashboard.views.run_model import RunModel, RunSource, build_run_model
+from dashboard.views.run_model import Liveness, RunModel, RunSource, build_run_model, live_status, log_is_live
+from dashboard.views.url_state import RunRef
 from dashboard.views.url_state import run_href as _run_href
 
 #: The Run page's and Runs page's URL key: ``combine=1`` joins the resumed folders.
@@ -48,17 +50,35 @@ def group_of(state: AppState, source_id: str) -> list[str] | None:
     return next((g for g in groups(state) if source_id in g), None)
 
 
+def folders_joined(count: int | None) -> str:
+    """``N folders joined``: how a joined run says what it is (row names, Compare's labels)."""
+    return "folders joined" if count is None else f"{count} folders joined"
+
+
 def group_name(group: Sequence[str]) -> str:
-    """``<root label>/<work_dir> · N folders joined`` (the Runs page's row name)."""
+    """``<root label>/<work_dir> · N folders joined (resumed run)`` (the Runs page's row name)."""
     last = group[-1].split("/")
     work_dir = "/".join(last[:-2]) if len(last) > 2 else group[-1]
-    return f"{work_dir} · {len(group)} folders joined (resumed run)"
+    return f"{work_dir} · {folders_joined(len(group))} (resumed run)"
 
 
 def run_href(last_source_id: str, base: str | None = None) -> str:
     """The Run page of a group's joined run: its last log, with ``combine=1`` (under the app's path prefix
     ``base``, ``url_state.page_href``)."""
     return f"{_run_href(last_source_id, None, base)}&{URL_KEY}=1"
+
+
+def compare_ref(group: Sequence[str]) -> str:
+    """The Compare page's reference to a group's joined run: ``<last log>::combine`` (``url_state.RunRef``)."""
+    return str(RunRef(group[-1], combine=True))
+
+
+def status(summary: RunSummary, last_log: Liveness, now: float) -> tuple[str, str, bool]:
+    """``(status, reason, live)`` of a joined run: its summary's status, running or stalled while its last log
+    grows (``run_model.live_status``; ``last_log``: that log's liveness)."""
+    shown, reason = live_status(summary.status, summary.status_reason, live=last_log.live, is_last_run=True,
+                                now=now, last_update=last_log.last_update, median_gap=None)
+    return shown, reason, log_is_live(last_log, summary, True)
 
 
 def _sources(state: AppState, group: Sequence[str]):

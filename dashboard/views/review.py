@@ -360,26 +360,29 @@ def review_root_file(rf: RootFile, *, progress: ProgressFn | None = None) -> Rev
 
 @dataclass(frozen=True)
 class Target:
-    """What a run reference points at: a file under a log root, or an upload."""
+    """What a run reference points at: a file under a log root, or an upload; ``combine``: a log under a root joined
+    with the earlier timestamped folders of its resumed run (``views.joined``)."""
 
     kind: str  # "root" or "upload"
     id: str  # source id, or upload id
     index: int | None = None
+    combine: bool = False
 
     @property
     def ref(self) -> RunRef:
-        return RunRef(self.id if self.kind == "root" else UPLOAD_PREFIX + self.id, self.index)
+        return RunRef(self.id if self.kind == "root" else UPLOAD_PREFIX + self.id, self.index, self.combine)
 
     def __str__(self) -> str:
         return str(self.ref)
 
 
 def target_of(ref: RunRef) -> Target | None:
-    """The target of a reference; None for ``upload:`` followed by something that is not an upload id."""
+    """The target of a reference; None for ``upload:`` followed by something that is not an upload id, or an
+    upload with ``::combine`` (an upload of several files is one run already)."""
     if ref.source.startswith(UPLOAD_PREFIX):
         uid = ref.source[len(UPLOAD_PREFIX):]
-        return Target("upload", uid, ref.index) if _UPLOAD_ID.fullmatch(uid) else None
-    return Target("root", ref.source, ref.index)
+        return Target("upload", uid, ref.index) if _UPLOAD_ID.fullmatch(uid) and not ref.combine else None
+    return Target("root", ref.source, ref.index, ref.combine)
 
 
 def upload_id_in(text: str) -> str | None:

@@ -76,7 +76,10 @@ YES_WORDS = frozenset({"1", "true", "yes", "on"})
 NO_WORDS = frozenset({"0", "false", "no", "off"})
 #: Separator between a source id and a run index in a run reference (``compare``).
 RUN_REF_SEP = "::"
-_AMBIGUOUS_REF = re.compile(r"::[0-9]+\Z")
+#: After ``RUN_REF_SEP`` instead of a run index: the log joined with the earlier timestamped folders of its resumed
+#: run (``views.joined``; the Run page's ``combine=1``).
+COMBINE_TAIL = "combine"
+_AMBIGUOUS_REF = re.compile(r"::(?:[0-9]+|combine)\Z")
 
 
 def check_source_id(text: str) -> str | None:
@@ -108,13 +111,15 @@ def check_source_id(text: str) -> str | None:
 
 @dataclass(frozen=True)
 class RunRef:
-    """One run: a source id and optionally which run inside the file (None = the last one).
+    """One run: a source id and optionally which run inside the file (None = the last one), or (``combine``) the
+    log joined with the earlier timestamped folders of its resumed run.
 
-    URL form: ``<source id>`` or ``<source id>::<index>`` (``RUN_REF_SEP``).
+    URL form: ``<source id>``, ``<source id>::<index>`` (``RUN_REF_SEP``) or ``<source id>::combine``.
     """
 
     source: str
     index: int | None = None
+    combine: bool = False
 
     def __post_init__(self) -> None:
         reason = check_source_id(self.source)
@@ -122,16 +127,23 @@ class RunRef:
             raise ValueError(f"run id {reason}")
         if self.index is not None and not (0 <= self.index <= MAX_RUN_INDEX):
             raise ValueError(f"run index must be from 0 to {MAX_RUN_INDEX}")
+        if self.combine and self.index is not None:
+            raise ValueError(f"a run index and '{RUN_REF_SEP}{COMBINE_TAIL}' together")
         if _AMBIGUOUS_REF.search(self.source):
-            raise ValueError(f"run id ends like a run index ('{RUN_REF_SEP}<number>')")
+            raise ValueError(f"run id ends like a run index ('{RUN_REF_SEP}<number>' or "
+                             f"'{RUN_REF_SEP}{COMBINE_TAIL}')")
 
     def __str__(self) -> str:
+        if self.combine:
+            return f"{self.source}{RUN_REF_SEP}{COMBINE_TAIL}"
         return self.source if self.index is None else f"{self.source}{RUN_REF_SEP}{self.index}"
 
     @classmethod
     def parse(cls, text: str) -> RunRef:
         """Parse the URL form; raises ``ValueError`` with a readable reason."""
         source, sep, tail = text.rpartition(RUN_REF_SEP)
+        if sep and tail == COMBINE_TAIL:
+            return cls(source, combine=True)
         index: int | None = None
         if sep and _INT.fullmatch(tail):
             index = int(tail)

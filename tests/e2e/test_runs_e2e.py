@@ -121,3 +121,47 @@ def test_the_folders_of_a_resumed_run_are_one_row_with_the_switch_and_open_as_on
     assert "2 folders joined (resumed run)" in main_text(page)
     assert page_errors == []
 
+
+
+def joined_traces(page) -> list[dict]:
+    """The traces of the first chart as plotly drew them: name, first and last x."""
+    return page.evaluate("""() => { const d = document.querySelector('.js-plotly-plot');
+        return d ? (d._fullData || []).filter(t => t.x && t.x.length).map(t => ({name: t.name,
+            min_x: Math.min(...Array.from(t.x)), max_x: Math.max(...Array.from(t.x))})) : []; }""")
+
+
+def test_compare_takes_a_joined_run_whole(page, runs_server, page_errors):
+    """From the Runs page with combine=1, the joined run's Run page, then its Compare link: Compare shows the whole
+    joined run (its chart starts at the earlier folder's iterations), labelled as joined, and the choice is in
+    Compare's URL (a copied link opens the same comparison)."""
+    open_app(page, runs_server, "/?combine=1")
+    wait_for_table(page, 2)
+    click_row(page, names(page).index(JOINED))
+    wait_app_ready(page, 60_000)
+    page.get_by_text("Compare with other runs").click()
+    page.wait_for_url(re.compile(r"/compare\?"), timeout=SLOW_S * 1000)
+    wait_app_ready(page, 60_000)
+    assert parse_qs(urlsplit(page.url).query)["compare"] == [f"{DET_RESUMED}::combine"]
+    # A second run to overlay: the classifier, chosen in the multiselect as a person does.
+    box = page.get_by_role("combobox").first
+    box.click()
+    box.fill("cls_epoch_val")
+    page.get_by_role("option").filter(has_text="cls_epoch_val").first.click()
+    page.keyboard.press("Escape")
+    page.wait_for_url(re.compile(r"compare=.*compare="), timeout=SLOW_S * 1000)
+    wait_app_ready(page, 60_000)
+    joined_label = "det_crash_resume · 2 folders joined"
+    traces = poll(lambda: [t for t in joined_traces(page) if t["name"] == joined_label], SLOW_S, page=page)
+    screenshot(page, "runs_compare_joined")
+    assert traces, joined_traces(page)
+    # The resumed folder alone starts at 410: the joined run runs from the earlier folder's 10 to 600.
+    assert min(t["min_x"] for t in traces) == 10 and max(t["max_x"] for t in traces) == 600, traces
+    x_range = page.evaluate("() => document.querySelector('.js-plotly-plot')._fullLayout.xaxis.range.map(Number)")
+    assert x_range[0] <= 10 and x_range[1] >= 600
+    assert parse_qs(urlsplit(page.url).query)["compare"] == [f"{DET_RESUMED}::combine", CLS]
+    # The copied link opens the same comparison.
+    page.goto(page.url)
+    wait_app_ready(page, 60_000)
+    traces = poll(lambda: [t for t in joined_traces(page) if t["name"] == joined_label], SLOW_S, page=page)
+    assert traces and min(t["min_x"] for t in traces) == 10
+    assert page_errors == []

@@ -2,7 +2,8 @@
 differences of their configurations.
 
 URL: ``compare`` (repeated; ``<source id>[::k]`` for a log under a root, ``upload:<id>[::k]`` for an
-upload; without ``::k`` a multi-run file is shown with its runs joined), ``metric`` (repeated; a
+upload; without ``::k`` a multi-run file is shown with its runs joined; ``<source id>::combine``: the log joined with
+the earlier timestamped folders of its resumed run, as the Run page's ``combine=1``), ``metric`` (repeated; a
 chart per metric and its final / best value in the table), ``x_axis`` (``iter``, ``epoch``,
 ``relative``: how the runs are aligned), ``smoothing``, ``log_y``, ``live`` (``0``: no refresh).
 
@@ -29,7 +30,7 @@ from dashboard.ui import common
 from dashboard.ui import live as live_page
 from dashboard.ui.live_chart import live_chart
 from dashboard.ui.run_view import STALE_AFTER
-from dashboard.views import chart_stream, compare, review, run_model
+from dashboard.views import chart_stream, compare, joined, review, run_model
 from dashboard.views.app_state import fingerprint, reading_of
 from dashboard.views.text import one_line
 from dashboard.views.url_state import MAX_COMPARE, MAX_METRICS, MAX_SMOOTHING, RunRef, ViewState, from_query, to_query
@@ -76,6 +77,7 @@ class Compared:
     key: tuple
     live: bool
     upload_names: list[str] | None = None
+    folders: int | None = None  # a joined resumed run (``::combine``): how many timestamped folders it joins
 
 
 def _joined(src, runs: list[Run], fps: tuple) -> tuple[Run, RunSummary]:
@@ -90,29 +92,60 @@ def _joined(src, runs: list[Run], fps: tuple) -> tuple[Run, RunSummary]:
     return state.figure(("compare-joined", src.id, fps), build, family=("compare-joined", src.id))
 
 
-def load_followed(target: review.Target, src) -> tuple[Compared | None, str | None]:
-    """A run of a log the watcher follows (the Run page's records, growing)."""
+def wait_read(src) -> str | None:
+    """Wait until the watcher has read a followed log (never a chart of part of it, issue 18); else the reason."""
     if not state.need_records(src, wait=READ_WAIT):
-        return None, "the log is still being read"
+        return "the log is still being read"
     deadline = time.monotonic() + READ_WAIT
-    while True:  # a log the watcher is reading for the first time: never a chart of part of it (issue 18)
+    while True:
         with src.lock:
             reading = reading_of(src)
         if reading is None:
-            break
+            return None
         if time.monotonic() > deadline:
-            return None, reading.text()
+            return reading.text()
         state.watcher.wait_for_change(state.watcher.version, timeout=0.5)
+
+
+def liveness_of(src) -> run_model.Liveness:
+    try:
+        mtime: float | None = os.stat(src.path).st_mtime
+    except OSError:
+        mtime = None
+    return run_model.liveness(discovered_at=src.discovered_at, last_growth_at=src.last_growth_at, mtime=mtime)
+
+
+def load_joined(target: review.Target, group: list[str]) -> tuple[Compared | None, str | None]:
+    """A resumed run's timestamped folders as one run (``views.joined``: the Run page's ``combine=1``)."""
+    for sid in group:
+        src = state.watcher.get(sid)
+        reason = wait_read(src) if src is not None else "no longer followed"
+        if reason:
+            return None, f"{one_line(sid, 200)}: {reason}"
+    found = joined.joined(state, group)
+    if found is None:
+        return None, "no training run in its folders yet"
+    key, run, summary = found
+    last = state.watcher.get(group[-1])
+    lv = liveness_of(last) if last is not None else run_model.Liveness(False, None, "watcher")
+    status, _, live = joined.status(summary, lv, time.time())
+    return Compared(target, run, summary, status, nullcontext(), ("joined", tuple(group), key), live,
+                    folders=len(group)), None
+
+
+def load_followed(target: review.Target, src) -> tuple[Compared | None, str | None]:
+    """A run of a log the watcher follows (the Run page's records, growing)."""
+    if target.combine and (group := joined.group_of(state, src.id)) is not None:
+        return load_joined(target, group)
+    reason = wait_read(src)
+    if reason:
+        return None, reason
     with src.lock:
         runs = list(src.runs)
         fps = (src.generation, tuple(fingerprint(r, src.generation) for r in runs))
     if not runs:
         return None, "no training run in it yet"
-    try:
-        mtime: float | None = os.stat(src.path).st_mtime
-    except OSError:
-        mtime = None
-    lv = run_model.liveness(discovered_at=src.discovered_at, last_growth_at=src.last_growth_at, mtime=mtime)
+    lv = liveness_of(src)
     summaries = state.run_summaries(src)
     index = target.index if target.index is not None and target.index < len(runs) else None
     if index is None and len(runs) == 1:
@@ -169,6 +202,8 @@ for f in common.root_logs():
     labels[f.id] = f.id
 for uid, title in common.session_uploads().items():
     labels[str(review.Target("upload", uid))] = f"upload: {title} ({uid[:8]})"
+for group in joined.groups(state):  # a resumed run's timestamped folders as one run (the Run page's combine=1)
+    labels[joined.compare_ref(group)] = joined.group_name(group)
 for t in targets:
     labels.setdefault(str(t), str(t) if t.kind == "root" else f"upload {t.id[:8]}" +
                       ("" if t.index is None else f" run {t.index}"))
@@ -199,13 +234,16 @@ def load_all() -> list[Compared]:
             st.warning("This run cannot be shown:")
             st.text(f"{one_line(ref, 200)}: {reason or 'no training run in it'}")
             continue
+        if target.combine and item.folders is None:
+            st.text(f"{one_line(ref, 200)}: shown alone, '::combine' left out: the log is not part of a resumed run "
+                    "(the timestamped folders of one work_dir whose later runs resumed the earlier ones)")
         out.append(item)
     return out
 
 
 loaded = load_all()
 # Raw text (one line): the table shows it literally, compare.figure makes it literal for plotly.
-run_labels = compare.run_labels([(c.target, c.upload_names) for c in loaded])
+run_labels = compare.run_labels([(c.target, c.upload_names) for c in loaded], folders=[c.folders for c in loaded])
 
 metric_options = compare.metric_options([c.run for c in loaded])
 wanted = [m for m in view.metrics if m in metric_options] or (

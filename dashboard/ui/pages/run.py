@@ -74,7 +74,7 @@ def open_root(source_id: str) -> OpenedRun:
                         + "\n".join(plain(g, 1000) for g in group))
 
             return OpenedRun(lambda index: joined.joined_model(state, group, src.kind), liveness, joined_about,
-                             state.figure, extra_query={joined.URL_KEY: "1"})
+                             state.figure, extra_query={joined.URL_KEY: "1"}, compare_ref=joined.compare_ref(group))
     return OpenedRun(lambda index: state.run_model(src, index), liveness, about, state.figure)
 
 

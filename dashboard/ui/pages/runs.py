@@ -97,9 +97,7 @@ def runs_list() -> None:
             _, _, summary = found
             last = state.watcher.get(group[-1])
             lv = live_of(last) if last is not None else run_model.Liveness(False, None, "watcher")
-            status, reason = run_model.live_status(summary.status, summary.status_reason, live=lv.live,
-                                                   is_last_run=True, now=now, last_update=lv.last_update,
-                                                   median_gap=None)
+            status, reason, _ = joined.status(summary, lv, now)
             row = runs_table.run_row(source_id=group[-1], run_index=0, run_count=1, summary=summary, status=status,
                                      reason=reason, last_update=lv.last_update, now=now)
             row.update(name=one_line(joined.group_name(group)), open=joined.run_href(group[-1], base))
