@@ -207,3 +207,39 @@ def test_the_setting_names_a_gpu_log_elsewhere(run_dir, monkeypatch):
     write_gpu_log(run_dir / "gpu.csv", START, 10, gpus=1)
     monkeypatch.setenv("MMDASH_GPU_LOG", "../telemetry/*.csv")
     assert find_gpu_logs(str(run_dir / LLM.name)) == [str(run_dir / ".." / "telemetry" / "node0.csv")]
+
+
+def test_a_gpu_chart_of_a_long_run_keeps_a_one_sample_spike_within_the_charts_point_budget(run_dir):
+    """The GPU charts use the run's charts' downsampling (``run_model.MAX_POINTS`` per trace, MinMaxLTTB of
+    ``series.downsample_growing``): one sample of 79,000 MiB among 45,000 of about 20,000 is still drawn, on every
+    x axis, and each trace holds at most the budget the loss chart has. With "ignore outliers" (the default) the
+    spike is off the scale, marked like the loss chart's (a ``clipped`` triangle at its true value)."""
+    from dashboard.charts.figures import trace_point_counts
+    from dashboard.views import gpu_view
+    from dashboard.views.run_model import MAX_POINTS, ChartView
+
+    lines = list(gpu_lines(START, 45_000, interval=1.0, gpus=1, busy=(0,)))  # 08:59 -> 21:29, every second
+    spike_at = 20_000  # 14:32:20, mid-training
+    cells = lines[spike_at].split(", ")
+    cells[4] = "79000 MiB"
+    lines[spike_at] = ", ".join(cells)
+    (run_dir / "gpu.csv").write_text(HEADER + "\n" + "".join(lines))
+    p = parse_gpu_path(str(run_dir / "gpu.csv"))
+    run = parse_path(run_dir / LLM.name).runs[0]
+    model = build_run_model(run, RunSource("file", "x", "x"), run_index=None, choices=[],
+                            gpu=GpuInput("gpu.csv", p.table(), tuple(p.notes())))
+    assert model.gpu is not None and len(model.gpu.table) == 45_000
+    for axis in ("iter", "epoch", "wall", "relative"):
+        for ignore in (False, True):
+            figs = gpu_view.figures(model.gpu, model, ChartView(x_axis=axis, ignore_outliers=ignore))
+            mem = figs["gpu:memory"]
+            counts = trace_point_counts(mem)
+            assert counts and all(0 < c <= MAX_POINTS for c in counts), (axis, counts)
+            line = next(t for t in mem.data if t.name == "GPU 0 · memory MiB")
+            assert max(line.y) == 79_000, axis
+            assert np.median(line.y) < 23_000
+            clipped = [t for t in mem.data if t.name == "clipped"]
+            if ignore:  # the y scale fits the usual ~20,000 MiB; the spike stays as a triangle saying its value
+                assert mem.layout.yaxis.range[1] < 30_000 and max(clipped[0].customdata) == 79_000, axis
+            else:
+                assert not clipped and mem.layout.yaxis.range is None

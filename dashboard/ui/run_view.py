@@ -188,10 +188,12 @@ def _x_range_inputs(sb, x_axis: str) -> tuple[tuple[float, float] | None, bool]:
     return x_range, lo is None and hi is None
 
 
-def _chart_tools(sb, plan: list[rm.ChartSpec]) -> tuple[list[str], list[str], str, object, bool]:
+def _chart_tools(sb, plan: list[rm.ChartSpec], more: dict[str, str] | None = None
+                 ) -> tuple[list[str], list[str], str, object, bool]:
     """Log scale per chart, charts hidden, the metric-name filter (RE2, as the Runs page's name filter) and
-    "ignore outliers". Returns (log charts, hidden charts, filter text, compiled filter or None, ignore outliers)."""
-    titles = {spec.key: spec.title for spec in plan}
+    "ignore outliers"; ``more``: other charts of the page (key -> title: the GPU charts). Returns (log charts,
+    hidden charts, filter text, compiled filter or None, ignore outliers)."""
+    titles = {spec.key: spec.title for spec in plan} | (more or {})
     for key in (_K + "log_charts", _K + "hidden_charts"):  # charts from the URL that this run has not (yet)
         titles.update({k: k for k in st.session_state.get(key) or [] if k not in titles})
     options = list(titles)
@@ -273,7 +275,8 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
     x_range, _ = _x_range_inputs(sb, x_axis)
     log_y = sb.toggle("Log scale (y), every chart", key=_K + "log_y")
     full_plan = rm.chart_plan(choices, train_sel, eval_sel)
-    log_charts, hidden_charts, metric_filter, matcher, ignore_outliers = _chart_tools(sb, full_plan)
+    log_charts, hidden_charts, metric_filter, matcher, ignore_outliers = _chart_tools(
+        sb, full_plan, gpu_view.chart_titles() if model.gpu is not None else None)
     live = opened.liveness is not None and sb.toggle("Live updates", key=_K + "live",
                                                      help="Pause to keep the page as it is while you read it.")
     if opened.liveness is None:
@@ -424,9 +427,13 @@ def draw_charts(m: rm.RunModel, plan: list[rm.ChartSpec], view: rm.ChartView,
     hidden_traces = st.session_state.get(_HIDDEN_TRACES) or {}
     axes = {}
 
+    def view_of(chart: str) -> rm.ChartView:
+        """The settings of one chart: its log scale (the chart tools), the legend entries the person hid."""
+        return replace(view, log_y=view.log_y or chart in tools.log_charts,
+                       hidden_traces=tuple(hidden_traces.get(chart, ())))
+
     def figure(spec: rm.ChartSpec):
-        v = replace(view, log_y=view.log_y or spec.key in tools.log_charts,
-                    hidden_traces=tuple(hidden_traces.get(spec.key, ())))
+        v = view_of(spec.key)
         axes[spec.key] = view.x_axis if spec.kind == "train" else rm.eval_axis(m.evals, view.x_axis)
         key = (m.source, m.run_index, m.fingerprint, spec, v)
         family = (m.source, m.run_index, spec, v)
@@ -435,14 +442,10 @@ def draw_charts(m: rm.RunModel, plan: list[rm.ChartSpec], view: rm.ChartView,
                             resume_iters=m.resume_iters, checkpoint_iters=m.checkpoint_iters)), family=family)
         return payload, repr(family)
 
-    def config(spec: rm.ChartSpec) -> dict:
-        # The camera button's file says what it holds: run, chart and x axis (the title has the settings).
-        name = exports.download_name(m.title, f".{spec.key}.by-{view.x_axis}")
-        return {"displaylogo": False, "toImageButtonOptions": {"format": "png", "filename": name, "scale": 2}}
-
     def draw(spec: rm.ChartSpec) -> None:
         payload, identity = figure(spec)
-        live_chart(payload, key=f"{chart_sync.CHART_KEY_PREFIX}{spec.key}", identity=identity, config=config(spec))
+        live_chart(payload, key=f"{chart_sync.CHART_KEY_PREFIX}{spec.key}", identity=identity,
+                   config=chart_config(m, spec.key, view.x_axis))
 
     draw(shown[0])
     others = shown[1:]
@@ -461,15 +464,22 @@ def draw_charts(m: rm.RunModel, plan: list[rm.ChartSpec], view: rm.ChartView,
             "losses, time, grad_norm and throughput. Purple triangles: values off the scale (ignore outliers). "
             "Drag on a chart: zoom every chart; double-click: reset. PNG: the camera button of a chart.")
     if m.gpu is not None:
-        gpu_config = {"displaylogo": False, "toImageButtonOptions": {
-            "format": "png", "filename": exports.download_name(m.title, f".gpu.by-{view.x_axis}"), "scale": 2}}
-        for k in draw_gpu_charts(m, view, cache, gpu_config):
+        for k in draw_gpu_charts(m, view, cache, view_of, tools.hidden):
             axes[k] = view.x_axis  # on the run's x axis: a drag-zoom there zooms every chart too
 
 
-def draw_gpu_charts(m: rm.RunModel, view: rm.ChartView, cache: Callable[..., object], config: dict) -> list[str]:
-    """Per-GPU utilization, memory and power under the run's charts, on the same x axis and range. Returns the
-    keys of the charts drawn."""
+def chart_config(m: rm.RunModel, chart: str, x_axis: str) -> dict:
+    """A chart's plotly config: the camera button's file says what it holds: run, chart and x axis (the subtitle
+    has the settings)."""
+    name = exports.download_name(m.title, f".{chart}.by-{x_axis}")
+    return {"displaylogo": False, "toImageButtonOptions": {"format": "png", "filename": name, "scale": 2}}
+
+
+def draw_gpu_charts(m: rm.RunModel, view: rm.ChartView, cache: Callable[..., object],
+                    view_of: Callable[[str], rm.ChartView], hidden: frozenset[str] = frozenset()) -> list[str]:
+    """Per-GPU utilization, memory and power under the run's charts, on the same x axis and range, with the chart
+    tools' settings per chart (``view_of``: log scale, hidden legend entries; ``hidden``: charts left out).
+    Returns the keys of the charts drawn."""
     g = m.gpu
     assert g is not None
     st.subheader("GPUs")
@@ -478,15 +488,17 @@ def draw_gpu_charts(m: rm.RunModel, view: rm.ChartView, cache: Callable[..., obj
         st.text(plain("Note: " + note, 2000))
     if not len(g.table):
         return []
-    key = (m.source, m.run_index, m.fingerprint, "gpu", view)
-    family = (m.source, m.run_index, "gpu", view)
-    figs = cache(key, lambda: {k: chart_stream.chart_payload(fig) for k, fig in gpu_view.figures(g, m, view).items()},
-                 family=family)
-    items = list(figs.items())  # type: ignore[attr-defined]
+    views = tuple((k, view_of(k)) for k in gpu_view.chart_titles())
+    key = (m.source, m.run_index, m.fingerprint, "gpu", views)
+    family = (m.source, m.run_index, "gpu", views)
+    figs = cache(key, lambda: {k: chart_stream.chart_payload(fig)
+                               for k, fig in gpu_view.figures(g, m, view, dict(views)).items()}, family=family)
+    items = [(k, payload) for k, payload in figs.items() if k not in hidden]  # type: ignore[attr-defined]
     for i in range(0, len(items), 2):
         for col, (k, payload) in zip(st.columns(2), items[i:i + 2]):
             with col:
-                live_chart(payload, key=f"{chart_sync.CHART_KEY_PREFIX}{k}", identity=repr((family, k)), config=config)
+                live_chart(payload, key=f"{chart_sync.CHART_KEY_PREFIX}{k}", identity=repr((family, k)),
+                           config=chart_config(m, k, view.x_axis))
     if g.rows:
         st.dataframe(gpu_view.rows_frame(g), hide_index=True)
     return [k for k, _fig in items]

@@ -8,7 +8,8 @@ Text rules: ``file`` and ``notes`` can hold text of the files (a GPU name, a quo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -27,6 +28,10 @@ class GpuInput:
     table: GpuTable
     notes: tuple[str, ...] = ()
     fingerprint: tuple = ()
+
+
+#: Height of a GPU chart (px); with the subtitle's lines above the plot (``run_model.finish_figure``).
+GPU_CHART_HEIGHT = 340
 
 
 @dataclass(frozen=True)
@@ -125,22 +130,35 @@ def gpu_rows(rep: GpuReport) -> list[dict]:
             for s in rep.gpus]
 
 
-def figures(section: GpuSection, model, view) -> dict:
-    """The Run page's GPU charts for a ``RunModel`` and its ``ChartView`` (x axis and range, log y): one figure
-    per reading, one trace per GPU, at most ``run_model.MAX_POINTS`` points each, every text escaped once."""
+def figures(section: GpuSection, model, view, views: Mapping | None = None) -> dict:
+    """The Run page's GPU charts for a ``RunModel`` and its ``ChartView`` (x axis and range, log y, outliers; per
+    chart key ``views`` may give another: its log scale, hidden legend entries): one figure per reading, one trace
+    per GPU, downsampled as the run's charts (``run_model.MAX_POINTS`` points per trace at most, MinMaxLTTB of
+    ``series.downsample_growing``: spikes kept), finished as the run's charts (``run_model.finish_figure``: outliers
+    off the scale, subtitle, drag-zoom on x only, every text escaped once)."""
     from dashboard.charts.gpu import gpu_figures
     from dashboard.charts.series import run_start_time
-    from dashboard.views.text import escape_figure
+    from dashboard.views.run_model import MAX_POINTS, finish_figure
 
     with model.lock:
         t0 = run_start_time(model.run)
     figs = gpu_figures(section.table, x_axis=view.x_axis, train=model.frame, t0=t0, x_range=view.x_range,
-                       epoch_ends=model.summary.epoch_ends, max_points=4000)
-    for fig in figs.values():
-        if view.log_y:
+                       epoch_ends=model.summary.epoch_ends, max_points=MAX_POINTS)
+    out = {}
+    for key, fig in figs.items():
+        v = replace((views or {}).get(key, view), smoothing=0.0)  # raw readings: no smoothing (the subtitle says so)
+        if v.log_y:
             fig.update_yaxes(type="log")
-        fig.update_layout(height=300)
-    return {k: escape_figure(f) for k, f in figs.items()}
+        fig.update_layout(height=GPU_CHART_HEIGHT)
+        out[key] = finish_figure(fig, v)
+    return out
+
+
+def chart_titles() -> dict[str, str]:
+    """The GPU charts' keys and titles (``gpu:util``, ``gpu:memory``, ``gpu:power``: the chart tools' names)."""
+    from dashboard.charts.gpu import GPU_CHARTS
+
+    return {key: title for key, _reading, title, _col in GPU_CHARTS}
 
 
 def rows_frame(section: GpuSection):

@@ -425,6 +425,13 @@ def build_figure(spec: ChartSpec, frame: pd.DataFrame, evals: pd.DataFrame, view
     if spec.kind == "train":
         _add_early_resumes(fig, frame, view, resume_iters)
         _checkpoints_as_one_trace(fig)
+    return finish_figure(fig, view)
+
+
+def finish_figure(fig: go.Figure, view: ChartView) -> go.Figure:
+    """What every chart of the Run page gets from the chart settings (``build_figure``'s and the GPU charts'): the
+    y scale (a constant series framed, outliers off the scale), the subtitle, drag-zoom on x only, every text made
+    literal for plotly (once), the legend entries the person hid."""
     if not view.log_y:
         _frame_constant_series(fig)
     if view.ignore_outliers:

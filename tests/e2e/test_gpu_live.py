@@ -78,3 +78,27 @@ def test_the_run_page_shows_the_gpu_log_and_follows_it_as_it_grows(page, gpu_ser
     assert poll(lambda: _rows(main_text(page)) == 820 + 240, timeout_s=DEADLINE_S, page=page), \
         main_text(page)[-3000:]
     tall_screenshot(page, "gpu_live", height=3400)
+
+
+def _gpu_chart(page, title: str) -> dict | None:
+    """How plotly drew the chart titled ``title``: its y axis type and fixed range, the camera button's file name,
+    the subtitle."""
+    return page.evaluate("""(title) => { const d = Array.from(document.querySelectorAll('.js-plotly-plot')).find(
+            g => g._fullLayout && g._fullLayout.title && g._fullLayout.title.text === title);
+        return d ? {type: d._fullLayout.yaxis.type, fixed: d._fullLayout.yaxis.fixedrange,
+                    file: d._context.toImageButtonOptions.filename,
+                    subtitle: (d._fullLayout.title.subtitle || {}).text || ''} : null; }""", title)
+
+
+def test_the_gpu_charts_take_the_chart_tools_as_the_run_charts_do(page, gpu_server):
+    """``hide=gpu:power`` leaves the power chart out, ``log=gpu:memory`` puts the memory chart on a log scale; a drag
+    zooms x only; the PNG's file says run, chart and x axis; the subtitle the settings (as the run's charts)."""
+    open_app(page, gpu_server, "/run?run=" + quote(f"{LABEL}/{REL}") + "&hide=gpu:power&log=gpu:memory")
+    mem = poll(lambda: _gpu_chart(page, "GPU memory used (MiB)"), timeout_s=DEADLINE_S, page=page)
+    util = poll(lambda: _gpu_chart(page, "GPU utilization (%)"), timeout_s=DEADLINE_S, page=page)
+    assert mem == {"type": "log", "fixed": True, "file": "20250101_000000.gpu:memory.by-iter",
+                   "subtitle": mem["subtitle"]}, mem
+    assert "log y" in mem["subtitle"] and "20250101_000000.log" in mem["subtitle"]
+    assert util is not None and util["type"] == "linear" and util["file"] == "20250101_000000.gpu:util.by-iter"
+    assert _gpu_chart(page, "GPU power draw (W)") is None
+    assert "GPU power draw (W)" not in main_text(page)
