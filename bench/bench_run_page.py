@@ -2,7 +2,7 @@
 latency (issue 12). Run by hand; numbers, never assertions.
 
     python bench/bench_run_page.py                    # all three (~10 min; makes the 1M-line log when missing)
-    python bench/bench_run_page.py first messages     # some of them: first | messages | live
+    python bench/bench_run_page.py first messages     # some of them: first | messages | live | timeline
     python bench/bench_run_page.py --rounds 7 first
 
 - ``first``: the floor is what Streamlit and plotly cost by themselves: a bare Streamlit page with one
@@ -19,6 +19,10 @@ latency (issue 12). Run by hand; numbers, never assertions.
 - ``live``: a log growing under the root (``--appends`` records, one every ~1.5 s, inotify), its Run page open:
   from each append (the write returned) to the loss chart holding that iteration (polled in the page every 50 ms).
   Goal (issue): p95 <= 1 s.
+- ``timeline`` (not in the default set): where the first chart waits, from the page's own clock (fresh browser,
+  then the same context again with its cache warm): Streamlit's JavaScript, the first WebSocket message and the
+  first chart message, plotly.js requested / received / loaded (``ui.live_chart``'s ``mmdash:`` performance marks),
+  the first chart drawn, and the main thread's long tasks before it.
 
 Results: printed, and written to ``bench/out/run_page_results.json``.
 """
@@ -100,6 +104,9 @@ def bench_big(browser, rounds: int, sections: list[str]) -> dict:
             print(json.dumps({k: v for k, v in out["first"].items() if k != "rounds"}), flush=True)
         if "messages" in sections:
             out["messages"] = bench_messages(browser, server, 3)
+        if "timeline" in sections:
+            out["timeline"] = bench_timeline(browser, server, rounds)
+            print(json.dumps({k: v for k, v in out["timeline"].items() if k.endswith("median")}), flush=True)
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
@@ -135,6 +142,105 @@ def bench_first(browser, server: Server, rounds: int) -> dict:
         out["goal_warm_1_5_s"] = "PASS" if med["run_page_warm_cache"] <= 1.5 else "MISS"
     finally:
         floor.stop()
+    return out
+
+
+_TIMELINE_INIT = """(() => { window.__benchLong = [];
+  try {
+    new PerformanceObserver((l) => {
+      for (const e of l.getEntries()) window.__benchLong.push([e.startTime, e.duration]);
+    }).observe({ type: "longtask", buffered: true });
+  } catch (e) {}
+})();"""
+_TIMELINE_READ = """() => {
+  const nav = performance.getEntriesByType("navigation")[0];
+  return {
+    origin: performance.timeOrigin,
+    dcl: nav ? nav.domContentLoadedEventEnd : null,
+    res: performance.getEntriesByType("resource").map((e) => [e.name, e.startTime, e.responseEnd, e.transferSize]),
+    marks: performance.getEntriesByType("mark").filter((m) => m.name.startsWith("mmdash:"))
+      .map((m) => [m.name, m.startTime]),
+    long: window.__benchLong || [],
+  };
+}"""
+
+
+def _timeline_once(page, url: str) -> dict:
+    """One visit: where the time to the first chart goes, in ms from the navigation's start (the page's clock)."""
+    ws_first: list[float] = []  # wall clock (ms), the browser's clock too: same machine
+    ws_chart: list[float] = []
+
+    def on_ws(ws) -> None:
+        def got(payload) -> None:
+            now = time.time() * 1000
+            data = payload if isinstance(payload, bytes) else str(payload).encode()
+            if not ws_first:
+                ws_first.append(now)
+            if not ws_chart and b'"uirevision"' in data:
+                ws_chart.append(now)
+        ws.on("framereceived", got)
+
+    page.on("websocket", on_ws)
+    page.goto(url)
+    page.locator(FIRST_LINE).first.wait_for(state="attached", timeout=300_000)
+    page.wait_for_timeout(300)  # the marks of the first draw
+    t = page.evaluate(_TIMELINE_READ)
+    marks: dict[str, float] = {}
+    for name, at in t["marks"]:
+        marks.setdefault(name, at)
+    drawn = min((v for k, v in marks.items() if k.startswith("mmdash:drawn:")), default=None)
+    mounted = min((v for k, v in marks.items() if k.startswith("mmdash:mount:")), default=None)
+    res = t["res"]
+    plotly = [r for r in res if "plotly" in r[0] and r[0].endswith((".js", ".js?v=" + r[0].rsplit("=", 1)[-1]))]
+    main_js = [r for r in res if "/static/js/index" in r[0]]
+    static_js = [r for r in res if "/static/" in r[0] and r[0].endswith(".js")]
+    end = drawn or 0
+    long = [(a, d) for a, d in t["long"] if a < end]
+    p_end = plotly[0][2] if plotly else None
+    after_plotly = [(a, d) for a, d in long if p_end is not None and a >= p_end - 1]
+    ms = lambda v: None if v is None else round(v)  # noqa: E731
+    return {
+        "dom_content_loaded_ms": ms(t["dcl"]),
+        "streamlit_main_js_end_ms": ms(main_js[0][2]) if main_js else None,
+        "streamlit_js_files_before_first_chart": sum(1 for r in static_js if r[1] < end),
+        "streamlit_js_last_end_before_first_chart_ms": ms(max((r[2] for r in static_js if r[1] < end), default=None)),
+        "first_ws_frame_ms": ms(ws_first[0] - t["origin"]) if ws_first else None,
+        "first_chart_message_ms": ms(ws_chart[0] - t["origin"]) if ws_chart else None,
+        "first_chart_mounted_ms": ms(mounted),
+        "plotly_requested_ms": ms(marks.get("mmdash:plotly:request")),
+        "plotly_response_end_ms": ms(p_end),
+        "plotly_transfer_bytes": plotly[0][3] if plotly else None,
+        "plotly_loaded_ms": ms(marks.get("mmdash:plotly:loaded")),
+        "first_chart_drawn_ms": ms(drawn),
+        "long_tasks_before_first_chart_ms": round(sum(d for _, d in long)),
+        "long_task_right_after_plotly_ms": round(after_plotly[0][1]) if after_plotly else None,
+        "biggest_long_tasks": [[round(a), round(d)] for a, d in sorted(long, key=lambda x: -x[1])[:5]],
+    }
+
+
+def bench_timeline(browser, server: Server, rounds: int) -> dict:
+    """``timeline``: where the Run page's first chart waits (fresh browser, then warm cache), from the page's own
+    clock: Streamlit's JavaScript, the first WebSocket message and the first chart message, the chart component
+    mounted, plotly.js requested / received / evaluated (``mmdash:`` performance marks of ``ui.live_chart``),
+    the first chart drawn, and the main thread's long tasks (> 50 ms) before it."""
+    url = server.url + "/run?run=" + quote("run_page_big/sweep.log")
+    out: dict = {"fresh": [], "warm": []}
+    for _ in range(rounds):
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        ctx.add_init_script(_TIMELINE_INIT)
+        page = ctx.new_page()
+        out["fresh"].append(_timeline_once(page, url))
+        print("fresh", out["fresh"][-1], flush=True)
+        page.wait_for_timeout(1000)
+        page2 = ctx.new_page()
+        page.close()
+        out["warm"].append(_timeline_once(page2, url))
+        print("warm", out["warm"][-1], flush=True)
+        ctx.close()
+    for kind in ("fresh", "warm"):
+        keys = [k for k, v in out[kind][0].items() if isinstance(v, int | float) or v is None]
+        out[f"{kind}_median"] = {k: statistics.median([r[k] for r in out[kind] if r[k] is not None] or [0])
+                                 for k in keys}
     return out
 
 
@@ -231,7 +337,7 @@ def main(argv: list[str]) -> int:
                      "cpus": os.cpu_count(), "load_avg_start": os.getloadavg()}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        big = [s for s in args.sections if s in ("first", "messages")]
+        big = [s for s in args.sections if s in ("first", "messages", "timeline")]
         if big:
             results["big"] = bench_big(browser, args.rounds, big)
         if "live" in args.sections:
