@@ -2,7 +2,7 @@
 latency (issue 12). Run by hand; numbers, never assertions.
 
     python bench/bench_run_page.py                    # all three (~10 min; makes the 1M-line log when missing)
-    python bench/bench_run_page.py first messages     # some of them: first | messages | live | timeline
+    python bench/bench_run_page.py first messages     # some of them: first | messages | live | timeline | trace
     python bench/bench_run_page.py --rounds 7 first
 
 - ``first``: the floor is what Streamlit and plotly cost by themselves: a bare Streamlit page with one
@@ -23,6 +23,8 @@ latency (issue 12). Run by hand; numbers, never assertions.
   then the same context again with its cache warm): Streamlit's JavaScript, the first WebSocket message and the
   first chart message, plotly.js requested / received / loaded (``ui.live_chart``'s ``mmdash:`` performance marks),
   the first chart drawn, and the main thread's long tasks before it.
+- ``trace`` (not in the default set): two fresh visits under a Chrome trace: the main thread's script time from
+  navigation to the first chart, by script (Streamlit's React, plotly.js's evaluation, the chart component).
 
 Results: printed, and written to ``bench/out/run_page_results.json``.
 """
@@ -104,6 +106,8 @@ def bench_big(browser, rounds: int, sections: list[str]) -> dict:
             print(json.dumps({k: v for k, v in out["first"].items() if k != "rounds"}), flush=True)
         if "messages" in sections:
             out["messages"] = bench_messages(browser, server, 3)
+        if "trace" in sections:
+            out["trace"] = bench_trace(browser, server, 2)
         if "timeline" in sections:
             out["timeline"] = bench_timeline(browser, server, rounds)
             print(json.dumps({k: v for k, v in out["timeline"].items() if k.endswith("median")}), flush=True)
@@ -244,6 +248,44 @@ def bench_timeline(browser, server: Server, rounds: int) -> dict:
     return out
 
 
+_TRACE_KINDS = ("EvaluateScript", "FunctionCall", "v8.evaluateModule", "v8.compileModule", "v8.compile")
+
+
+def bench_trace(browser, server: Server, rounds: int) -> dict:
+    """``trace``: a Chrome trace (``devtools.timeline``) of a fresh visit, from navigation to the first chart drawn:
+    script evaluation and function calls summed by script (the file name of its URL), in ms of main thread."""
+    import collections
+
+    url = server.url + "/run?run=" + quote("run_page_big/sweep.log")
+    out: list[dict] = []
+    for _ in range(rounds):
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = ctx.new_page()
+        browser.start_tracing(page=page, categories=["devtools.timeline", "v8.execute", "blink.user_timing",
+                                                     "disabled-by-default-devtools.timeline", "loading"])
+        page.goto(url)
+        page.locator(FIRST_LINE).first.wait_for(state="attached", timeout=300_000)
+        page.wait_for_timeout(300)
+        drawn = page.evaluate("() => (performance.getEntriesByType('mark')"
+                              ".find((m) => m.name.startsWith('mmdash:drawn:')) || {}).startTime")
+        events = json.loads(browser.stop_tracing())["traceEvents"]
+        ctx.close()
+        nav = min((e["ts"] for e in events if e.get("name") == "navigationStart"), default=None)
+        if nav is None or drawn is None:
+            continue
+        end = nav + drawn * 1000
+        by_script: collections.Counter = collections.Counter()
+        for e in events:
+            if e.get("ph") == "X" and e.get("name") in _TRACE_KINDS and nav <= e["ts"] <= end:
+                data = (e.get("args") or {}).get("data") or {}
+                name = (data.get("url") or data.get("fileName") or "?").split("/")[-1].split("?")[0][:60]
+                by_script[f"{e['name']} {name}"] += e.get("dur", 0) / 1000
+        out.append({"first_chart_drawn_ms": round(drawn),
+                    "main_thread_ms_by_script": {k: round(v) for k, v in by_script.most_common(10)}})
+        print("trace", out[-1], flush=True)
+    return {"visits": out}
+
+
 def bench_messages(browser, server: Server, rounds: int) -> dict:
     url = "/run?run=" + quote("run_page_big/sweep.log")
     out: dict = {}
@@ -337,7 +379,7 @@ def main(argv: list[str]) -> int:
                      "cpus": os.cpu_count(), "load_avg_start": os.getloadavg()}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        big = [s for s in args.sections if s in ("first", "messages", "timeline")]
+        big = [s for s in args.sections if s in ("first", "messages", "timeline", "trace")]
         if big:
             results["big"] = bench_big(browser, args.rounds, big)
         if "live" in args.sections:
