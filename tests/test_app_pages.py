@@ -15,7 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.ui import common
-from tests.conftest import SAMPLE_LOGS
+from tests.conftest import SAMPLE_LOGS, SHARED_LOGS
 from tests.helpers import live_charts, open_page, page_text, tiles
 
 RUN_PAGE = "dashboard/ui/pages/run.py"
@@ -199,6 +199,22 @@ def test_resumed_run_marks_the_resume(log_root):
     assert any(s["name"] == "resume" for s in shapes)
     events = at.dataframe[-1].value
     assert "resume" in set(events["kind"])
+
+
+def test_the_eta_method_is_shown_whole(log_root):
+    """The ETA method of a run with a validation and a checkpoint still to come (guessed, with their bands) is
+    ~500 characters of our own words: the Run page shows all of it (it was cut at 300, mid-word)."""
+    from dashboard.analysis import summarize
+    from parsers import parse_path
+
+    src = SHARED_LOGS / "mmdet2-mmcv1-retinanet-voc-resumed.log"
+    if not src.is_file():
+        pytest.skip("the shared real logs are not here")
+    shutil.copyfile(src, log_root / "voc.log")
+    method = summarize(parse_path(src).runs[-1], path="voc.log", live=False).eta_method
+    assert len(method) > 300
+    at = run_page({"run": "logs/voc.log"})
+    assert f"ETA method: {method}" in page_text(at)
 
 
 def test_run_page_without_a_run_points_to_the_runs_page(log_root):

@@ -384,7 +384,7 @@ def draw_header(m: rm.RunModel, lv: rm.Liveness | None) -> None:
     where = f" · run {m.run_index + 1} of {m.run_count}" if m.run_index is not None and m.run_count > 1 else ""
     st.text(f"{rm.finish_text(s, status)}\n{rm.clock_text(s)}\n{update}{where}\n"
             f"Status: {status}: {plain(reason, 500)}\n"
-            f"ETA method: {plain(s.eta_method, 300)}")
+            f"ETA method: {plain(s.eta_method, 2000)}")  # our words and numbers: ~500 characters with guesses
     for b in rm.banners(s, status, reason):
         {"error": st.error, "warning": st.warning}.get(b.level, st.info)(b.title)
         if b.detail:
