@@ -470,9 +470,11 @@ def draw_charts(m: rm.RunModel, plan: list[rm.ChartSpec], view: rm.ChartView,
 
 def chart_config(m: rm.RunModel, chart: str, x_axis: str) -> dict:
     """A chart's plotly config: the camera button's file says what it holds: run, chart and x axis (the subtitle
-    has the settings)."""
+    has the settings). A double-click shows the whole run (``autosize``): plotly's default, 'reset+autosize', goes
+    back first to the range the graph was drawn with, a zoomed link's or an earlier zoom's."""
     name = exports.download_name(m.title, f".{chart}.by-{x_axis}")
-    return {"displaylogo": False, "toImageButtonOptions": {"format": "png", "filename": name, "scale": 2}}
+    return {"displaylogo": False, "doubleClick": "autosize",
+            "toImageButtonOptions": {"format": "png", "filename": name, "scale": 2}}
 
 
 def draw_gpu_charts(m: rm.RunModel, view: rm.ChartView, cache: Callable[..., object],

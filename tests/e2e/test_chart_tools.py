@@ -195,3 +195,36 @@ def test_a_live_runs_records_download_holds_what_arrived_after_the_page_was_draw
     header = rows[0].split(",")
     iters = [int(r.split(",")[header.index("iter")]) for r in rows[1:]]
     assert iters[-1] == last + 50 and got.value.suggested_filename.endswith(".records.csv")
+
+
+
+
+def test_a_double_click_resets_to_the_whole_run_after_a_zoom_on_a_zoomed_link(page, server):
+    """A copied link with a zoom (``x_range``), a drag to zoom further, a double-click: every chart shows the whole
+    run and the URL has no range. A graph first drawn with a range keeps it as plotly's "initial" range, and plotly's
+    own double-click ('reset+autosize') went back to it (the link's zoom), not to the whole run; so did a graph the
+    page drew whole again under a zoom (a chart whose off-the-scale points come and go with the window)."""
+    open_app(page, server, "/run?run=" + quote(RUN_ID) + "&x_range=100,400")
+    wait_for_charts(page, 3)
+    assert poll(lambda: len(c := charts(page)) >= 4 and all(x["range"] == [100, 400] for x in c), page=page,
+                timeout_s=DEADLINE_S), charts(page)
+    drag(page, "losses", 0.3, 0.6)
+    def zoomed() -> float | None:
+        r = url_query(page).get("x_range")
+        lo = float(r[0].split(",")[0]) if r else None
+        return lo if lo is not None and lo > 100 else None
+
+    lo = poll(zoomed, page=page, timeout_s=DEADLINE_S)
+    assert lo, page.url
+    got = url_query(page)["x_range"]
+    assert poll(lambda: all(abs(c["range"][0] - lo) < 1 for c in charts(page)), page=page,
+                timeout_s=DEADLINE_S), charts(page)
+    box = page.locator(".st-key-chart_losses .nsewdrag").first.bounding_box()
+    page.mouse.dblclick(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    assert poll(lambda: "x_range" not in url_query(page), page=page, timeout_s=DEADLINE_S), (page.url, got)
+    whole = poll(lambda: (c := charts(page)) and all(x["range"][0] <= 10 and x["range"][1] >= FIRST_LAST for x in c
+                                                     if x["key"] in ("losses", "lr")) and c,
+                 page=page, timeout_s=DEADLINE_S)
+    assert whole, charts(page)
+    page.wait_for_timeout(2000)  # and it stays so (no late relayout brings a zoom back)
+    assert "x_range" not in url_query(page), page.url
