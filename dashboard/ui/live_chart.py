@@ -15,10 +15,11 @@ plotly.js is the file ``charts.plotly_js.served()`` chooses: plotly.js's basic b
 ``plotly.js-basic-dist-min``, installed by ``npm ci``; every chart here is a scatter trace), or, without it, the full
 bundle of the installed ``plotly`` package. It is served by Streamlit's route for custom components' files
 (``/component/dashboard.ui.live_chart.plotly_js/<file>``, under ``server.baseUrlPath`` when one is set,
-``Cache-Control: public``), declared with the public ``st.components.v1.declare_component(name, path=folder)``
-(a v1 component that is never mounted: only its folder is used), and loaded once per browser tab. (Streamlit's
-``st.components.v2`` serves an ``asset_dir`` only for components of an installed package's ``pyproject.toml``
-manifest; the dashboard is not an installed package, and the v1 declaration needs no private API.)
+``Cache-Control: public`` without a lifetime or a validator: browsers fetch it again for each page), declared with
+the public ``st.components.v1.declare_component(name, path=folder)`` (a v1 component that is never mounted: only its
+folder is used), fetched from the top of the page on (``preload_plotly``) and loaded once per browser tab.
+(Streamlit's ``st.components.v2`` serves an ``asset_dir`` only for components of an installed package's
+``pyproject.toml`` manifest; the dashboard is not an installed package, and the v1 declaration needs no private API.)
 
 The chart's container has the class ``st-key-chart_<chart>`` (``chart_sync`` finds the graphs by it), and the
 graph div is plotly's ``.js-plotly-plot`` in the page's DOM (no shadow root: ``chart_sync`` and plotly's own
