@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,9 @@ def test_package_json_pins_the_basic_bundle_and_the_lock_has_its_exact_version()
 
 def test_this_checkout_serves_what_npm_ci_installed():
     if not (ROOT / "node_modules" / BASIC_PACKAGE).is_dir():
+        # CI (``.ci/run``) says the basic bundle must be there: `make test` runs `npm ci`, and a failed install
+        # fails here instead of passing quietly on the fallback.
+        assert not os.environ.get("MMDASH_REQUIRE_BASIC_BUNDLE"), "npm ci did not install plotly.js's basic bundle"
         pytest.skip("node_modules is absent (no `npm ci` here): the full bundle is served")
     locked = json.loads((ROOT / "package-lock.json").read_text())["packages"][f"node_modules/{BASIC_PACKAGE}"]
     js = plotly_js.served()
