@@ -171,6 +171,26 @@ def test_run_page_header_and_charts(log_root):
     assert "checkpoint" in set(events["kind"])
 
 
+def test_the_gpu_charts_stay_when_every_chart_of_the_run_is_hidden(log_root):
+    """The GPU charts are in the chart tools (``hide=gpu:power``) and are drawn when every chart of the run is hidden
+    (they were left out with them: the page stopped at "every chart is hidden")."""
+    import datetime as dt
+
+    from parsers.gpu_csv import HEADER
+    from tools.gen_logs.gpu import gpu_lines
+
+    (log_root / LLM).parent.joinpath("gpu.csv").write_text(HEADER + "\n" + "".join(
+        gpu_lines(dt.datetime(2026, 3, 14, 9, 0), 2000, interval=20.0, gpus=2, busy=(0, 1))))
+    hide = ["losses", "lr", "time", "grad_norm", "gpu:power"]
+    at = run_page({"run": f"logs/{LLM}", "hide": hide})
+    assert chart_titles(at) == ["GPU utilization (%)", "GPU memory used (MiB)"]
+    text = page_text(at)
+    assert "Every chart of the run is hidden or filtered out" in text and "The GPU charts are below." in text
+    assert query(at)["hide"] == hide
+    at = run_page({"run": f"logs/{LLM}"})
+    assert chart_titles(at)[-3:] == ["GPU utilization (%)", "GPU memory used (MiB)", "GPU power draw (W)"]
+
+
 def test_run_page_of_an_epoch_run_with_validation(log_root):
     at = run_page({"run": f"logs/{CLS}", "x_axis": "epoch"})
     assert chart_titles(at)[-2:] == ["validation: accuracy/top1", "validation: accuracy/top5"]

@@ -420,10 +420,9 @@ def draw_charts(m: rm.RunModel, plan: list[rm.ChartSpec], view: rm.ChartView,
     shown = [spec for spec in rm.filter_plan(plan, tools.match) if spec.key not in tools.hidden]
     if not plan:
         st.info("This run has no train records or metrics to plot yet.")
-        return
-    if not shown:
-        st.info("Every chart is hidden or filtered out (see the sidebar's chart tools).")
-        return
+    elif not shown:
+        st.info("Every chart of the run is hidden or filtered out (see the sidebar's chart tools)."
+                + (" The GPU charts are below." if m.gpu is not None else ""))
     hidden_traces = st.session_state.get(_HIDDEN_TRACES) or {}
     axes = {}
 
@@ -447,7 +446,8 @@ def draw_charts(m: rm.RunModel, plan: list[rm.ChartSpec], view: rm.ChartView,
         live_chart(payload, key=f"{chart_sync.CHART_KEY_PREFIX}{spec.key}", identity=identity,
                    config=chart_config(m, spec.key, view.x_axis))
 
-    draw(shown[0])
+    if shown:  # the run's charts (the GPU charts, below, are drawn when these are all hidden too)
+        draw(shown[0])
     others = shown[1:]
     for i in range(0, len(others), 2):
         for col, spec in zip(st.columns(2), others[i:i + 2]):
@@ -455,14 +455,16 @@ def draw_charts(m: rm.RunModel, plan: list[rm.ChartSpec], view: rm.ChartView,
                 draw(spec)
     extent = rm.data_extent(m.frame, view.x_axis)
     st.session_state[_DRAWN] = {"axes": axes, "extent": extent}
-    if extent is not None:
-        shown = ([rm.fmt_clock_input(x) for x in extent] if view.x_axis == "wall" else
-                 [f"{x:.3f}" for x in extent] if view.x_axis == "epoch" else [f"{x:g}" for x in extent])
-        st.text(f"Data on the x axis ({rm.X_AXIS_LABELS[view.x_axis]}): {shown[0]} to {shown[1]}")
-    st.text("Dotted lines: epoch ends · dashed orange: resumes · green ticks: checkpoints. "
-            f"Each trace holds at most {rm.MAX_POINTS:,} points (MinMaxLTTB). Smoothing {view.smoothing:g} applies to "
-            "losses, time, grad_norm and throughput. Purple triangles: values off the scale (ignore outliers). "
-            "Drag on a chart: zoom every chart; double-click: reset. PNG: the camera button of a chart.")
+    if extent is not None and shown:
+        ends = ([rm.fmt_clock_input(x) for x in extent] if view.x_axis == "wall" else
+                [f"{x:.3f}" for x in extent] if view.x_axis == "epoch" else [f"{x:g}" for x in extent])
+        st.text(f"Data on the x axis ({rm.X_AXIS_LABELS[view.x_axis]}): {ends[0]} to {ends[1]}")
+    if shown:
+        st.text("Dotted lines: epoch ends · dashed orange: resumes · green ticks: checkpoints. "
+                f"Each trace holds at most {rm.MAX_POINTS:,} points (MinMaxLTTB). Smoothing {view.smoothing:g} "
+                "applies to losses, time, grad_norm and throughput. Purple triangles: values off the scale (ignore "
+                "outliers). Drag on a chart: zoom every chart; double-click: reset. PNG: the camera button of a "
+                "chart.")
     if m.gpu is not None:
         for k in draw_gpu_charts(m, view, cache, view_of, tools.hidden):
             axes[k] = view.x_axis  # on the run's x axis: a drag-zoom there zooms every chart too
