@@ -244,8 +244,8 @@ def charts_in_process(path: Path) -> dict:
         built = time.perf_counter() - t1
         t1 = time.perf_counter()
         js = pio.to_json(fig, validate=False)
-        charts.append({"chart": spec.title, "traces": len(fig.data), "max_points_per_trace":
-                       max((len(tr.x) for tr in fig.data if tr.x is not None), default=0),
+        charts.append({"chart": spec.title, "traces": len(fig["data"]), "max_points_per_trace":
+                       max((len(tr["x"]) for tr in fig["data"] if tr.get("x") is not None), default=0),
                        "json_bytes": len(js), "build_s": round(built, 3),
                        "serialise_s": round(time.perf_counter() - t1, 4)})
     out["figures_s"] = round(time.perf_counter() - t, 3)

@@ -93,7 +93,7 @@ def main() -> int:
         t = time.perf_counter()
         figs = gpu_figures(tab, x_axis="wall")
         fig_s = time.perf_counter() - t
-        points = max(len(tr.x) for fig in figs.values() for tr in fig.data if tr.x is not None)
+        points = max(len(tr["x"]) for fig in figs.values() for tr in fig["data"] if tr.get("x") is not None)
         print(f"charts: {len(figs)} figures in {fig_s:.2f} s, at most {points} points per trace "
               f"(goal <= 4000): {'PASS' if points <= 4000 else 'MISS'}")
     except ImportError as e:

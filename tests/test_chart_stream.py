@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 
 from dashboard.charts.series import downsample_growing, eval_frame, field_columns, train_frame
@@ -29,8 +30,10 @@ def figures_of(data: bytes, view: rm.ChartView) -> dict[str, object]:
 
 
 def as_sent(fig) -> dict:
-    """The figure as plotly.js gets it from ``fig.to_json``: x and y as float64 (dates as ms), the rest as JSON."""
-    spec = json.loads(fig.to_json(validate=False))
+    """The figure as plotly.js gets it from plotly's own validation and JSON writer (``go.Figure(fig).to_json``):
+    x and y as float64 (dates as ms), the rest as JSON."""
+    fig = go.Figure(fig)
+    spec = json.loads(fig.to_json())
     for obj, t in zip(fig.data, spec["data"]):
         x, y = cs._numbers(obj.x), cs._numbers(obj.y)
         if x is not None and y is not None:

@@ -1,23 +1,33 @@
-"""dashboard.charts.figures: figures stay within the point budget, show epochs/resumes/checkpoints, log axes."""
+"""dashboard.charts.figures: figures stay within the point budget, show epochs/resumes/checkpoints, log axes.
+
+The builders give plain dicts (plotly's JSON figure schema); the tests read them through ``go.Figure(fig)``,
+plotly's own validation, which refuses anything that is not a valid figure (``test_figure_dicts`` checks that it
+changes nothing either)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
-from dashboard.charts.figures import (
-    MAX_EPOCH_LABELS,
-    classify_key,
-    compare_figure,
-    eval_figure,
-    group_keys,
-    metric_figure,
-    trace_point_counts,
-)
+from dashboard.charts import figures
+from dashboard.charts.figures import MAX_EPOCH_LABELS, classify_key, group_keys, trace_point_counts
 from dashboard.charts.series import eval_frame, train_frame
 from parsers import parse_bytes
 from tests.test_series import TEXT_LOG
+
+
+def metric_figure(*args, **kw) -> go.Figure:
+    return go.Figure(figures.metric_figure(*args, **kw))
+
+
+def eval_figure(*args, **kw) -> go.Figure:
+    return go.Figure(figures.eval_figure(*args, **kw))
+
+
+def compare_figure(*args, **kw) -> go.Figure:
+    return go.Figure(figures.compare_figure(*args, **kw))
 
 
 def big_frame(n: int = 1_000_000, iters_per_epoch: int = 100_000, seed: int = 0) -> pd.DataFrame:
@@ -68,9 +78,9 @@ def test_one_million_points_give_at_most_4000_per_trace(frame_1m):
 
 
 def test_traces_hold_numpy_arrays(frame_1m):
-    fig = metric_figure(frame_1m, ["loss"], smoothing=0.6)
-    for tr in fig.data:
-        assert isinstance(tr.x, np.ndarray) and isinstance(tr.y, np.ndarray)
+    fig = figures.metric_figure(frame_1m, ["loss"], smoothing=0.6)
+    for tr in fig["data"]:
+        assert isinstance(tr["x"], np.ndarray) and isinstance(tr["y"], np.ndarray)
 
 
 @pytest.mark.parametrize("x_axis", ["iter", "epoch", "wall", "relative"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
 from dashboard.charts.figures import PALETTE
@@ -104,10 +105,10 @@ def test_a_chart_of_many_runs_thins_its_traces_and_gives_each_run_its_colour():
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"iter": np.arange(1, n + 1) * 10, "epoch_progress": np.arange(n) / 1000,
                           "relative_seconds": np.arange(n) * 5.0, "loss": 1 + rng.random(n)})
-    two = compare.figure([("a", frame), ("b", frame)], "loss")
+    two = go.Figure(compare.figure([("a", frame), ("b", frame)], "loss"))
     assert [len(t.x) for t in two.data] == [4000] * 4  # raw and smoothed of each run, at full chart detail
     many = 30
-    fig = compare.figure([(f"r{i}", frame) for i in range(many)], "loss", smoothing=0.6)
+    fig = go.Figure(compare.figure([(f"r{i}", frame) for i in range(many)], "loss", smoothing=0.6))
     assert compare.points_per_trace(many) == 400 and compare.points_per_trace(2) == 4000
     assert max(len(t.x) for t in fig.data) <= 400 < len(frame)
     colors = {t.legendgroup: t.line.color for t in fig.data if t.mode == "lines"}
@@ -120,7 +121,7 @@ def test_a_metric_most_runs_lack_is_counted_not_listed():
     det = parse_path(DET_FIRST).runs[0]
     frames = [("det", compare.metric_frame(det, "loss_cls"))] + [
         (f"cls{i}", compare.metric_frame(cls, "loss_cls")) for i in range(5)]
-    fig = compare.figure(frames, "loss_cls")
+    fig = go.Figure(compare.figure(frames, "loss_cls"))
     assert [a.text for a in fig.layout.annotations] == ["no loss_cls in 5 of the 6 runs"]
-    few = compare.figure(frames[:3], "loss_cls")
+    few = go.Figure(compare.figure(frames[:3], "loss_cls"))
     assert [a.text for a in few.layout.annotations] == ["no loss_cls in: cls0, cls1"]

@@ -14,6 +14,7 @@ import json
 import math
 from pathlib import Path
 
+import plotly.io as pio
 import pytest
 
 from dashboard.charts.series import eval_frame, train_frame
@@ -61,7 +62,8 @@ def rendered_strings(fig) -> list[tuple[str, str]]:
             for i, x in enumerate(v):
                 walk(x, f"{path}[{i}]")
 
-    walk(json.loads(fig.to_json()), "")
+    # A figure dict through plotly's JSON writer with validation (``go.Figure``): what the browser would get.
+    walk(json.loads(fig.to_json() if hasattr(fig, "to_json") else pio.to_json(fig, validate=True)), "")
     return out
 
 
@@ -126,10 +128,10 @@ def test_every_compare_chart_renders_hostile_names_as_text():
 def test_escape_figure_escapes_each_text_once():
     import plotly.graph_objects as go
 
-    fig = go.Figure(go.Scatter(x=[1], y=[1], name="a&b <i>", hovertemplate="%{y} <b>x</b>"))
-    fig.update_layout(title={"text": "<b>t</b>"}, annotations=[{"text": "<a href='x'>y</a>", "x": 0, "y": 0}])
-    fig.update_yaxes(title_text="<u>y</u>")
-    escape_figure(fig)
+    made = go.Figure(go.Scatter(x=[1], y=[1], name="a&b <i>", hovertemplate="%{y} <b>x</b>"))
+    made.update_layout(title={"text": "<b>t</b>"}, annotations=[{"text": "<a href='x'>y</a>", "x": 0, "y": 0}])
+    made.update_yaxes(title_text="<u>y</u>")
+    fig = go.Figure(escape_figure(made.to_plotly_json()))
     assert fig.data[0].name == "a&amp;b &lt;i&gt;" and fig.data[0].hovertemplate == "%{y} &lt;b&gt;x&lt;/b&gt;"
     assert fig.layout.title.text == "&lt;b&gt;t&lt;/b&gt;" and fig.layout.yaxis.title.text == "&lt;u&gt;y&lt;/u&gt;"
     assert fig.layout.annotations[0].text == "&lt;a href='x'&gt;y&lt;/a&gt;"

@@ -12,6 +12,7 @@ import json
 import shutil
 from pathlib import Path
 
+import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
@@ -54,9 +55,11 @@ def uploaded_model(tmp_path: Path, log: Path, index: int | None = None) -> rm.Ru
     return model
 
 
-def figure(model: rm.RunModel, spec: rm.ChartSpec, view: rm.ChartView | None = None):
-    return rm.build_figure(spec, model.frame, model.evals, view or rm.ChartView(), epoch_ends=model.summary.epoch_ends,
-                           resume_iters=model.resume_iters, checkpoint_iters=model.checkpoint_iters)
+def figure(model: rm.RunModel, spec: rm.ChartSpec, view: rm.ChartView | None = None) -> go.Figure:
+    """The chart's figure dict, read through plotly's own validation (a valid figure, as plotly objects)."""
+    return go.Figure(rm.build_figure(spec, model.frame, model.evals, view or rm.ChartView(),
+                                     epoch_ends=model.summary.epoch_ends, resume_iters=model.resume_iters,
+                                     checkpoint_iters=model.checkpoint_iters))
 
 
 def figure_json(model: rm.RunModel, spec: rm.ChartSpec, view: rm.ChartView | None = None) -> dict:

@@ -6,6 +6,7 @@ import json
 import math
 
 import numpy as np
+import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
@@ -18,6 +19,12 @@ from dashboard.views import run_model as rm
 from dashboard.views.url_state import ViewState, from_query
 from parsers import parse_bytes, parse_path
 from tests.conftest import SAMPLE_LOGS, SHARED_LOGS, corpus_params
+
+
+def build_figure(*args, **kw) -> go.Figure:
+    """``run_model.build_figure``'s dict read through plotly's own validation (a valid figure, as plotly objects)."""
+    return go.Figure(rm.build_figure(*args, **kw))
+
 
 LLM = SAMPLE_LOGS / "llm_sft_len_grouped" / "20260314_090000" / "20260314_090000.log"
 CLS = SAMPLE_LOGS / "cls_epoch_val" / "20260315_140000" / "20260315_140000.log"
@@ -290,7 +297,7 @@ def test_figures_are_downsampled_to_max_points_and_zoom_is_full_detail():
     frame, evals = train_frame(run), eval_frame(run)
     c = rm.metric_choices(field_columns(frame), [])
     spec = rm.chart_plan(c, ["loss"], [])[0]
-    fig = rm.build_figure(spec, frame, evals, rm.ChartView(smoothing=0.6))
+    fig = build_figure(spec, frame, evals, rm.ChartView(smoothing=0.6))
     counts = [n for t, n in zip(fig.data, trace_point_counts(fig)) if t.name != CLIPPED_NAME]
     assert max(counts) <= rm.MAX_POINTS and min(counts) > rm.MAX_POINTS * 3 // 4
     # The spike in the middle survives the downsampling.
@@ -301,9 +308,9 @@ def test_figures_are_downsampled_to_max_points_and_zoom_is_full_detail():
     assert top < 5.0 and fig.layout.yaxis.autorange is False
     clipped = [t for t in fig.data if t.name == CLIPPED_NAME][0]
     assert max(clipped.customdata) > 5.0 and max(clipped.y) == top
-    every = rm.build_figure(spec, frame, evals, rm.ChartView(smoothing=0.6, ignore_outliers=False))
+    every = build_figure(spec, frame, evals, rm.ChartView(smoothing=0.6, ignore_outliers=False))
     assert every.layout.yaxis.range is None and CLIPPED_NAME not in [t.name for t in every.data]
-    zoomed = rm.build_figure(spec, frame, evals, rm.ChartView(smoothing=0.6, x_range=(100_000.0, 110_000.0)))
+    zoomed = build_figure(spec, frame, evals, rm.ChartView(smoothing=0.6, x_range=(100_000.0, 110_000.0)))
     z = [t for t in zoomed.data if t.name == "loss (raw)"][0]
     assert 1000 <= len(z.x) <= 1003  # every logged point of the range (plus its neighbours)
     size = len(pio.to_json(fig, validate=False))
@@ -318,7 +325,7 @@ def test_figure_names_from_the_log_are_literal():
                           "<b>loss</b>": [1.0, 0.5, 0.25]})
     frame.attrs["fields"] = {"<b>loss</b>": "<b>loss</b>"}
     spec = rm.ChartSpec("losses", "Losses", ("<b>loss</b>",), "train", True)
-    fig = rm.build_figure(spec, frame, pd.DataFrame(), rm.ChartView())
+    fig = build_figure(spec, frame, pd.DataFrame(), rm.ChartView())
     spec_json = json.loads(pio.to_json(fig, validate=False))
     names = [t["name"] for t in spec_json["data"]]
     assert all("<b>" not in n for n in names) and "&lt;b&gt;loss&lt;/b&gt;" in names
@@ -397,8 +404,8 @@ def test_the_epoch_axis_of_an_iter_train_log_is_fractional_epochs():
     assert model.summary.iters_per_epoch == 1224
     progress = model.frame["epoch_progress"].to_numpy()
     assert progress[0] == 10 / 1224 and progress[-1] == 3670 / 1224
-    loss = rm.build_figure(rm.chart_plan(model.metrics, ["loss"], [])[0], model.frame, model.evals,
-                           rm.ChartView(x_axis="epoch"), epoch_ends=model.summary.epoch_ends)
+    loss = build_figure(rm.chart_plan(model.metrics, ["loss"], [])[0], model.frame, model.evals,
+                        rm.ChartView(x_axis="epoch"), epoch_ends=model.summary.epoch_ends)
     assert len(loss.data[0].x) == 367 and loss.layout.xaxis.title.text == "epoch"
     assert [s.x0 for s in loss.layout.shapes if s.name == "epoch_end"] == [1.0, 2.0]
 
@@ -514,7 +521,7 @@ def test_an_open_ended_x_range_follows_the_data_and_round_trips_through_the_url(
     run = parse_path(LLM).runs[-1]
     frame, evals = train_frame(run), eval_frame(run)
     spec = rm.chart_plan(rm.metric_choices(field_columns(frame), []), ["loss"], [])[0]
-    fig = rm.build_figure(spec, frame, evals, rm.ChartView(x_range=(1000.0, math.inf)))
+    fig = build_figure(spec, frame, evals, rm.ChartView(x_range=(1000.0, math.inf)))
     last = float(frame["iter"].max())
     assert list(fig.layout.xaxis.range) == [1000.0, last]  # to the last record: the next draw goes further
     raw = [t for t in fig.data if t.name == "loss"][0]
@@ -550,7 +557,7 @@ def test_a_chart_title_says_which_run_and_settings_and_log_text_stays_literal():
     spec = rm.chart_plan(rm.metric_choices(field_columns(frame), []), ["loss"], [])[0]
     view = rm.ChartView(smoothing=0.8, log_y=True, x_range=(100.0, math.inf), label="<b>run</b>",
                         hidden_traces=("series-0",))
-    fig = rm.build_figure(spec, frame, evals, view)
+    fig = build_figure(spec, frame, evals, view)
     sub = fig.layout.title.subtitle.text
     assert "&lt;b&gt;run&lt;/b&gt;" in sub and "<b>" not in sub
     assert "smoothing 0.8" in sub and "log y" in sub and "range 100 to end" in sub

@@ -21,7 +21,7 @@ from .audit import Audit, Setup, audit, sampler_kind
 from .epochs import epoch_info
 from .eta import estimate
 from .health import health
-from .timing import recent_median, time_stats
+from .timing import TimeStats, recent_median, time_stats
 
 LOWER_IS_BETTER = ("loss", "err", "nme", "mae", "rmse", "fid", "epe", "time", "wer", "cer")
 
@@ -212,12 +212,13 @@ def _metric_summaries(run: Run) -> tuple[dict[str, float], dict[str, dict[str, A
 
 def summarize(run: Run, *, path: str | None = None, overrides: Overrides | None = None, live: bool = False,
               now: float | None = None, last_growth_at: float | None = None,
-              earlier: Sequence[Run] = ()) -> RunSummary:
+              earlier: Sequence[Run] = (), timing: TimeStats | None = None) -> RunSummary:
     """``earlier``: the runs of the earlier launches this run resumed (``dashboard.views.joined.earlier_launches``),
-    whose measured pauses the ETA uses too."""
+    whose measured pauses the ETA uses too. ``timing``: ``time_stats(run)`` when the caller has it already (it
+    costs a pass over the run's records)."""
     t = run.train
     n = len(t)
-    ts = time_stats(run)
+    ts = timing if timing is not None else time_stats(run)
     ep = epoch_info(run)
     N = run.max_iters
     if N is None and ep.iters_per_epoch and run.header.max_epochs:

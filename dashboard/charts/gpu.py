@@ -13,9 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
-from dashboard.charts.figures import metric_figure
+from dashboard.charts.figures import Figure, metric_figure
 from parsers.gpu_csv import GpuTable
 
 #: (chart key, reading, title, trace column name)
@@ -71,7 +70,7 @@ def gpu_frames(table: GpuTable, train: pd.DataFrame | None = None, t0: float | N
 def gpu_figures(table: GpuTable, *, x_axis: str = "iter", train: pd.DataFrame | None = None,
                 t0: float | None = None, x_range: tuple[float, float] | None = None,
                 epoch_ends: Sequence[int] = (), max_points: int = 4000,
-                frames: list[tuple[str, pd.DataFrame]] | None = None) -> dict[str, go.Figure]:
+                frames: list[tuple[str, pd.DataFrame]] | None = None) -> dict[str, Figure]:
     """One figure per ``GPU_CHARTS`` entry (raw: no smoothing), keyed by chart key. Texts are raw: the caller
     escapes the figure once (``views.text.escape_figure``)."""
     frames = frames if frames is not None else gpu_frames(table, train, t0)

@@ -74,8 +74,10 @@ class _Charts:
     def figure(self, fig, div_id: str) -> str:
         from plotly.io.json import to_json_plotly
 
-        d = fig.to_plotly_json()
-        layout = d.get("layout", {})
+        from dashboard.charts.figures import json_ready
+
+        d = json_ready(fig)
+        layout = dict(d.get("layout", {}))
         template = to_json_plotly(layout.pop("template", {}))  # plotly's JSON: <, > and / as \\u escapes
         if template not in self.templates:
             self.templates.append(template)

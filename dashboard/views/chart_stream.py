@@ -7,7 +7,8 @@ browser that takes the new points of its traces (``Plotly.react`` on the same gr
 hover and legend), and a redraw with nothing new sends a few bytes (the last message again, which Streamlit's
 message cache sends as its hash).
 
-- ``chart_payload(fig)``: a figure cut into what grows (each trace's ``x`` and ``y`` as float64 arrays; a date
+- ``chart_payload(fig)``: a figure (a dict in plotly's JSON figure schema: ``dashboard.charts.figures``) cut
+  into what grows (each trace's ``x`` and ``y`` as float64 arrays; a date
   axis as milliseconds since the epoch, which plotly reads as dates) and what is replaced when it changes (every
   other trace property, the layout), each with a signature. Built once per figure and shared by every session
   (the charts cache holds payloads).
@@ -35,6 +36,8 @@ import json
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from dashboard.charts.figures import json_ready, typed_array
 
 _SEQ = itertools.count(1)
 _TOKEN = itertools.count(1)
@@ -103,8 +106,7 @@ def _numbers(values: object) -> np.ndarray | None:
     return None
 
 
-def encode(a: np.ndarray) -> dict:
-    return {"dtype": "f8", "bdata": base64.b64encode(np.ascontiguousarray(a, dtype="<f8").tobytes()).decode("ascii")}
+encode = typed_array
 
 
 def decode(v: object) -> object:
@@ -113,21 +115,27 @@ def decode(v: object) -> object:
     return v
 
 
-def chart_payload(fig) -> ChartPayload:
-    """A plotly figure cut into what grows and what is replaced (see the module doc)."""
-    spec = json.loads(fig.to_json(validate=False))
+def _json(obj: object) -> object:
+    """``obj`` as plotly's JSON encoder writes it (numbers arrays typed, datetimes ISO text), read back."""
+    from plotly.io.json import to_json_plotly
+
+    return json.loads(to_json_plotly(json_ready(obj)))
+
+
+def chart_payload(fig: dict) -> ChartPayload:
+    """A figure cut into what grows and what is replaced (see the module doc)."""
     traces = []
-    for obj, t in zip(fig.data, spec.get("data", [])):
-        x, y = _numbers(obj.x), _numbers(obj.y)
+    for obj in fig.get("data", []):
+        x, y = _numbers(obj.get("x")), _numbers(obj.get("y"))
         if x is not None and y is not None and x.shape == y.shape:
-            t.pop("x", None)
-            t.pop("y", None)
+            t = _json({k: v for k, v in obj.items() if k not in ("x", "y")})
             digest = _digest(x, y)
         else:
+            t = _json(obj)
             x = y = None
             digest = ""
         traces.append(TracePart(rest=t, rest_sig=_sig(t), x=x, y=y, digest=digest))
-    layout = spec.get("layout", {})
+    layout = _json(fig.get("layout", {}))
     return ChartPayload(traces=tuple(traces), layout=layout, layout_sig=_sig(layout), token=next(_TOKEN))
 
 

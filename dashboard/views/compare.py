@@ -14,12 +14,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 from dashboard.analysis import RunSummary
 from dashboard.analysis.summary import LOWER_IS_BETTER
-from dashboard.charts.figures import PALETTE, classify_key, compare_figure, group_keys
+from dashboard.charts.figures import PALETTE, Figure, classify_key, compare_figure, group_keys, update_layout
 from dashboard.charts.series import eval_frame, train_frame
 from dashboard.views.formatting import fmt_duration
 from dashboard.views.joined import folders_joined
@@ -139,7 +138,7 @@ def points_per_trace(runs: int) -> int:
 
 
 def figure(frames: Sequence[tuple[str, pd.DataFrame]], key: str, *, align: str = "iter", smoothing: float = 0.6,
-           log_y: bool = False, uirevision: str | None = None) -> go.Figure:
+           log_y: bool = False, uirevision: str | None = None) -> Figure:
     """The chart of one metric: ``frames`` are ``(raw run label, metric_frame)``, ``key`` the raw metric name (also
     the title); every text of the figure is made literal for plotly (``text.escape_figure``). Each trace holds at
     most ``points_per_trace(len(frames))`` points (MinMaxLTTB); more runs than the palette holds get
@@ -147,19 +146,20 @@ def figure(frames: Sequence[tuple[str, pd.DataFrame]], key: str, *, align: str =
     fig = compare_figure(frames, key, align=align, smoothing=smoothing, log_y=log_y,  # type: ignore[arg-type]
                          title=key, uirevision=uirevision or f"compare-{key}",
                          max_points=points_per_trace(len(frames)))
-    missing = list((fig.layout.meta or {}).get("missing", []))
+    layout = fig["layout"]
+    missing = list((layout.get("meta") or {}).get("missing", []))
     if len(missing) > MAX_MISSING_NAMED:
-        for note in fig.layout.annotations:
-            if str(note.text).startswith(f"no {key} in: "):
-                note.text = f"no {key} in {len(missing)} of the {len(frames)} runs"
+        for note in layout.get("annotations") or ():
+            if str(note.get("text")).startswith(f"no {key} in: "):
+                note["text"] = f"no {key} in {len(missing)} of the {len(frames)} runs"
     if len(frames) > MANY_RUNS:
-        fig.update_layout(legend={"orientation": "v", "x": 1.01, "xanchor": "left", "y": 1, "yanchor": "top",
-                                  "font": {"size": 10}})
+        update_layout(fig, legend={"orientation": "v", "x": 1.01, "xanchor": "left", "y": 1, "yanchor": "top",
+                                   "font": {"size": 10}})
     if len(frames) > len(PALETTE):
-        for trace in fig.data:
-            group = str(trace.legendgroup or "")
-            if group.startswith("run-") and group[4:].isdigit() and trace.mode == "lines":
-                trace.line.color = MANY_COLORS[int(group[4:]) % len(MANY_COLORS)]
+        for trace in fig["data"]:
+            group = str(trace.get("legendgroup") or "")
+            if group.startswith("run-") and group[4:].isdigit() and trace.get("mode") == "lines":
+                trace.setdefault("line", {})["color"] = MANY_COLORS[int(group[4:]) % len(MANY_COLORS)]
     return escape_figure(fig)
 
 

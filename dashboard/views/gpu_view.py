@@ -136,6 +136,7 @@ def figures(section: GpuSection, model, view, views: Mapping | None = None) -> d
     per GPU, downsampled as the run's charts (``run_model.MAX_POINTS`` points per trace at most, MinMaxLTTB of
     ``series.downsample_growing``: spikes kept), finished as the run's charts (``run_model.finish_figure``: outliers
     off the scale, subtitle, drag-zoom on x only, every text escaped once)."""
+    from dashboard.charts.figures import update_layout, update_yaxes
     from dashboard.charts.gpu import gpu_figures
     from dashboard.charts.series import run_start_time
     from dashboard.views.run_model import MAX_POINTS, finish_figure
@@ -148,8 +149,8 @@ def figures(section: GpuSection, model, view, views: Mapping | None = None) -> d
     for key, fig in figs.items():
         v = replace((views or {}).get(key, view), smoothing=0.0)  # raw readings: no smoothing (the subtitle says so)
         if v.log_y:
-            fig.update_yaxes(type="log")
-        fig.update_layout(height=GPU_CHART_HEIGHT)
+            update_yaxes(fig, type="log")
+        update_layout(fig, height=GPU_CHART_HEIGHT)
         out[key] = finish_figure(fig, v)
     return out
 

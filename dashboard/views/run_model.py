@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 from dashboard.analysis import RunSummary, setup_for, summarize
 from dashboard.analysis.health import STALL_FACTOR, STALL_FLOOR
@@ -40,10 +39,15 @@ from dashboard.charts.figures import (
     EVAL_X_COLUMN,
     TRAIN_X_COLUMN,
     X_AXES,
+    Figure,
+    add_to_layout,
+    add_trace,
     clip_outliers,
     eval_figure,
     group_keys,
     metric_figure,
+    update_layout,
+    update_yaxes,
 )
 from dashboard.charts.series import eval_frame, train_frame
 from dashboard.views.calculator import Calculation, Prefill, calculate, merge_inputs, prefill_from
@@ -403,7 +407,7 @@ def filter_plan(plan: Sequence[ChartSpec], match: Callable[[str], bool] | None) 
 
 def build_figure(spec: ChartSpec, frame: pd.DataFrame, evals: pd.DataFrame, view: ChartView, *,
                  epoch_ends: Sequence[int] = (), resume_iters: Sequence[int] = (),
-                 checkpoint_iters: Sequence[int] = (), max_points: int = MAX_POINTS) -> go.Figure:
+                 checkpoint_iters: Sequence[int] = (), max_points: int = MAX_POINTS) -> Figure:
     """One chart of the plan: smoothed at full resolution, cut to the x range, then downsampled (MinMaxLTTB,
     at most ``max_points`` per trace); built from raw names, then every text made literal for plotly, once
     (``text.escape_figure``)."""
@@ -428,7 +432,7 @@ def build_figure(spec: ChartSpec, frame: pd.DataFrame, evals: pd.DataFrame, view
     return finish_figure(fig, view)
 
 
-def finish_figure(fig: go.Figure, view: ChartView) -> go.Figure:
+def finish_figure(fig: Figure, view: ChartView) -> Figure:
     """What every chart of the Run page gets from the chart settings (``build_figure``'s and the GPU charts'): the
     y scale (a constant series framed, outliers off the scale), the subtitle, drag-zoom on x only, every text made
     literal for plotly (once), the legend entries the person hid."""
@@ -436,21 +440,21 @@ def finish_figure(fig: go.Figure, view: ChartView) -> go.Figure:
         _frame_constant_series(fig)
     if view.ignore_outliers:
         clip_outliers(fig, view.log_y)
-    if fig.layout.title.text:
+    if fig["layout"].get("title", {}).get("text"):
         # The subtitle (run and settings: a saved PNG says what it shows) on its own line between the title and
         # the legend, which sits just above the plot.
-        fig.update_layout(title={"subtitle": {"text": chart_subtitle(view), "font": {"size": 11, "color": "#777"}},
-                                 "yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 10}},
-                          margin={"t": 96})
+        update_layout(fig, title={"subtitle": {"text": chart_subtitle(view), "font": {"size": 11, "color": "#777"}},
+                                  "yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 10}},
+                      margin={"t": 96})
     # Drag-zoom acts on the x axis only (every chart of the run follows it: ``dashboard.ui.chart_sync``); the y
     # scale fits the window's data.
-    fig.update_yaxes(fixedrange=True)
+    update_yaxes(fig, fixedrange=True)
     fig = escape_figure(fig)
     if view.hidden_traces:
         hidden = set(view.hidden_traces)
-        for trace in fig.data:
-            if (trace.legendgroup or trace.name) in hidden:
-                trace.visible = "legendonly"
+        for trace in fig["data"]:
+            if (trace.get("legendgroup") or trace.get("name")) in hidden:
+                trace["visible"] = "legendonly"
     return fig
 
 
@@ -464,10 +468,10 @@ def eval_axis(evals: pd.DataFrame, x_axis: str) -> str:
     return x_axis
 
 
-def _frame_constant_series(fig: go.Figure) -> None:
+def _frame_constant_series(fig: Figure) -> None:
     """A series that never changes (a fixed learning rate) gets a y range around its value: plotly's default
     (value +- 1) puts a learning rate of 1e-4 on a line labelled 0."""
-    values = [np.asarray(t.y, dtype=np.float64) for t in fig.data if t.y is not None and len(t.y)]
+    values = [np.asarray(t["y"], dtype=np.float64) for t in fig["data"] if t.get("y") is not None and len(t["y"])]
     if not values:
         return
     y = np.concatenate(values)
@@ -476,27 +480,29 @@ def _frame_constant_series(fig: go.Figure) -> None:
         return
     c = float(y[0])
     pad = abs(c) * 0.5 if c else 1.0
-    fig.update_yaxes(range=[c - pad, c + pad])
+    update_yaxes(fig, range=[c - pad, c + pad])
 
 
-def _checkpoints_as_one_trace(fig: go.Figure) -> None:
+def _checkpoints_as_one_trace(fig: Figure) -> None:
     """Checkpoint ticks as one marker trace instead of one layout shape each: a long run saves hundreds of
     checkpoints, and hundreds of shapes per chart make the browser slow to draw (a run of a million lines:
     ~400 shapes x 6 charts). The ticks keep their place (bottom of the plot, on a hidden 0..1 axis)."""
-    shapes = list(fig.layout.shapes or ())
-    ticks = [sh for sh in shapes if sh.name == "checkpoint"]
+    shapes = list(fig["layout"].get("shapes") or ())
+    ticks = [sh for sh in shapes if sh.get("name") == "checkpoint"]
     if not ticks:
         return
-    fig.layout.shapes = [sh for sh in shapes if sh.name != "checkpoint"]
-    fig.add_trace(go.Scatter(
-        x=[sh.x0 for sh in ticks], y=[0.0] * len(ticks), yaxis="y2", mode="markers", name="checkpoint",
-        marker={"symbol": "line-ns-open", "size": 10, "color": "#2ca02c", "line": {"width": 2}},
-        hoverinfo="skip", showlegend=False,
-    ))
-    fig.update_layout(yaxis2={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True})
+    rest = [sh for sh in shapes if sh.get("name") != "checkpoint"]
+    if rest:
+        fig["layout"]["shapes"] = rest
+    else:
+        fig["layout"].pop("shapes", None)
+    add_trace(fig, x=[sh["x0"] for sh in ticks], y=[0.0] * len(ticks), yaxis="y2", mode="markers", name="checkpoint",
+              marker={"symbol": "line-ns-open", "size": 10, "color": "#2ca02c", "line": {"width": 2}},
+              hoverinfo="skip", showlegend=False)
+    update_layout(fig, yaxis2={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True})
 
 
-def _add_early_resumes(fig: go.Figure, frame: pd.DataFrame, view: ChartView, resume_iters: Sequence[int]) -> None:
+def _add_early_resumes(fig: Figure, frame: pd.DataFrame, view: ChartView, resume_iters: Sequence[int]) -> None:
     """Resume lines ``charts.metric_figure`` leaves out: a run resumed from iteration 400 logs its first record at
     410, outside the data it draws. Drawn at the iteration (iteration axis) or at the first record (other axes),
     in the same style and with the same shape name (``resume``)."""
@@ -514,11 +520,12 @@ def _add_early_resumes(fig: go.Figure, frame: pd.DataFrame, view: ChartView, res
         shown: object = x
         if view.x_axis == "wall":
             shown = pd.Timestamp(round(x * 1000.0), unit="ms").isoformat()
-        fig.add_shape(type="line", name="resume", xref="x", yref="paper", x0=shown, x1=shown, y0=0, y1=1,
-                      line={"color": "#ff7f0e", "width": 2, "dash": "dash"})
-        fig.add_annotation(x=shown, y=0.92, xref="x", yref="paper", xanchor="left", yanchor="top",
-                           text=f"resumed at {it}", showarrow=False, font={"size": 10, "color": "#ff7f0e"},
-                           name="resume")
+        add_to_layout(fig, "shapes", {"type": "line", "name": "resume", "xref": "x", "yref": "paper", "x0": shown,
+                                      "x1": shown, "y0": 0, "y1": 1,
+                                      "line": {"color": "#ff7f0e", "width": 2, "dash": "dash"}})
+        add_to_layout(fig, "annotations", {"x": shown, "y": 0.92, "xref": "x", "yref": "paper", "xanchor": "left",
+                                           "yanchor": "top", "text": f"resumed at {it}", "showarrow": False,
+                                           "font": {"size": 10, "color": "#ff7f0e"}, "name": "resume"})
 
 
 def data_extent(frame: pd.DataFrame, x_axis: str) -> tuple[float, float] | None:
@@ -851,15 +858,26 @@ def build_run_model(run: Run, source: RunSource, *, run_index: int | None,
                     restarts: Sequence[FileRestart] = (), files: Sequence[FileRow] = (),
                     files_note: str | None = None, lock: contextlib.AbstractContextManager | None = None,
                     summarize_fn: Callable[[Run], RunSummary] | None = None,
+                    known: tuple[RunSummary, float | None] | None = None,
                     reading: Reading | None = None, gpu: GpuInput | None = None) -> RunModel:
     """The model of ``run``. Call it under the run's lock when the run can grow (and pass that lock for the
-    downloads); the model does not change afterwards.
+    downloads); the model does not change afterwards. ``known``: the run's summary and median wall seconds between
+    its records as they are now, when the caller has them (the server's summaries: not computed again).
 
     Resume marks come from MMEngine's ``resumed ... iter`` lines, else from where a joined run continues after a
     restart; checkpoint ticks from ``Saving checkpoint`` lines.
     """
     t0 = time.perf_counter()
-    summary = (summarize_fn or (lambda r: summarize(r, path=source.title, live=False)))(run)
+    timing = None
+    if known is not None:
+        summary, gap = known
+    elif summarize_fn is not None:
+        summary = summarize_fn(run)
+        gap = time_stats(run).median_record_gap_seconds
+    else:
+        timing = time_stats(run)
+        summary = summarize(run, path=source.title, live=False, timing=timing)
+        gap = timing.median_record_gap_seconds
     frame = train_frame(run, summary.iters_per_epoch)  # the epoch axis of Iter(train) logs too
     evals = eval_frame(run)
     events = event_rows(run)
@@ -882,7 +900,7 @@ def build_run_model(run: Run, source: RunSource, *, run_index: int | None,
         validation_rows=validation_rows(summary),
         resume_iters=_marker_iters(run, "resume") or _marker_iters(run, "restart"),
         checkpoint_iters=_marker_iters(run, "checkpoint"),
-        median_record_gap=time_stats(run).median_record_gap_seconds, is_last_run=is_last_run, run=run,
+        median_record_gap=gap, is_last_run=is_last_run, run=run,
         lock=lock or contextlib.nullcontext(), files=list(files), files_note=files_note, prefill=prefill,
         reading=reading,
         gpu=section,

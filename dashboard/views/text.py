@@ -107,8 +107,9 @@ def _escaped(value):
     return value
 
 
-def escape_figure(fig):
-    """Every text the plotly figure ``fig`` renders, made literal by ``plotly_text``; returns ``fig``.
+def escape_figure(fig: dict) -> dict:
+    """Every text the plotly figure ``fig`` (a dict in plotly's JSON figure schema: ``dashboard.charts.figures``)
+    renders, made literal by ``plotly_text``, in place; returns ``fig``.
 
     That is the title and its subtitle, every axis title, the legend title, annotations (text and hover text),
     shape labels, and each trace's name, legend group title, text, hover text and hover template. Figures are
@@ -116,28 +117,29 @@ def escape_figure(fig):
     that hand a figure to a page (``run_model.build_figure``, ``compare.figure``) call this last, exactly once:
     escaping twice would show ``&amp;lt;``. ``layout.meta`` and ``uirevision`` are not rendered and stay raw.
     """
-    layout = fig.layout
-    if layout.title.text:
-        layout.title.text = _escaped(layout.title.text)
-    if layout.title.subtitle.text:
-        layout.title.subtitle.text = _escaped(layout.title.subtitle.text)
-    if layout.legend.title.text:
-        layout.legend.title.text = _escaped(layout.legend.title.text)
-    for axis in [*fig.select_xaxes(), *fig.select_yaxes()]:
-        if axis.title.text:
-            axis.title.text = _escaped(axis.title.text)
-    for note in layout.annotations:
-        note.text = _escaped(note.text)
-        note.hovertext = _escaped(note.hovertext)
-    for shape in layout.shapes:
-        label = getattr(shape, "label", None)
-        if label is not None and label.text:
-            label.text = _escaped(label.text)
-    for trace in fig.data:
+    layout = fig.get("layout", {})
+
+    def text_of(obj: object) -> None:  # ``obj["text"]`` of a title, label, ...
+        if isinstance(obj, dict) and obj.get("text"):
+            obj["text"] = _escaped(obj["text"])
+
+    title = layout.get("title")
+    text_of(title)
+    if isinstance(title, dict):
+        text_of(title.get("subtitle"))
+    text_of((layout.get("legend") or {}).get("title"))
+    for key, axis in layout.items():
+        if re.fullmatch(r"[xy]axis\d*", key) and isinstance(axis, dict):
+            text_of(axis.get("title"))
+    for note in layout.get("annotations") or ():
+        for prop in ("text", "hovertext"):
+            if note.get(prop) is not None:
+                note[prop] = _escaped(note[prop])
+    for shape in layout.get("shapes") or ():
+        text_of(shape.get("label"))
+    for trace in fig.get("data", ()):
         for prop in ("name", "text", "hovertext", "hovertemplate", "texttemplate"):
-            if prop in trace and trace[prop] is not None:
+            if trace.get(prop) is not None:
                 trace[prop] = _escaped(trace[prop])
-        group_title = getattr(trace, "legendgrouptitle", None)
-        if group_title is not None and group_title.text:
-            group_title.text = _escaped(group_title.text)
+        text_of(trace.get("legendgrouptitle"))
     return fig
