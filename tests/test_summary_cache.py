@@ -175,6 +175,36 @@ def test_the_run_page_reads_a_log_the_restart_left_unread(root, tmp_path):
         state.close()
 
 
+def test_a_log_read_for_the_run_page_after_a_restart_is_not_summarized_again(root, tmp_path):
+    """The Run page reads a log the restart left unread (from its start, or from the parse cache): the file is the
+    one the summary cache's entry is of, so its runs' summaries are the entry's, for the model too (issue 18: a
+    restart summarized every run of the big log again, twice for the run shown)."""
+    before = first_start(root, tmp_path / "cache")
+    state = start(root, tmp_path / "cache")
+    try:
+        src = state.lookup("logs/tee.log").source
+        model = wait_until(lambda: (m := state.run_model(src, 1)) is not None and m.reading is None and m)
+        assert model and not src.tailer.deferred
+        assert [s.as_dict() for s, _ in state.run_summaries(src)] == before["logs/tee.log"]
+        assert model.summary.as_dict() == before["logs/tee.log"][1]
+        assert state.stats()["summaries built"] == 0 and state.stats()["summaries from the cache kept once read"] == 2
+    finally:
+        state.close()
+
+
+def test_the_run_page_and_the_runs_page_share_a_run_summary(root, tmp_path):
+    state = start(root, tmp_path / "cache")
+    try:
+        src = state.lookup("logs/tee.log").source
+        listed = state.run_summaries(src)
+        built = state.stats()["summaries built"]
+        model = state.run_model(src, 1)
+        assert model is not None and model.summary is listed[1][0] and model.median_record_gap == listed[1][1]
+        assert state.stats()["summaries built"] == built
+    finally:
+        state.close()
+
+
 def test_a_log_left_unread_that_grows_is_followed(root, tmp_path):
     first_start(root, tmp_path / "cache")
     state = start(root, tmp_path / "cache")

@@ -272,6 +272,7 @@ class Counters:
     figures_throttled: int = 0
     model_build_seconds: float = 0.0
     summaries_loaded: int = 0  # run summaries taken from the summary cache (their logs were not read)
+    summaries_kept: int = 0  # run summaries of the summary cache kept once their log was read (it had not changed)
     live_recoveries: int = 0  # live pages whose browser lost its refresh timer and got it back (ui.live)
 
 
@@ -572,10 +573,7 @@ class AppState:
                     self.counters.summaries_reused += 1
                     exact = exact and entry.fingerprint == fp  # type: ignore[union-attr]
                 else:
-                    entry = self._summarize(src, run, fp, earlier_of(runs, i, folders))
-                    with self._lock:
-                        self._summaries[key] = entry
-                    self.counters.summaries_built += 1
+                    entry = self._run_summary(src, runs, i, fp, earlier_of(runs, i, folders), folders_key)
                 out.append((entry.summary, entry.median_record_gap))  # type: ignore[union-attr]
         with self._lock:
             if exact:
@@ -586,13 +584,52 @@ class AppState:
                 del self._summaries[k]
         return out
 
+    def _still_on_disk(self, src: Source, count: int) -> tuple | None:
+        """Under ``src.lock``: the summaries of the summary cache's entry for ``src`` when the log, read now, is
+        still the file that entry is of (same size and mtime, read to that size, as many runs), else None. A
+        restarted server that reads a log the cache had left unread (a page asked for its records) then does not
+        summarize every run of it again."""
+        with self._lock:
+            entry = self._disk.get(src.path)
+        if (entry is None or entry.source_id != src.id or len(entry.summaries) != count
+                or getattr(src.tailer, "deferred", False) or reading_of(src) is not None
+                or getattr(src.tailer, "offset", None) != entry.size):
+            return None
+        try:
+            st = os.stat(src.path)
+        except OSError:
+            return None
+        return entry.summaries if (st.st_size, st.st_mtime_ns) == (entry.size, entry.mtime_ns) else None
+
     @staticmethod
     def _summarize(src: Source, run: Run, fp: tuple, earlier: list[Run]) -> _SummaryEntry:
         t0 = time.perf_counter()
-        summary = summarize(run, path=src.id, live=False, earlier=earlier)
-        gap = time_stats(run).median_record_gap_seconds
+        timing = time_stats(run)
+        summary = summarize(run, path=src.id, live=False, earlier=earlier, timing=timing)
         dt = time.perf_counter() - t0
-        return _SummaryEntry(fp, summary, gap, time.monotonic(), dt)
+        return _SummaryEntry(fp, summary, timing.median_record_gap_seconds, time.monotonic(), dt)
+
+    def _run_summary(self, src: Source, runs: list[Run], index: int, fp: tuple, earlier: list[Run],
+                     folders_key: tuple) -> _SummaryEntry:
+        """Under ``src.lock``: the summary of run ``index`` of ``runs`` as it is now (fingerprint ``fp``): the one
+        the summaries hold when it is of this state, else the summary cache's (``_still_on_disk``), else built now;
+        kept for the summaries (the Run page's model and the Runs page's summaries of a run are one computation)."""
+        key = (src.id, index)
+        with self._lock:
+            entry = self._summaries.get(key)
+        if entry is not None and entry.fingerprint == fp:
+            self.counters.summaries_reused += 1
+            return entry
+        disk = self._still_on_disk(src, len(runs)) if not folders_key else None
+        if disk is not None:
+            entry = _SummaryEntry(fp, disk[index][0], disk[index][1], time.monotonic(), 0.0)
+            self.counters.summaries_kept += 1
+        else:
+            entry = self._summarize(src, runs[index], fp, earlier)
+            self.counters.summaries_built += 1
+        with self._lock:
+            self._summaries[key] = entry
+        return entry
 
     # -- a resumed run's earlier launches ----------------------------------------------------------------
     def _earlier_sources(self, src: Source) -> list[Source]:
@@ -818,10 +855,12 @@ class AppState:
             run = runs[index]
             choices = [(i, run_label(r, i, len(runs))) for i, r in enumerate(runs)]
             earlier = earlier_of(runs, index, folders)
+            fp = fingerprint(run, src.generation)
+            entry = self._run_summary(src, runs, index, (*fp, folders_key), earlier, folders_key)
             return build_run_model(
                 run, RunSource("root", src.id, src.id, src.kind), run_index=index, choices=choices,
-                fingerprint=(fingerprint(run, src.generation), len(runs), gpu and gpu.fingerprint, folders_key),
-                summarize_fn=lambda r: summarize(r, path=src.id, live=False, earlier=earlier),
+                fingerprint=(fp, len(runs), gpu and gpu.fingerprint, folders_key),
+                known=(entry.summary, entry.median_record_gap),
                 is_last_run=index == len(runs) - 1,
                 restarts=[FileRestart(r.reason, r.detail, r.at) for r in src.restarts], lock=src.lock,
                 reading=reading_of(src), gpu=gpu)
@@ -850,6 +889,7 @@ class AppState:
             "summaries built": c.summaries_built,
             "summaries reused": c.summaries_reused,
             "summaries from the cache": c.summaries_loaded,
+            "summaries from the cache kept once read": c.summaries_kept,
             "logs left unread": sum(1 for s in sources if getattr(s.tailer, "deferred", False)),
             "cache entries written": self.summary_cache.stores if self.summary_cache is not None else 0,
             "logs resumed from the parse cache": sum(1 for s in sources if getattr(s.tailer, "resumed_at", None)),
