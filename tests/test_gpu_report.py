@@ -8,6 +8,7 @@ import json
 import shutil
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 
 from dashboard.analysis.gpu import energy_kwh, gpu_report, training_mask
@@ -232,7 +233,7 @@ def test_a_gpu_chart_of_a_long_run_keeps_a_one_sample_spike_within_the_charts_po
     for axis in ("iter", "epoch", "wall", "relative"):
         for ignore in (False, True):
             figs = gpu_view.figures(model.gpu, model, ChartView(x_axis=axis, ignore_outliers=ignore))
-            mem = figs["gpu:memory"]
+            mem = go.Figure(figs["gpu:memory"])  # the dict through plotly's validation, read as plotly objects
             counts = trace_point_counts(mem)
             assert counts and all(0 < c <= MAX_POINTS for c in counts), (axis, counts)
             line = next(t for t in mem.data if t.name == "GPU 0 · memory MiB")
