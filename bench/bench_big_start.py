@@ -265,13 +265,25 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--port", type=int, default=8750, help="the app's port; the floor +1, TensorBoard +16")
     ap.add_argument("--tb-venv", type=Path, default=Path("/tmp/mmdash-bench-tbvenv"))
     ap.add_argument("--only", default="floor,tensorboard,mmdash,small")
+    ap.add_argument("--dont-write-bytecode", action="store_true",
+                    help="start the servers with PYTHONDONTWRITEBYTECODE=1 (every start compiles the dashboard's "
+                         "modules from source), as the runs before issue 18's cpu18 did when the shell had it set")
     args = ap.parse_args(argv)
+    # The servers start as in a deployment: Python writes the bytecode of the app's modules at the first start and
+    # reads it from then on. A shell with PYTHONDONTWRITEBYTECODE=1 (the agents' shells here) made every start of the
+    # dashboard compile its own ~100 modules from source (~0.5 s of CPU before the first chart, in the page's first
+    # run), while Streamlit's, plotly's and TensorBoard's modules had their bytecode from pip.
+    if args.dont_write_bytecode:
+        os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+    else:
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     only = set(args.only.split(","))
     OUT.mkdir(parents=True, exist_ok=True)
     log = args.log or big_log()
     runs = parse_path(str(log)).runs
     last = int(runs[-1].train.iters[-1])
     results: dict = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": platform.platform(),
+                     "dont_write_bytecode": bool(args.dont_write_bytecode),
                      "cpus": os.cpu_count(), "python": platform.python_version(), "log": str(log),
                      "log_bytes": log.stat().st_size, "runs": len(runs),
                      "train_records": sum(len(r.train) for r in runs), "last_run_records": len(runs[-1].train),

@@ -286,7 +286,7 @@ def test_metric_frame_of_a_validation_metric_is_drawable_by_compare_figure():
     frame = compare.metric_frame(run, "accuracy/top1")
     assert list(frame["epoch_progress"]) == [1, 2, 3, 4, 5, 6] and list(frame["iter"])[-1] == 300
     fig = compare_figure([("cls", frame)], "accuracy/top1", align="epoch", smoothing=0.0)
-    assert len(fig.data) == 1 and len(fig.data[0].x) == 6
+    assert len(fig["data"]) == 1 and len(fig["data"][0]["x"]) == 6
 
 
 def test_final_and_best_values():
