@@ -326,3 +326,16 @@ def test_train_frame_one_million_rows_without_per_row_python():
              np.arange(n), {"loss": np.ones(n)}, nan=False)
     f = train_frame(run)
     assert len(f) == n and f["loss"].sum() == n
+
+
+def test_wall_clock_of_unknown_timestamps_is_nat():
+    """A ``scalars.json`` log has no timestamps: a column of NaN gives NaT without going through pandas' unit
+    conversion (which now and then raised FloatingPointError on it); finite seconds as ``pd.to_datetime``."""
+    from dashboard.charts.series import _to_wall
+
+    mixed = np.array([1.7e9, np.nan, 1.7e9 + 0.25, np.inf])
+    wall = _to_wall(mixed)
+    assert list(wall.isna()) == [False, True, False, True]
+    assert wall[0] == pd.to_datetime(1.7e9, unit="s") and wall[2] == pd.to_datetime(1.7e9 + 0.25, unit="s")
+    assert _to_wall(np.full(1725, np.nan)).isna().all() and len(_to_wall(np.empty(0))) == 0
+    assert _to_wall(mixed[[0, 2]]).equals(pd.to_datetime(mixed[[0, 2]], unit="s"))

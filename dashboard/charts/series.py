@@ -261,8 +261,19 @@ def _column(arr: array, dtype: type, n: int) -> np.ndarray:
 
 
 def _to_wall(ts: np.ndarray) -> pd.DatetimeIndex:
-    """Naive wall-clock datetimes (the log's own clock) from float seconds; NaN -> NaT."""
-    return pd.to_datetime(ts, unit="s")
+    """Naive wall-clock datetimes (the log's own clock) from float seconds; NaN -> NaT.
+
+    Only the finite values go through ``pd.to_datetime``: on a column of NaN (a ``scalars.json`` log has no
+    timestamps) pandas' conversion, which raises on overflow, now and then raised ``FloatingPointError: overflow
+    encountered in multiply`` (seen in 1 of ~40 real logs per run, a different one each time: the Run page's model
+    of such a log failed at random)."""
+    ok = np.isfinite(ts)
+    if ok.all():
+        return pd.to_datetime(ts, unit="s")
+    wall = np.full(ts.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
+    if ok.any():
+        wall[ok] = pd.to_datetime(ts[ok], unit="s").to_numpy()
+    return pd.DatetimeIndex(wall)
 
 
 def train_frame(run: Run, iters_per_epoch: int | None = None) -> pd.DataFrame:
