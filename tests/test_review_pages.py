@@ -235,6 +235,17 @@ def test_compare_choices_go_to_the_url_and_back(env):
     assert chart_traces(again) == chart_traces(at)
 
 
+def test_a_compare_charts_png_is_named_by_its_metric_and_alignment(env):
+    """The camera button's file says what the chart holds (it was ``compare.png`` for every chart)."""
+    import json
+
+    at = open_page("compare", {"compare": [CLS_ID, NAN_ID], "metric": ["loss", "lr"], "x_axis": "relative"})
+    names = [json.loads(c.proto.json)["msg"]["config"]["toImageButtonOptions"]["filename"]
+             for c in at.get("bidi_component") if c.proto.component_name == "mmdash_live_chart"
+             and "msg" in json.loads(c.proto.json)]
+    assert names == ["compare.loss.by-relative", "compare.lr.by-relative"]
+
+
 def test_compare_a_validation_metric(env):
     at = open_page("compare", {"compare": [CLS_ID, "sample_logs/det_crash_resume/console_tee.log"],
                           "metric": "coco/bbox_mAP"})

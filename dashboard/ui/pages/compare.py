@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from dashboard.analysis import RunSummary, combine, summarize
+from dashboard.reports import exports
 from dashboard.ui import common
 from dashboard.ui import live as live_page
 from dashboard.ui.live_chart import live_chart
@@ -279,7 +280,15 @@ if not metrics:
 
 timed = bool(live) and any(c.live for c in loaded)
 refs = tuple(str(c.target) for c in loaded)
-chart_config = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "filename": "compare"}}
+
+
+def chart_config(m: str) -> dict:
+    """A chart's plotly config: the camera button's file says what it holds, ``compare.<metric>.by-<align>.png``
+    (it was ``compare.png`` for every chart)."""
+    name = exports.download_name("compare", f".{m}.by-{align}")
+    return {"displaylogo": False, "toImageButtonOptions": {"format": "png", "filename": name, "scale": 2}}
+
+
 runs_drawn = {"table": 0, "charts": 0}
 
 
@@ -310,7 +319,7 @@ def chart(items: list[Compared], m: str):
 
 def draw(items: list[Compared], m: str, key: str) -> None:
     payload, identity = chart(items, m)
-    live_chart(payload, key=key, identity=identity, config=chart_config)
+    live_chart(payload, key=key, identity=identity, config=chart_config(m))
 
 
 @st.fragment(run_every=TABLE_INTERVAL if timed else None)
