@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.live.deferred import DeferredTailer
+from dashboard.views import app_state
 from dashboard.views import summary_cache as sc
 from dashboard.views.app_state import AppConfig, AppState
 from dashboard.views.summary_cache import SummaryCache
@@ -201,6 +202,26 @@ def test_the_run_page_and_the_runs_page_share_a_run_summary(root, tmp_path):
         model = state.run_model(src, 1)
         assert model is not None and model.summary is listed[1][0] and model.median_record_gap == listed[1][1]
         assert state.stats()["summaries built"] == built
+    finally:
+        state.close()
+
+
+def test_a_log_read_after_the_first_pass_gets_its_summaries_written_without_a_page(root, tmp_path, monkeypatch):
+    """A log the first pass did not summarize (it changed after, or a big one was read to its end later) gets its
+    summaries into the cache once it settles, with no page asking for them (issue 18: a restart after the Run page
+    of the big log found its parse but not its summaries, read it at once and summarized every run again)."""
+    monkeypatch.setattr(app_state, "STORE_RETRY", 0.2)
+    state = start(root, tmp_path / "cache")
+    try:
+        assert wait_until(lambda: state.stats()["cache entries written"] == 3, timeout=60), state.stats()
+        log = root / "w" / "20250101_000000" / "20250101_000000.log"
+        append(log, train_line(110))
+        src = state.lookup("logs/w/20250101_000000/20250101_000000.log").source
+        assert wait_until(lambda: src.runs and src.runs[0].last_iter == 110)
+        os.utime(log, (AN_HOUR_AGO, AN_HOUR_AGO))  # settled
+        assert wait_until(lambda: state.stats()["cache entries written"] == 4, timeout=60), state.stats()
+        st = log.stat()
+        assert state.summary_cache.get(str(log), st).summaries[0][0].last_iter == 110
     finally:
         state.close()
 

@@ -99,8 +99,9 @@ PARK_IDLE = 600.0
 #: a fast-growing log then cost at most ~1/MIN_AGE builds a second, not N.
 MIN_AGE = 0.5
 #: A chart this young is reused for a newer model of its run (``AppState.figure``'s ``family``): building one costs
-#: ~0.05 s (plotly's validation), so a run that grows all the time costs at most one build per chart a second
-#: however many sessions show it; a point waits at most this long for its chart (the live goal: 1 s at p95).
+#: up to ~0.1 s on a run of a million records (smoothing and downsampling; the figure is a dict, no plotly
+#: validation), so a run that grows all the time costs at most one build per chart a second however many sessions
+#: show it; a point waits at most this long for its chart (the live goal: 1 s at p95).
 FIGURE_REUSE = 1.0
 WATCHER_READY_TIMEOUT = 120.0
 #: How long a caller of ``need_records`` waits by default for the watcher to read a log to its end.
@@ -341,8 +342,10 @@ class AppState:
 
     def _summaries_worker(self) -> None:
         """Summarize every log as the first scan reads it; then, every ``STORE_RETRY`` seconds, write the
-        summaries of logs that settled to the summary cache (whether or not a page asks for them) and their parses
-        to the parse cache, and drop the run models no page asked for in ``MODEL_IDLE`` seconds."""
+        summaries of logs that settled to the summary cache (whether or not a page asks for them: a log read to
+        its end after the first pass, e.g. a big one a page asked for, is summarized here) and then their parses
+        to the parse cache, and drop the run models no page asked for in ``MODEL_IDLE`` seconds. A restart then
+        finds both caches for a log, leaves it unread and keeps its summaries when a page reads it."""
         seen: dict[str, int] = {}
         while not self._closed:
             ready = self.watcher.ready  # read first: the pass below then covers everything the scan found
@@ -363,9 +366,25 @@ class AppState:
                     cached = self._by_source.get(src.id)
                 if cached is not None and cached[0] == src.version:
                     self._maybe_store(src, cached)
+                elif self._settled_unsummarized(src):
+                    self.run_summaries(src)  # writes them (``_maybe_store``)
             self._save_parses()
             self.drop_idle_models()
             self.park_idle()
+
+    def _settled_unsummarized(self, src: Source) -> bool:
+        """A log read to its end and not changed for ``SETTLED`` seconds whose summaries of this state are
+        neither built nor in the summary cache."""
+        if self.summary_cache is None or getattr(src.tailer, "deferred", False):
+            return False
+        with src.lock:
+            if reading_of(src) is not None:
+                return False
+        try:
+            st = os.stat(src.path)
+        except OSError:
+            return False
+        return time.time() - st.st_mtime >= SETTLED and self._stored.get(src.path) != (st.st_size, st.st_mtime_ns)
 
     # -- the parse cache (a big log is not parsed again at the next start) --------------------------------
     def _save_parses(self) -> None:
