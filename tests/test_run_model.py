@@ -6,6 +6,7 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
@@ -563,3 +564,28 @@ def test_a_chart_title_says_which_run_and_settings_and_log_text_stays_literal():
     assert "smoothing 0.8" in sub and "log y" in sub and "range 100 to end" in sub
     assert {t.visible for t in fig.data if t.legendgroup == "series-0"} == {"legendonly"}
     assert fig.layout.yaxis.fixedrange is True  # drag-zoom is for x; y fits the window
+
+
+def test_checkpoint_ticks_keep_their_axis_when_the_y_scale_is_set():
+    """The checkpoint ticks sit at 0 on their own hidden 0..1 axis (``yaxis2``): framing a constant series and
+    ignoring outliers set the range of the chart's y axis only. They set every y axis before, so a fixed learning
+    rate of a run with checkpoints was not framed (the ticks' zeros made it look varied) and, with a spike clipped,
+    the ticks' axis got the loss's range and the ticks (at 0) left the chart."""
+    n = 200
+    it = np.arange(1, n + 1) * 10
+    loss = np.linspace(2.0, 1.0, n)
+    loss[150] = 100.0  # a spike: off the scale
+    frame = pd.DataFrame({"iter": it, "epoch": np.nan, "epoch_progress": np.nan, "timestamp": it * 1.0,
+                          "relative_seconds": it * 1.0, "lr": np.full(n, 1e-4), "loss": loss})
+    frame.attrs["fields"] = {"lr": "lr", "loss": "loss"}
+    ticks = [500, 1000, 1500]
+    lr = rm.build_figure(rm.ChartSpec("lr", "Learning rate", ("lr",), "train", False), frame, pd.DataFrame(),
+                         rm.ChartView(), checkpoint_iters=ticks)
+    assert lr["layout"]["yaxis"]["range"] == pytest.approx([0.5e-4, 1.5e-4])
+    losses = rm.build_figure(rm.ChartSpec("losses", "Losses", ("loss",), "train", True), frame, pd.DataFrame(),
+                             rm.ChartView(), checkpoint_iters=ticks)
+    assert losses["layout"]["yaxis"]["range"][1] < 100.0 and losses["layout"]["yaxis"]["autorange"] is False
+    for fig in (lr, losses):
+        assert fig["layout"]["yaxis2"]["range"] == [0, 1]
+        (tick_trace,) = [t for t in fig["data"] if t.get("name") == "checkpoint"]
+        assert list(tick_trace["x"]) == [500, 1000, 1500] and tick_trace["yaxis"] == "y2"

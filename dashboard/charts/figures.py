@@ -616,7 +616,7 @@ def clip_outliers(fig: Figure, log_y: bool = False) -> tuple[float, float] | Non
         cx.extend(xs[out].tolist())
         cv.extend(values[out].tolist())
         cy.extend(np.where(values[out] > edge_hi, edge_hi, edge_lo).tolist())
-    update_yaxes(fig, range=[lo, hi], autorange=False)
+    update_layout(fig, yaxis={"range": [lo, hi], "autorange": False})  # the main axis only (not the ticks' own)
     if cx:
         add_trace(fig, x=cx, y=cy, mode="markers", name=CLIPPED_NAME, showlegend=False, customdata=cv,
                   marker={"symbol": ["triangle-up" if c > edge_hi else "triangle-down" for c in cv], "size": 9,

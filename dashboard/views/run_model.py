@@ -471,7 +471,8 @@ def eval_axis(evals: pd.DataFrame, x_axis: str) -> str:
 def _frame_constant_series(fig: Figure) -> None:
     """A series that never changes (a fixed learning rate) gets a y range around its value: plotly's default
     (value +- 1) puts a learning rate of 1e-4 on a line labelled 0."""
-    values = [np.asarray(t["y"], dtype=np.float64) for t in fig["data"] if t.get("y") is not None and len(t["y"])]
+    values = [np.asarray(t["y"], dtype=np.float64) for t in fig["data"]
+              if t.get("yaxis") in (None, "y") and t.get("y") is not None and len(t["y"])]
     if not values:
         return
     y = np.concatenate(values)
@@ -480,7 +481,7 @@ def _frame_constant_series(fig: Figure) -> None:
         return
     c = float(y[0])
     pad = abs(c) * 0.5 if c else 1.0
-    update_yaxes(fig, range=[c - pad, c + pad])
+    update_layout(fig, yaxis={"range": [c - pad, c + pad]})  # the main axis (the checkpoint ticks have their own)
 
 
 def _checkpoints_as_one_trace(fig: Figure) -> None:
