@@ -114,9 +114,9 @@ def live_charts(at) -> list[dict]:
     return out
 
 
-def open_page(name: str | None = None, query: dict | None = None):
+def open_page(name: str | None = None, query: dict | None = None, details: bool = True):
     """The app (``app.py``, so pages can switch to each other) opened at page ``name`` (None: the default page)
-    with ``query`` in the URL, run once; fails on a script exception."""
+    with ``query`` in the URL, run once; fails on a script exception. ``details``: see ``rerun``."""
     from streamlit.testing.v1 import AppTest
 
     from tests.conftest import ROOT
@@ -126,14 +126,38 @@ def open_page(name: str | None = None, query: dict | None = None):
         at.query_params[k] = v
     if name is not None:
         at.switch_page(str(ROOT / "dashboard" / "ui" / "pages" / f"{name}.py"))
-    return rerun(at)
+    return rerun(at, details)
 
 
-def rerun(at):
-    """Run the page again (after a widget change); fails on a script exception."""
+def rerun(at, details: bool = True):
+    """Run the page again (after a widget change); fails on a script exception. A Run page that waits for its
+    first chart to be drawn before it draws the details below the charts (``run_view._after_first_chart``) gets
+    what the browser sends then: the component's trigger, and the run it causes (``details=False``: not yet; in
+    the browser that run is the details' fragment's alone, AppTest runs the whole page: the notices of a page
+    just opened are gone from it)."""
     at.run()
     assert not at.exception, at.exception
+    waiting = [c for c in at.get("bidi_component") if c.proto.component_name.endswith("mmdash_after_first_chart")]
+    if waiting and details:
+        fire_trigger(at, waiting[0].proto.id, "ready", True)
     return at
+
+
+def fire_trigger(at, component_id: str, event: str, value) -> None:
+    """A ``st.components.v2`` component's ``setTriggerValue(event, value)``, as the browser sends it: the page's
+    widget states plus the component's trigger, then a run."""
+    import json
+
+    from streamlit.components.v2.bidi_component.main import _make_trigger_id
+    from streamlit.proto.WidgetStates_pb2 import WidgetStates
+
+    states = WidgetStates()
+    states.CopyFrom(at._tree.get_widget_states())
+    trigger = states.widgets.add()
+    trigger.id = _make_trigger_id(component_id, "events")
+    trigger.json_trigger_value = json.dumps([{"event": event, "value": value}])
+    at._run(states)
+    assert not at.exception, at.exception
 
 
 def page_text(at) -> str:

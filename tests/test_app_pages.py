@@ -55,8 +55,8 @@ def runs_page(query: dict[str, str] | None = None) -> AppTest:
     return open_page(None, query)
 
 
-def run_page(query: dict[str, str | list[str]]) -> AppTest:
-    return open_page("run", query)
+def run_page(query: dict[str, str | list[str]], details: bool = True) -> AppTest:
+    return open_page("run", query, details)
 
 
 def charts(at: AppTest) -> list[dict]:
@@ -331,7 +331,7 @@ def test_changing_the_axis_clears_the_range(log_root):
 
 def test_invalid_url_values_fall_back_to_defaults_with_notices(log_root):
     at = run_page({"run": f"logs/{LLM}", "smoothing": "7", "x_axis": "<script>", "metric": "nope", "r": "x",
-                   "log_y": "maybe"})
+                   "log_y": "maybe"}, details=False)
     text = page_text(at)
     assert "Some URL parameters were not understood" in text
     notices = "\n".join(t.value for t in at.text)
@@ -344,7 +344,7 @@ def test_invalid_url_values_fall_back_to_defaults_with_notices(log_root):
 
 
 def test_a_run_index_past_the_end_shows_the_last_run_with_a_notice(log_root):
-    at = run_page({"run": f"logs/{TEE}", "r": "7"})
+    at = run_page({"run": f"logs/{TEE}", "r": "7"}, details=False)
     assert "does not exist in this file" in page_text(at)
     assert tiles(at)["Iterations n/N"] == "600/600"
     assert "r" not in query(at)

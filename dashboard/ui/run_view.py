@@ -340,23 +340,76 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
                                         m.metrics.train_default),
                               _followed(eval_sel, m.metrics.eval_options, choices.eval_default,
                                         m.metrics.eval_default))
-        draw_charts(m, p, chart_view, opened.chart_cache, tools)
+        if draw_charts(m, p, chart_view, opened.chart_cache, tools) and runs["charts"] == 1:
+            runs["drew"] = 1
+
+    def write_url(believed: dict[str, str]) -> None:
+        new_query = {**run_page_query(view), **opened.extra_query, **believed}
+        common.set_query(new_query)
+        st.session_state["_run_url"] = {k: ([v] if isinstance(v, str) else list(v)) for k, v in new_query.items()}
+        written = [u for u in st.session_state.get(_WRITTEN) or [] if u != st.session_state["_run_url"]]
+        st.session_state[_WRITTEN] = (written + [st.session_state["_run_url"]])[-30:]
+
+    details_key = (source_key, chosen)
+
+    def details_ready() -> None:
+        st.session_state[_DETAILS_SHOWN] = details_key
+
+    @st.fragment
+    def details() -> None:
+        """The details below the charts: once per session and run, after the first chart is drawn (a rerun of
+        this fragment, not of the page: the live fragments keep their timers); then in every run. A change of
+        the setup check reruns this fragment, which writes the URL."""
+        if st.session_state.get(_DETAILS_SHOWN) != details_key:
+            _after_first_chart(bool(runs.get("drew")), details_ready)
+            return
+        believed = draw_details(model, latest=lambda: opened.model(chosen) if opened.liveness is not None else None,
+                                plan=plan, view=chart_view, compare_ref=opened.compare_ref)
+        write_url(believed)
 
     live_header()
     live_charts()
     chart_sync.sync_charts(_on_zoom, _on_legend)
     if timed:
         live_page.watchdog(STALE_AFTER)
-    believed = draw_details(model, latest=lambda: opened.model(chosen) if opened.liveness is not None else None,
-                            plan=plan, view=chart_view, compare_ref=opened.compare_ref)
+    details()
     with st.expander("About this log"):
         st.text(opened.about())
-    new_query = {**run_page_query(view), **opened.extra_query, **believed}
-    common.set_query(new_query)
-    st.session_state["_run_url"] = {k: ([v] if isinstance(v, str) else list(v)) for k, v in new_query.items()}
-    written = [u for u in st.session_state.get(_WRITTEN) or [] if u != st.session_state["_run_url"]]
-    st.session_state[_WRITTEN] = (written + [st.session_state["_run_url"]])[-30:]
+    write_url(believed_in_state(model))
     st.session_state["_run_source"] = source_key
+
+
+#: Session key: the run (source, run index) whose details this session has drawn (``_after_first_chart``).
+_DETAILS_SHOWN = "_run_details_shown"
+
+_AFTER_CHART_JS = """
+export default function (component) {
+  const { data, setTriggerValue } = component;
+  const started = performance.now();
+  const drawn = () => performance.getEntriesByType("mark").some((m) => m.name.startsWith("mmdash:drawn:"));
+  let done = false;
+  const check = () => {
+    if (done) return;
+    if (!data || !data.wait || drawn() || performance.now() - started > Number(data.max_wait_ms || 4000)) {
+      done = true;
+      setTriggerValue("ready", true);
+    }
+  };
+  check();
+  const id = setInterval(check, 50);
+  return () => clearInterval(id);
+}
+"""
+
+_after_chart = st.components.v2.component("mmdash_after_first_chart", js=_AFTER_CHART_JS)
+
+
+def _after_first_chart(wait: bool, on_ready: Callable[[], None]) -> None:
+    """A trigger that fires once the page's first chart is drawn (its ``mmdash:drawn:*`` mark; at once when the
+    run drew no chart, after 4 s at most): the details below the charts are drawn then (issue 12). Sent with the
+    charts, Streamlit's frontend rendered them (tables, grids, buttons) before it mounted the first chart."""
+    _after_chart(key="mmdash_after_first_chart", data={"wait": bool(wait), "max_wait_ms": 4000},
+                 on_ready_change=on_ready, height=0)
 
 
 def draw_header(m: rm.RunModel, lv: rm.Liveness | None) -> None:
@@ -415,8 +468,9 @@ class ChartTools:
 
 
 def draw_charts(m: rm.RunModel, plan: list[rm.ChartSpec], view: rm.ChartView,
-                cache: Callable[..., object], tools: ChartTools = ChartTools()) -> None:
-    """The chart plan, each chart sent as soon as it is built (the first one does not wait for the others)."""
+                cache: Callable[..., object], tools: ChartTools = ChartTools()) -> bool:
+    """The chart plan, each chart sent as soon as it is built (the first one does not wait for the others).
+    Returns whether it drew a chart."""
     shown = [spec for spec in rm.filter_plan(plan, tools.match) if spec.key not in tools.hidden]
     if not plan:
         st.info("This run has no train records or metrics to plot yet.")
@@ -465,9 +519,10 @@ def draw_charts(m: rm.RunModel, plan: list[rm.ChartSpec], view: rm.ChartView,
                 "applies to losses, time, grad_norm and throughput. Purple triangles: values off the scale (ignore "
                 "outliers). Drag on a chart: zoom every chart; double-click: reset. PNG: the camera button of a "
                 "chart.")
-    if m.gpu is not None:
-        for k in draw_gpu_charts(m, view, cache, view_of, tools.hidden):
-            axes[k] = view.x_axis  # on the run's x axis: a drag-zoom there zooms every chart too
+    gpu_charts = draw_gpu_charts(m, view, cache, view_of, tools.hidden) if m.gpu is not None else []
+    for k in gpu_charts:
+        axes[k] = view.x_axis  # on the run's x axis: a drag-zoom there zooms every chart too
+    return bool(shown or gpu_charts)
 
 
 def chart_config(m: rm.RunModel, chart: str, x_axis: str) -> dict:
@@ -606,6 +661,17 @@ _SETUP_INPUTS = (("dataset_size", "Dataset size (samples)"), ("gpus", "GPUs (pro
                  ("epochs", "Epochs"))
 
 
+def _believed(m: rm.RunModel, values: dict, sampler: str | None) -> CalculatorInputs:
+    logged = m.prefill.inputs if m.prefill else CalculatorInputs()
+    return replace(logged, **values, sampler=sampler or logged.sampler)
+
+
+def believed_in_state(m: rm.RunModel) -> dict[str, str]:
+    """The setup check's URL parameters from the session's values, for a run that has not drawn it yet."""
+    values = {k: st.session_state.get(f"{_K}calc_{k}") for k, _label in _SETUP_INPUTS}
+    return rm.believed_params(m, _believed(m, values, st.session_state.get(f"{_K}calc_sampler")))
+
+
 def draw_setup_check(m: rm.RunModel) -> dict[str, str]:
     """The setup a person believes they ran (prefilled with what the log states), the verdict against the log's
     N right here, and a link to the Calculator with the same inputs. Returns the inputs that differ from the log
@@ -618,8 +684,7 @@ def draw_setup_check(m: rm.RunModel) -> dict[str, str]:
         values[k] = col.number_input(label, min_value=1, step=1, value=None, key=f"{_K}calc_{k}",
                                      placeholder="unknown")
     sampler = cols[5].selectbox("Sampler", list(SAMPLERS), key=f"{_K}calc_sampler")
-    logged = m.prefill.inputs if m.prefill else CalculatorInputs()
-    believed = replace(logged, **values, sampler=sampler or logged.sampler)
+    believed = _believed(m, values, sampler)
     params = rm.believed_params(m, believed)
     check = rm.check_believed(m, believed)
     aud = check.audit
