@@ -10,7 +10,11 @@ asks for the model again (rebuilt only when the run grew) and for each chart (bu
 settings, shared by every session). Neither calls ``st.rerun()``: a full run is the moment a browser can lose its
 fragment timers (see ``dashboard.ui.live``), so a run that grows new metrics gets them on its charts at once
 (``_followed``) and in the sidebar at the next full run. The header fragment draws a heartbeat and the page mounts
-the ``live.watchdog``, which notices a page whose timer was lost and restarts it.
+the ``live.watchdog``, which notices a page whose timer was lost and restarts it. The details below the charts
+(``draw_details``) are a third fragment, without a timer: in a session's first run of a run it draws only a trigger
+that the browser fires once the first chart is drawn, and its rerun draws them (Streamlit's frontend rendered them
+before it mounted the first chart when they came with the charts: issue 12); it writes the setup check's URL
+parameters itself, as a change there reruns only it.
 
 Text rules: log text (file names, metric names, event and error text) goes to ``st.text`` / ``st.code`` /
 ``st.dataframe`` only; banner titles are our words and numbers (``run_model.banners``).
