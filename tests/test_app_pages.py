@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.ui import common
 from tests.conftest import SAMPLE_LOGS, SHARED_LOGS
-from tests.helpers import live_charts, open_page, page_text, tiles
+from tests.helpers import live_charts, open_page, page_text, rerun, tiles
 
 RUN_PAGE = "dashboard/ui/pages/run.py"
 LLM = "llm/20260314_090000/20260314_090000.log"
@@ -393,6 +393,25 @@ def test_the_setup_you_believe_is_checked_on_the_run_page_and_kept_in_the_url(lo
     again = run_page({"run": f"logs/{LLM}", "gpus": "4"})  # the link opens the same check
     assert again.number_input(key="run_calc_gpus").value == 4
     assert "This setup gives N = 936, but the log says N = 3672." in [e.value for e in again.error]
+
+
+def test_the_setup_check_keeps_its_values_when_another_run_is_picked_and_a_new_log_gets_its_own(log_root):
+    """The details are drawn after the first chart once per session and log (issue 12): a run picked in the
+    sidebar keeps them drawn, so the setup check's values and URL parameters stay; another log is prefilled."""
+    at = run_page({"run": f"logs/{TEE}"})
+    assert at.number_input(key="run_calc_gpus").value == 1
+    at.number_input(key="run_calc_gpus").set_value(3)
+    rerun(at)
+    at.selectbox(key="run_r").set_value(0)
+    rerun(at)
+    assert at.number_input(key="run_calc_gpus").value == 3 and query(at)["gpus"] == ["3"]
+    assert query(at)["r"] == ["0"]
+    at.query_params.clear()
+    at.query_params["run"] = f"logs/{LLM}"
+    rerun(at)
+    assert [at.number_input(key=f"run_calc_{k}").value for k in ("dataset_size", "gpus", "batch_size", "epochs")] \
+        == [1220, 1, 1, 3]
+    assert "This setup gives N = 3672: what the log says." in [s.value for s in at.success]
 
 
 def test_the_metric_filter_shows_every_matching_metric_and_the_chart_tools_are_in_the_url(log_root):

@@ -11,7 +11,7 @@ settings, shared by every session). Neither calls ``st.rerun()``: a full run is 
 fragment timers (see ``dashboard.ui.live``), so a run that grows new metrics gets them on its charts at once
 (``_followed``) and in the sidebar at the next full run. The header fragment draws a heartbeat and the page mounts
 the ``live.watchdog``, which notices a page whose timer was lost and restarts it. The details below the charts
-(``draw_details``) are a third fragment, without a timer: in a session's first run of a run it draws only a trigger
+(``draw_details``) are a third fragment, without a timer: in a session's first view of a log it draws only a trigger
 that the browser fires once the first chart is drawn, and its rerun draws them (Streamlit's frontend rendered them
 before it mounted the first chart when they came with the charts: issue 12); it writes the setup check's URL
 parameters itself, as a change there reruns only it.
@@ -354,14 +354,16 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
         written = [u for u in st.session_state.get(_WRITTEN) or [] if u != st.session_state["_run_url"]]
         st.session_state[_WRITTEN] = (written + [st.session_state["_run_url"]])[-30:]
 
-    details_key = (source_key, chosen)
+    # Once per session and log: a run picked in the sidebar keeps its details drawn (drawn in every full run,
+    # the setup check's values stay; a widget left out of a full run loses its value).
+    details_key = source_key
 
     def details_ready() -> None:
         st.session_state[_DETAILS_SHOWN] = details_key
 
     @st.fragment
     def details() -> None:
-        """The details below the charts: once per session and run, after the first chart is drawn (a rerun of
+        """The details below the charts: once per session and log, after the first chart is drawn (a rerun of
         this fragment, not of the page: the live fragments keep their timers); then in every run. A change of
         the setup check reruns this fragment, which writes the URL."""
         if st.session_state.get(_DETAILS_SHOWN) != details_key:
@@ -383,7 +385,7 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
     st.session_state["_run_source"] = source_key
 
 
-#: Session key: the run (source, run index) whose details this session has drawn (``_after_first_chart``).
+#: Session key: the log (source) whose details this session has drawn (``_after_first_chart``).
 _DETAILS_SHOWN = "_run_details_shown"
 
 _AFTER_CHART_JS = """
