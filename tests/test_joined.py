@@ -39,11 +39,16 @@ def test_the_names_and_links_of_a_group():
     assert joined.run_href(group[-1]) == "run?run=logs/work_dirs/det/20250102_000000/20250102_000000.log&combine=1"
 
 
-def test_the_crashed_and_resumed_detector_is_one_run_of_600_iterations(tmp_path):
+def detector_and_classifier(tmp_path) -> AppState:
+    """A server on a root holding the crashed-and-resumed detector (two folders) and the classifier (one)."""
     root = tmp_path / "logs"
     shutil.copytree(SAMPLE_LOGS / "det_crash_resume", root / "det_crash_resume")
     shutil.copytree(SAMPLE_LOGS / "cls_epoch_val", root / "cls_epoch_val")
-    state = AppState(AppConfig((str(root),), "MMDASH_ROOTS", False))
+    return AppState(AppConfig((str(root),), "MMDASH_ROOTS", False))
+
+
+def test_the_crashed_and_resumed_detector_is_one_run_of_600_iterations(tmp_path):
+    state = detector_and_classifier(tmp_path)
     try:
         first = "logs/det_crash_resume/20260316_214000/20260316_214000.log"
         resumed = "logs/det_crash_resume/20260317_085500/20260317_085500.log"
@@ -81,10 +86,7 @@ def test_the_switch_is_in_the_urls_of_both_pages():
 def test_compare_takes_the_joined_run_whole_with_the_choice_in_its_url(tmp_path):
     """Compare's reference to a joined run (``<last log>::combine``) survives the URL and names the same joined run
     the Run page shows with combine=1: iterations of the earlier folder included, labelled with its folder count."""
-    root = tmp_path / "logs"
-    shutil.copytree(SAMPLE_LOGS / "det_crash_resume", root / "det_crash_resume")
-    shutil.copytree(SAMPLE_LOGS / "cls_epoch_val", root / "cls_epoch_val")
-    state = AppState(AppConfig((str(root),), "MMDASH_ROOTS", False))
+    state = detector_and_classifier(tmp_path)
     try:
         first = "logs/det_crash_resume/20260316_214000/20260316_214000.log"
         resumed = "logs/det_crash_resume/20260317_085500/20260317_085500.log"
