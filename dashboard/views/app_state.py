@@ -420,14 +420,21 @@ class AppState:
     # -- the summary cache (logs that did not change since the last start are not read) -------------------
     def _known(self, path: str, st: os.stat_result) -> bool:
         """The deferred tailer's question at a log's first look: are its summaries in the cache for this stat?"""
-        entry = self.summary_cache.get(path, st) if self.summary_cache is not None else None
+        entry = self._take_from_disk(path, st)
         if entry is None:
             return False
-        with self._lock:
-            self._disk[path] = entry
-            self._stored[path] = (entry.size, entry.mtime_ns)
         self.counters.summaries_loaded += len(entry.summaries)
         return True
+
+    def _take_from_disk(self, path: str, st: os.stat_result) -> Entry | None:
+        """The summary cache's entry for ``path`` at stat ``st``, kept for ``_from_disk`` (a log left unread or
+        parked shows these), or None."""
+        entry = self.summary_cache.get(path, st) if self.summary_cache is not None else None
+        if entry is not None:
+            with self._lock:
+                self._disk[path] = entry
+                self._stored[path] = (entry.size, entry.mtime_ns)
+        return entry
 
     def _from_disk(self, src: Source) -> list[tuple[RunSummary, float | None]] | None:
         """The cached summaries of a log left unread, or None (and the log is asked for) when they do not fit."""
@@ -786,11 +793,9 @@ class AppState:
             kept_from = self.parse_cache.min_bytes if self.parse_cache is not None else PARSE_CACHE_MIN_BYTES
             if st.st_size >= kept_from and not (self.parse_cache is not None and t.parse_saved):
                 continue  # a big log whose parse is not on disk: opened again, it would be parsed again
-            entry = self.summary_cache.get(src.path, st)
+            entry = self._take_from_disk(src.path, st)
             if entry is None or entry.source_id != src.id:
                 continue
-            with self._lock:
-                self._disk[src.path] = entry
             t.park()
             asked += 1
         if asked:
