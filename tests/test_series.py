@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -52,7 +52,7 @@ finite_or_not = st.one_of(
 
 
 @pytest.mark.parametrize("weight", [0.01, 0.3, 0.6, 0.9, 0.99])
-@pytest.mark.parametrize("n", [1, 2, 5, 37, 1000, 4099])
+@pytest.mark.parametrize("n", [1, 2, 5, 37, 1000, 4099, 70_000])  # 70,000: blocks of blocks (two levels)
 def test_ema_matches_tensorboard_loop(weight, n):
     rng = np.random.default_rng(n)
     v = rng.normal(size=n) * 3 + 10
@@ -71,6 +71,12 @@ def test_ema_property_matches_reference(values, weight):
         np.testing.assert_array_equal(got, v)
     else:
         np.testing.assert_allclose(got, tensorboard_ema(values, weight), rtol=1e-7, atol=1e-6)
+
+
+@pytest.mark.parametrize("weight", [1e-130, 1e-300, 0.999])  # no block of 2 fits; the widest blocks
+def test_ema_of_extreme_weights_matches_tensorboard_loop(weight):
+    v = np.random.default_rng(3).normal(size=5000) * 1e3
+    np.testing.assert_allclose(ema_smooth(v, weight), tensorboard_ema(v, weight), rtol=1e-9, atol=1e-9)
 
 
 def test_ema_weight_zero_returns_the_input_values():
@@ -339,3 +345,34 @@ def test_wall_clock_of_unknown_timestamps_is_nat():
     assert wall[0] == pd.to_datetime(1.7e9, unit="s") and wall[2] == pd.to_datetime(1.7e9 + 0.25, unit="s")
     assert _to_wall(np.full(1725, np.nan)).isna().all() and len(_to_wall(np.empty(0))) == 0
     assert _to_wall(mixed[[0, 2]]).equals(pd.to_datetime(mixed[[0, 2]], unit="s"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(seconds=st.lists(st.floats(-9.0e9 + 1, 9.0e9 - 1, allow_nan=False, allow_infinity=False), min_size=1,
+                        max_size=50))
+def test_wall_clock_is_pandas_conversion_to_the_nanosecond(seconds):
+    """``_to_wall`` converts seconds itself (a twentieth of pandas' time on a 1M-line run) and must give exactly
+    the datetimes ``pd.to_datetime(unit="s")`` gives, fractions of a second included."""
+    from dashboard.charts.series import _to_wall
+
+    ts = np.array(seconds)
+    assert _to_wall(ts).equals(pd.to_datetime(ts, unit="s"))
+
+
+@pytest.mark.parametrize("clock", ["whole", "milliseconds", "microseconds"])
+def test_wall_clock_of_a_run_of_log_times_is_pandas_conversion(clock):
+    from dashboard.charts.series import _to_wall
+
+    rng = np.random.default_rng(7)
+    ts = np.sort(rng.uniform(1.6e9, 1.8e9, 100_000))
+    ts = {"whole": np.round(ts), "milliseconds": np.round(ts, 3), "microseconds": np.round(ts, 6)}[clock]
+    assert _to_wall(ts).equals(pd.to_datetime(ts, unit="s"))
+
+
+def test_wall_clock_past_the_year_2262_is_refused_as_pandas_refuses_it():
+    from dashboard.charts.series import _to_wall
+
+    with pytest.raises(pd.errors.OutOfBoundsDatetime):
+        pd.to_datetime(np.array([1.0e10]), unit="s")
+    with pytest.raises(pd.errors.OutOfBoundsDatetime):
+        _to_wall(np.array([1.7e9, 1.0e10]))

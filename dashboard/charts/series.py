@@ -54,9 +54,8 @@ def ema_smooth(values: np.ndarray, weight: float) -> np.ndarray:
     - A series whose finite values are all equal is returned as is (TensorBoard does the same, so a
       constant learning rate does not show floating-point wiggles).
 
-    Vectorised by blocks: the recurrence runs column by column over a ``(blocks, B)`` matrix
-    (``B`` ~ sqrt(n) numpy steps), then the carries between blocks are propagated; the result is
-    the sequential recurrence up to floating-point reassociation.
+    Vectorised (``_linear_recurrence``): the result is the sequential recurrence up to floating-point
+    reassociation.
     """
     if not (0.0 <= weight < 1.0) or math.isnan(weight):
         raise ValueError(f"smoothing weight must be in [0, 1), got {weight!r}")
@@ -64,45 +63,61 @@ def ema_smooth(values: np.ndarray, weight: float) -> np.ndarray:
     if weight == 0.0 or v.size == 0:
         return v
     finite = np.isfinite(v)
+    if finite.all():  # the usual case: no mask to apply
+        return v if np.all(v == v[0]) else _ema_finite(v, weight)
     out = np.full(v.shape, np.nan)
     f = v[finite]
-    m = f.size
-    if m == 0:
+    if f.size == 0:
         return out
-    if np.all(f == f[0]):
-        out[finite] = f
-        return out
-    out[finite] = _ema_finite(f, weight)
+    out[finite] = f if np.all(f == f[0]) else _ema_finite(f, weight)
     return out
 
 
 def _ema_finite(f: np.ndarray, w: float) -> np.ndarray:
     """Debiased EMA of an all-finite 1-D array (helper of ``ema_smooth``)."""
-    m = f.size
-    b = max(1, math.isqrt(m))
-    nblocks = -(-m // b)
-    padded = np.zeros(nblocks * b)
-    padded[:m] = f
-    # Transposed so that step j of every block is one contiguous row.
-    xt = np.ascontiguousarray(padded.reshape(nblocks, b).T) * (1.0 - w)
-    # Local EMA inside each block, starting from 0 (vectorised across blocks).
-    local_t = np.empty_like(xt)
-    acc = np.zeros(nblocks)
-    for j in range(b):
-        acc = acc * w + xt[j]
-        local_t[j] = acc
-    local = local_t.T
-    # Carry into each block: the true state at the end of the previous block.
-    wb = w**b
-    carry = np.empty(nblocks)
-    state = 0.0
-    for k in range(nblocks):
-        carry[k] = state
-        state = state * wb + local[k, -1]
-    powers = w ** np.arange(1, b + 1)
-    full = (local + carry[:, None] * powers[None, :]).reshape(-1)[:m]
-    debias = 1.0 - w ** np.arange(1, m + 1, dtype=np.float64)
-    return full / debias
+    out = _linear_recurrence(f * (1.0 - w), w)
+    # Debias by 1 - w**k; past the first ``k`` where w**k < 2**-60 that is exactly 1.0 in float64, so only the
+    # head needs the (slow, element-wise) powers.
+    head = min(out.size, math.ceil(60 * math.log(2) / -math.log(w)) + 1)
+    out[:head] /= 1.0 - w ** np.arange(1, head + 1, dtype=np.float64)
+    return out
+
+
+#: ``_linear_recurrence``: the widest block, and the largest power of 1/w a block may scale by (10**250: far from
+#: float64's overflow, while a block's sum keeps float64's relative precision; see the function's doc).
+_BLOCK = 256
+_MAX_LOG10_SCALE = 250.0
+
+
+def _linear_recurrence(x: np.ndarray, w: float) -> np.ndarray:
+    """``y[k] = w * y[k-1] + x[k]`` (``y[-1] = 0``, ``0 <= w < 1``) without a Python loop over ``x``.
+
+    By blocks of ``B`` values: inside a block ``y[j] = w**j * cumsum(x[i] * w**-i)[j]`` plus the block's carry
+    (the state at the end of the block before it) times ``w**(j+1)``; the carries are the same recurrence over the
+    blocks' last values with weight ``w**B``, solved the same way (depth log_B(n)). ``B`` keeps ``w**-B`` under
+    1e250, so no term overflows; each sum's rounding error stays within about ``eps * max|x| / (1 - w)``, the
+    sequential loop's own order. A weight so small that no block of 2 fits (``w < 1e-125``) keeps only the term
+    of the value before (the next one is under 1e-250 of it)."""
+    n = x.size
+    if n == 0 or w == 0.0:
+        return x.astype(np.float64, copy=True)
+    block = min(_BLOCK, int(_MAX_LOG10_SCALE / -math.log10(w)))
+    if block < 2:
+        y = x.astype(np.float64, copy=True)
+        y[1:] += w * x[:-1]
+        return y
+    nblocks = -(-n // block)
+    padded = np.zeros(nblocks * block)
+    padded[:n] = x
+    m = padded.reshape(nblocks, block)
+    j = np.arange(block, dtype=np.float64)
+    up, down = w ** -j, w ** j  # 1/w**j and w**j
+    local = np.cumsum(m * up, axis=1)
+    local *= down
+    if nblocks > 1:
+        ends = _linear_recurrence(local[:, -1], w ** block)  # the state at the end of each block
+        local[1:] += ends[:-1, None] * (down * w)[None, :]
+    return local.reshape(-1)[:n]
 
 
 # -------------------------------------------------------------------------------------------- downsampling
@@ -141,18 +156,23 @@ def downsample(x: np.ndarray, y: np.ndarray, max_points: int = 4000) -> tuple[np
         if y.size <= max_points:
             return x, y
     finite = np.isfinite(y)
-    markers = _nonfinite_markers(finite, max(1, max_points // 4))
-    finite_idx = np.flatnonzero(finite)
+    every = bool(finite.all())  # the usual case: no index of the finite points to build and apply
+    markers = np.empty(0, dtype=np.int64) if every else _nonfinite_markers(finite, max(1, max_points // 4))
+    finite_idx = None if every else np.flatnonzero(finite)
     budget = max_points - markers.size
-    if finite_idx.size > budget:
-        fx = np.ascontiguousarray(xnum[finite_idx])
-        fy = np.ascontiguousarray(y[finite_idx])
+    if finite_idx is not None and finite_idx.size <= budget:
+        keep = finite_idx
+    else:
+        fx = np.ascontiguousarray(xnum if finite_idx is None else xnum[finite_idx])
+        fy = np.ascontiguousarray(y if finite_idx is None else y[finite_idx])
         if fx.size > 1 and np.all(fx[1:] > fx[:-1]):
             picked = _DOWNSAMPLER.downsample(fx, fy, n_out=budget)
         else:
             picked = _DOWNSAMPLER.downsample(fy, n_out=budget)
-        finite_idx = finite_idx[np.asarray(picked, dtype=np.int64)]
-    keep = np.union1d(finite_idx, markers) if markers.size else finite_idx
+        picked = np.asarray(picked, dtype=np.int64)
+        keep = picked if finite_idx is None else finite_idx[picked]
+    if markers.size:
+        keep = np.union1d(keep, markers)
     return x[keep], y[keep]
 
 
@@ -260,19 +280,37 @@ def _column(arr: array, dtype: type, n: int) -> np.ndarray:
     return out
 
 
+#: Seconds from which ``_to_wall`` leaves the conversion to pandas (it raises past datetime64[ns]'s range, the year
+#: 2262; below this bound ``_seconds_to_ns`` cannot overflow).
+_NS_SAFE_SECONDS = 9.0e9
+
+
+def _seconds_to_ns(ts: np.ndarray) -> np.ndarray:
+    """Finite float seconds (``|ts| < _NS_SAFE_SECONDS``) -> int64 nanoseconds, rounded as pandas'
+    ``to_datetime(unit="s")`` rounds them (the whole seconds truncated, the fraction rounded to 9 digits), in a
+    twentieth of its time."""
+    base = ts.astype(np.int64)
+    return base * 1_000_000_000 + (np.round(ts - base, 9) * 1e9).astype(np.int64)
+
+
 def _to_wall(ts: np.ndarray) -> pd.DatetimeIndex:
     """Naive wall-clock datetimes (the log's own clock) from float seconds; NaN -> NaT.
 
-    Only the finite values go through ``pd.to_datetime``: on a column of NaN (a ``scalars.json`` log has no
-    timestamps) pandas' conversion, which raises on overflow, now and then raised ``FloatingPointError: overflow
-    encountered in multiply`` (seen in 1 of ~40 real logs per run, a different one each time: the Run page's model
-    of such a log failed at random)."""
+    Only the finite values are converted: on a column of NaN (a ``scalars.json`` log has no timestamps) pandas'
+    conversion, which raises on overflow, now and then raised ``FloatingPointError: overflow encountered in
+    multiply`` (seen in 1 of ~40 real logs per run, a different one each time: the Run page's model of such a log
+    failed at random)."""
     ok = np.isfinite(ts)
-    if ok.all():
-        return pd.to_datetime(ts, unit="s")
+    every = bool(ok.all())
+    v = ts if every else ts[ok]
+    if v.size and float(np.abs(v).max()) >= _NS_SAFE_SECONDS:
+        ns = pd.to_datetime(v, unit="s").to_numpy().view(np.int64)  # out of range: pandas says so
+    else:
+        ns = _seconds_to_ns(v)
+    if every:
+        return pd.DatetimeIndex(ns.view("datetime64[ns]"))
     wall = np.full(ts.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
-    if ok.any():
-        wall[ok] = pd.to_datetime(ts[ok], unit="s").to_numpy()
+    wall[ok] = ns.view("datetime64[ns]")
     return pd.DatetimeIndex(wall)
 
 
