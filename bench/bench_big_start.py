@@ -3,6 +3,7 @@
     python bench/bench_big_start.py                      # 5 rounds, ~10 min (makes the 1M-line log when missing)
     python bench/bench_big_start.py --log /tmp/bigroot/big/20250101_000000/20250101_000000.log --rounds 5
     python bench/bench_big_start.py --only mmdash,floor  # leave TensorBoard out (or: --only tensorboard)
+    python bench/bench_big_start.py --baseline /work/wt/base  # also a baseline checkout, in the same rounds
 
 Run by hand; numbers, never assertions. Four servers, each started the same way (``subprocess.Popen``, then its
 health URL polled every 50 ms), on ports from ``--port`` (default 8750: the app 8750, the floor 8751, TensorBoard
@@ -265,6 +266,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--port", type=int, default=8750, help="the app's port; the floor +1, TensorBoard +16")
     ap.add_argument("--tb-venv", type=Path, default=Path("/tmp/mmdash-bench-tbvenv"))
     ap.add_argument("--only", default="floor,tensorboard,mmdash,small")
+    ap.add_argument("--baseline", type=Path, default=None,
+                    help="another checkout of the dashboard (e.g. a git worktree of main) measured in the same rounds "
+                         "as base_cold / base_restart (its own cache folder)")
     ap.add_argument("--dont-write-bytecode", action="store_true",
                     help="start the servers with PYTHONDONTWRITEBYTECODE=1 (every start compiles the dashboard's "
                          "modules from source), as the runs before issue 18's cpu18 did when the shell had it set")
@@ -340,6 +344,26 @@ def main(argv: list[str]) -> int:
         plans.append(("mmdash_cold", "mmdash", start_cold, run_url, last, parse_saved))
         plans.append(("mmdash_restart", "mmdash", lambda: Server(root, "big-start", env=env, port=args.port),
                       run_url, last, None))
+    if args.baseline is not None:
+        base_cache = OUT / "cache-big-start-base"
+        base_env = {"MMDASH_CACHE_DIR": str(base_cache)}
+
+        def start_base_cold() -> Server:
+            for p in base_cache.glob("*"):
+                if p.name != "scanner":
+                    shutil.rmtree(p) if p.is_dir() else p.unlink()
+            return Server(root, "big-start-base", env=base_env, port=args.port, app_dir=args.baseline.resolve())
+
+        def base_saved() -> dict:
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 120 and not any((base_cache / "parses").glob("*")):
+                time.sleep(0.5)
+            return {"parse_cache_waited_s": round(time.monotonic() - t0, 1)}
+
+        plans.append(("base_cold", "mmdash", start_base_cold, run_url, last, base_saved))
+        plans.append(("base_restart", "mmdash", lambda: Server(root, "big-start-base", env=base_env, port=args.port,
+                                                               app_dir=args.baseline.resolve()),
+                      run_url, last, None))
     if "small" in only:
         plans.append(("small", "mmdash", lambda: Server(small_root, "big-start-small", port=args.port + 2),
                       small_url, small_last, None))
@@ -379,7 +403,7 @@ def main(argv: list[str]) -> int:
         x, y = med.get(a, {}).get("cpu_to_complete_s"), med.get(b, {}).get("cpu_to_complete_s")
         return round(x / y, 2) if x and y else None
 
-    for name in ("mmdash_cold", "mmdash_restart"):
+    for name in ("mmdash_cold", "mmdash_restart", "base_cold", "base_restart"):
         if name in med:
             goals[name] = {"vs_tensorboard": ratio(name, "tensorboard"), "vs_floor": ratio(name, "floor"),
                            "vs_tensorboard_per_round": per_round(name, "tensorboard"),
@@ -415,6 +439,13 @@ def main(argv: list[str]) -> int:
         if g.get("rss_added_mib") is not None:
             parts.append(f"memory added {g['rss_added_mib']} MiB (goal <= 200: {verdict[g['rss_added_mib'] <= 200]})")
         print(f"{name}: " + "; ".join(parts))
+    for name in ("cold", "restart"):
+        if f"base_{name}" in rows and f"mmdash_{name}" in rows:
+            pr = per_round(f"mmdash_{name}", f"base_{name}")
+            results.setdefault("vs_baseline", {})[name] = {"median_ratio": ratio(f"mmdash_{name}", f"base_{name}"),
+                                                         "per_round": pr, "median_of_rounds": _median(pr)}
+            print(f"{name}: this checkout / baseline {ratio(f'mmdash_{name}', f'base_{name}')} "
+                  f"(rounds {pr}, median {_median(pr)})")
     print("load average before", results["load_avg_before"], "after", results["load_avg_after"])
     path = OUT / "big_start_results.json"
     path.write_text(json.dumps(results, indent=1))

@@ -68,7 +68,9 @@ class Server:
     added to the command line (the soak turns Streamlit's file watcher off: the tree may change meanwhile)."""
 
     def __init__(self, root: Path, name: str, env: dict[str, str] | None = None, extra: tuple[str, ...] = (),
-                 port: int | None = None) -> None:
+                 port: int | None = None, app_dir: Path | None = None) -> None:
+        """``app_dir``: another checkout of the dashboard to serve (a baseline measured in the same run)."""
+        self.app_dir = app_dir or ROOT
         env = {**os.environ, "MMDASH_ROOTS": str(root), "MMDASH_DEMO": "0", "PYTHONUNBUFFERED": "1",
                "MMDASH_CACHE_DIR": str(OUT / f"cache-{name}"), **(env or {})}
         self._start("app.py", name, env, extra, port)
@@ -88,8 +90,8 @@ class Server:
         """Start ``cmd`` (output to ``bench/out/bench-streamlit-<name>.log``), then poll ``url + health`` every
         50 ms (90 s at most) until it answers (``expect``: its body, stripped)."""
         self.log = OUT / f"bench-streamlit-{name}.log"
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(cmd, cwd=getattr(self, "app_dir", ROOT), env=env, stdout=open(self.log, "w"),
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
