@@ -151,6 +151,7 @@ export default function (component) {
       if (gd.__mmdashDrawn === undefined) performance.mark("mmdash:drawn:" + data.key);
       gd.__mmdashNext = performance.now() + 3 * (performance.now() - t0);
       gd.__mmdashDrawn = seq;
+      (G.drawn || (G.drawn = {}))[data.key] = seq;  // the message drawn (run_view's trigger after the charts)
       rehover();  // (the pointer chart_sync keeps)
     });
   };
@@ -184,9 +185,11 @@ def _plotly_url() -> str:
     return f"{prefix}component/{__name__}.{_ASSET_NAME}/{bundle.name}?v={bundle.version}"
 
 
-def live_chart(payload: chart_stream.ChartPayload, *, key: str, identity: str, config: dict) -> None:
+def live_chart(payload: chart_stream.ChartPayload, *, key: str, identity: str, config: dict) -> int:
     """Draw ``payload`` under the element key ``key``: the whole figure the first time this session draws it
-    (or when ``identity``, the chart's run and settings, changed), then only what is new."""
+    (or when ``identity``, the chart's run and settings, changed), then only what is new. Returns the ``seq`` of
+    the message sent; once the browser drew it (or a later one), ``window.__mmdashLive.drawn[key]`` is at least
+    that (``run_view``'s trigger after the charts)."""
     cursors = st.session_state.setdefault(_CURSORS, {})
     msg, cursors[key] = chart_stream.next_message(payload, config, identity, cursors.get(key))
 
@@ -196,6 +199,7 @@ def live_chart(payload: chart_stream.ChartPayload, *, key: str, identity: str, c
     height = int(payload.layout.get("height") or 450)  # plotly's default, as st.plotly_chart drew it
     _component(key=key, data={"key": key, "msg": msg, "plotly": _plotly_url(), "height": height},
                on_resync_change=resync, height="content")
+    return int(msg["seq"])
 
 
 def preload_plotly() -> None:

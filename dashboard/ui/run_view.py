@@ -329,23 +329,49 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
         if timed:
             live_page.footer(f"numbers every {rm.LIVE_INTERVAL:g} s, charts every {CHARTS_INTERVAL:g} s;")
 
-    @st.fragment(run_every=CHARTS_INTERVAL if timed else None)
-    def live_charts() -> None:
-        m = current("charts")
-        if m is None:
-            return
-        if m.reading is not None:  # never a chart of part of the run that looks like the whole run
-            st.info(rm.charts_wait_text(m.reading, m.summary.last_iter))
-            return
-        p = plan
-        if m.metrics != choices:  # new metrics: on the charts now, in the sidebar at the next full run
-            p = rm.chart_plan(m.metrics,
-                              _followed(train_sel, m.metrics.train_options, choices.train_default,
-                                        m.metrics.train_default),
-                              _followed(eval_sel, m.metrics.eval_options, choices.eval_default,
-                                        m.metrics.eval_default))
-        if draw_charts(m, p, chart_view, opened.chart_cache, tools) and runs["charts"] == 1:
-            runs["drew"] = 1
+    # The charts' timer starts once this session's browser holds every chart of its first view of the log (issue
+    # 12). A tick the browser sends while a full run is still sending charts lists the messages it holds *then*
+    # (Streamlit's message cache: the request's ``cached_message_hashes``); the charts run it queues after the full
+    # run sent again, whole, every chart that came after the tick (~0.5 MB on the 1M-line run's first visit). So
+    # in a session's first full run of a log the charts fragment has no timer and a trigger fires once every chart
+    # it drew is drawn in the browser; its rerun (of ``charts``, which holds the timed fragment) declares the
+    # timer. A log still being read draws no chart: timed at once, it must notice the end of the read.
+    charts_key = source_key
+    # Once per session and log: a run picked in the sidebar keeps its details drawn (drawn in every full run,
+    # the setup check's values stay; a widget left out of a full run loses its value).
+    details_key = source_key
+
+    def charts_held() -> None:
+        st.session_state[_CHARTS_HELD] = charts_key
+
+    @st.fragment
+    def charts() -> None:
+        held = st.session_state.get(_CHARTS_HELD) == charts_key or model.reading is not None
+        drawn: dict[str, int] = {}
+
+        @st.fragment(run_every=CHARTS_INTERVAL if timed and held else None)
+        def live_charts() -> None:
+            m = current("charts")
+            if m is None:
+                return
+            if m.reading is not None:  # never a chart of part of the run that looks like the whole run
+                st.info(rm.charts_wait_text(m.reading, m.summary.last_iter))
+                return
+            p = plan
+            if m.metrics != choices:  # new metrics: on the charts now, in the sidebar at the next full run
+                p = rm.chart_plan(m.metrics,
+                                  _followed(train_sel, m.metrics.train_options, choices.train_default,
+                                            m.metrics.train_default),
+                                  _followed(eval_sel, m.metrics.eval_options, choices.eval_default,
+                                            m.metrics.eval_default))
+            drawn.clear()
+            drawn.update(draw_charts(m, p, chart_view, opened.chart_cache, tools))
+            if drawn and runs["charts"] == 1:
+                runs["drew"] = 1
+
+        live_charts()
+        if timed and not held:
+            _after_charts(drawn, charts_held, after_details=st.session_state.get(_DETAILS_SHOWN) != details_key)
 
     def write_url(believed: dict[str, str]) -> None:
         new_query = {**run_page_query(view), **opened.extra_query, **believed}
@@ -353,10 +379,6 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
         st.session_state["_run_url"] = {k: ([v] if isinstance(v, str) else list(v)) for k, v in new_query.items()}
         written = [u for u in st.session_state.get(_WRITTEN) or [] if u != st.session_state["_run_url"]]
         st.session_state[_WRITTEN] = (written + [st.session_state["_run_url"]])[-30:]
-
-    # Once per session and log: a run picked in the sidebar keeps its details drawn (drawn in every full run,
-    # the setup check's values stay; a widget left out of a full run loses its value).
-    details_key = source_key
 
     def details_ready() -> None:
         st.session_state[_DETAILS_SHOWN] = details_key
@@ -374,7 +396,7 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
         write_url(believed)
 
     live_header()
-    live_charts()
+    charts()
     chart_sync.sync_charts(_on_zoom, _on_legend)
     if timed:
         live_page.watchdog(STALE_AFTER)
@@ -388,17 +410,36 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
 #: Session key: the log (source) whose details this session has drawn (``_after_first_chart``).
 _DETAILS_SHOWN = "_run_details_shown"
 
+#: Session key: the log (source) whose charts this session's browser holds, so the charts' timer runs
+#: (``_after_charts``).
+_CHARTS_HELD = "_run_charts_held"
+
 _AFTER_CHART_JS = """
 export default function (component) {
   const { data, setTriggerValue } = component;
   const started = performance.now();
-  const drawn = () => performance.getEntriesByType("mark").some((m) => m.name.startsWith("mmdash:drawn:"));
+  const fired = window.__mmdashTriggersSent || (window.__mmdashTriggersSent = {});
+  if (data && data.name) fired[data.name] = false;  // (this page's earlier view of another log sent it)
+  // data.seqs: every one of these charts (element key -> message seq, ``live_chart``) drawn with that message or a
+  // later one; else any chart of the page drawn.
+  const drawn = () => {
+    if (data.seqs) {
+      const held = (window.__mmdashLive && window.__mmdashLive.drawn) || {};
+      return Object.entries(data.seqs).every(([k, seq]) => (held[k] || 0) >= seq);
+    }
+    return performance.getEntriesByType("mark").some((m) => m.name.startsWith("mmdash:drawn:"));
+  };
   let done = false;
   const check = () => {
-    if (done) return;
-    if (!data || !data.wait || drawn() || performance.now() - started > Number(data.max_wait_ms || 4000)) {
+    if (done || !data) return;
+    // data.after: another trigger of the page, sent first (Streamlit's frontend sends the triggers of one task in
+    // one request, which reruns one fragment only).
+    if (data.after && !fired[data.after]) return;
+    if (!data.wait || drawn() || performance.now() - started > Number(data.max_wait_ms || 4000)) {
       done = true;
       setTriggerValue("ready", true);
+      // Streamlit sends the triggers set in one task in one request, from a timeout of 0 ms: marked sent after it.
+      setTimeout(() => { fired[data.name] = true; }, 100);
     }
   };
   check();
@@ -408,14 +449,32 @@ export default function (component) {
 """
 
 _after_chart = st.components.v2.component("mmdash_after_first_chart", js=_AFTER_CHART_JS)
+_after_all_charts = st.components.v2.component("mmdash_after_charts", js=_AFTER_CHART_JS)
 
 
 def _after_first_chart(wait: bool, on_ready: Callable[[], None]) -> None:
     """A trigger that fires once the page's first chart is drawn (its ``mmdash:drawn:*`` mark; at once when the
     run drew no chart, after 4 s at most): the details below the charts are drawn then (issue 12). Sent with the
     charts, Streamlit's frontend rendered them (tables, grids, buttons) before it mounted the first chart."""
-    _after_chart(key="mmdash_after_first_chart", data={"wait": bool(wait), "max_wait_ms": 4000},
+    _after_chart(key="mmdash_after_first_chart", data={"name": "details", "wait": bool(wait), "max_wait_ms": 4000},
                  on_ready_change=on_ready, height=0)
+
+
+#: The charts' timer starts at the latest this long after a session's first view of a log, every chart drawn or not
+#: (a chart that never draws must not stop the live view).
+CHARTS_HELD_MAX_WAIT_MS = 15_000
+
+
+def _after_charts(seqs: dict[str, int], on_ready: Callable[[], None], after_details: bool) -> None:
+    """A trigger that fires once every chart of ``seqs`` (element key -> the ``seq`` of the message sent) is drawn
+    in the browser with that message or a later one (``live_chart``; at once when there is none, after
+    ``CHARTS_HELD_MAX_WAIT_MS`` at most): then the browser holds their messages, and a rerun it asks for lists
+    them (``show_run``'s ``charts``).
+    ``after_details``: the details' trigger (``_after_first_chart``) is on the page: this one is sent after it."""
+    _after_all_charts(key="mmdash_after_charts",
+                      data={"name": "charts", "after": "details" if after_details else None, "wait": bool(seqs),
+                            "seqs": dict(seqs), "max_wait_ms": CHARTS_HELD_MAX_WAIT_MS},
+                      on_ready_change=on_ready, height=0)
 
 
 def draw_header(m: rm.RunModel, lv: rm.Liveness | None) -> None:
@@ -474,9 +533,9 @@ class ChartTools:
 
 
 def draw_charts(m: rm.RunModel, plan: list[rm.ChartSpec], view: rm.ChartView,
-                cache: Callable[..., object], tools: ChartTools = ChartTools()) -> bool:
+                cache: Callable[..., object], tools: ChartTools = ChartTools()) -> dict[str, int]:
     """The chart plan, each chart sent as soon as it is built (the first one does not wait for the others).
-    Returns whether it drew a chart."""
+    Returns the charts it drew: element key -> the ``seq`` of the message it sent (``live_chart``)."""
     shown = [spec for spec in rm.filter_plan(plan, tools.match) if spec.key not in tools.hidden]
     if not plan:
         st.info("This run has no train records or metrics to plot yet.")
@@ -501,10 +560,12 @@ def draw_charts(m: rm.RunModel, plan: list[rm.ChartSpec], view: rm.ChartView,
                             resume_iters=m.resume_iters, checkpoint_iters=m.checkpoint_iters)), family=family)
         return payload, repr(family)
 
+    sent: dict[str, int] = {}
+
     def draw(spec: rm.ChartSpec) -> None:
         payload, identity = figure(spec)
-        live_chart(payload, key=f"{chart_sync.CHART_KEY_PREFIX}{spec.key}", identity=identity,
-                   config=chart_config(m, spec.key, view.x_axis))
+        key = f"{chart_sync.CHART_KEY_PREFIX}{spec.key}"
+        sent[key] = live_chart(payload, key=key, identity=identity, config=chart_config(m, spec.key, view.x_axis))
 
     if shown:  # the run's charts (the GPU charts, below, are drawn when these are all hidden too)
         draw(shown[0])
@@ -525,10 +586,10 @@ def draw_charts(m: rm.RunModel, plan: list[rm.ChartSpec], view: rm.ChartView,
                 "applies to losses, time, grad_norm and throughput. Purple triangles: values off the scale (ignore "
                 "outliers). Drag on a chart: zoom every chart; double-click: reset. PNG: the camera button of a "
                 "chart.")
-    gpu_charts = draw_gpu_charts(m, view, cache, view_of, tools.hidden) if m.gpu is not None else []
+    gpu_charts = draw_gpu_charts(m, view, cache, view_of, tools.hidden, sent) if m.gpu is not None else []
     for k in gpu_charts:
         axes[k] = view.x_axis  # on the run's x axis: a drag-zoom there zooms every chart too
-    return bool(shown or gpu_charts)
+    return sent
 
 
 def chart_config(m: rm.RunModel, chart: str, x_axis: str) -> dict:
@@ -541,10 +602,11 @@ def chart_config(m: rm.RunModel, chart: str, x_axis: str) -> dict:
 
 
 def draw_gpu_charts(m: rm.RunModel, view: rm.ChartView, cache: Callable[..., object],
-                    view_of: Callable[[str], rm.ChartView], hidden: frozenset[str] = frozenset()) -> list[str]:
+                    view_of: Callable[[str], rm.ChartView], hidden: frozenset[str] = frozenset(),
+                    sent: dict[str, int] | None = None) -> list[str]:
     """Per-GPU utilization, memory and power under the run's charts, on the same x axis and range, with the chart
     tools' settings per chart (``view_of``: log scale, hidden legend entries; ``hidden``: charts left out).
-    Returns the keys of the charts drawn."""
+    Returns the keys of the charts drawn; ``sent`` gets their element keys -> the ``seq`` of the message sent."""
     g = m.gpu
     assert g is not None
     st.subheader("GPUs")
@@ -562,8 +624,10 @@ def draw_gpu_charts(m: rm.RunModel, view: rm.ChartView, cache: Callable[..., obj
     for i in range(0, len(items), 2):
         for col, (k, payload) in zip(st.columns(2), items[i:i + 2]):
             with col:
-                live_chart(payload, key=f"{chart_sync.CHART_KEY_PREFIX}{k}", identity=repr((family, k)),
-                           config=chart_config(m, k, view.x_axis))
+                key = f"{chart_sync.CHART_KEY_PREFIX}{k}"
+                seq = live_chart(payload, key=key, identity=repr((family, k)), config=chart_config(m, k, view.x_axis))
+                if sent is not None:
+                    sent[key] = seq
     if g.rows:
         st.dataframe(gpu_view.rows_frame(g), hide_index=True)
     return [k for k, _fig in items]
