@@ -4,6 +4,7 @@ latency (issue 12). Run by hand; numbers, never assertions.
     python bench/bench_run_page.py                    # all three (~10 min; makes the 1M-line log when missing)
     python bench/bench_run_page.py first messages     # some of them: first | messages | live | timeline | trace
     python bench/bench_run_page.py --rounds 7 first
+    python bench/bench_run_page.py messages --port 8830     # the Run page's server on that port (default: a free one)
 
 - ``first``: the floor is what Streamlit and plotly cost by themselves: a bare Streamlit page with one
   ``st.plotly_chart`` of 400 points
@@ -92,11 +93,11 @@ def wait_parsed(browser, server: Server, size: int) -> float:
     return round(time.monotonic() - t0, 1)
 
 
-def bench_big(browser, rounds: int, sections: list[str]) -> dict:
+def bench_big(browser, rounds: int, sections: list[str], port: int | None = None) -> dict:
     """``first`` and ``messages`` on one server (the big log is read once)."""
     root, size = big_root()
     shutil.rmtree(OUT / "cache-run-page", ignore_errors=True)  # a cached summary would leave the log unread
-    server = Server(root, "run-page")
+    server = Server(root, "run-page", port=port)
     out: dict = {"file_bytes": size}
     try:
         out["watcher_parse_s"] = wait_parsed(browser, server, size)
@@ -373,6 +374,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("sections", nargs="*", default=["first", "messages", "live"])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--appends", type=int, default=20)
+    ap.add_argument("--port", type=int, default=None, help="the Run page's server port (default: a free one)")
     args = ap.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     results: dict = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": platform.platform(),
@@ -381,7 +383,7 @@ def main(argv: list[str]) -> int:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         big = [s for s in args.sections if s in ("first", "messages", "timeline", "trace")]
         if big:
-            results["big"] = bench_big(browser, args.rounds, big)
+            results["big"] = bench_big(browser, args.rounds, big, args.port)
         if "live" in args.sections:
             results["live"] = bench_live(browser, args.appends)
         print(json.dumps(results, indent=1), flush=True)

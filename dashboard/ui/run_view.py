@@ -9,7 +9,10 @@ reruns every ``LIVE_INTERVAL`` seconds and the charts another that reruns every 
 asks for the model again (rebuilt only when the run grew) and for each chart (built once per model state and
 settings, shared by every session). Neither calls ``st.rerun()``: a full run is the moment a browser can lose its
 fragment timers (see ``dashboard.ui.live``), so a run that grows new metrics gets them on its charts at once
-(``_followed``) and in the sidebar at the next full run. The header fragment draws a heartbeat and the page mounts
+(``_followed``) and in the sidebar at the next full run. The charts' timer starts once the browser drew every chart
+of a session's first view of a log (the timed fragment sits in an untimed one that a trigger reruns then): a tick
+sent while the full run was still sending charts listed the messages the browser held then, and the run it queued
+sent every later chart again, whole (issue 12). The header fragment draws a heartbeat and the page mounts
 the ``live.watchdog``, which notices a page whose timer was lost and restarts it. The details below the charts
 (``draw_details``) are a third fragment, without a timer: in a session's first view of a log it draws only a trigger
 that the browser fires once the first chart is drawn, and its rerun draws them (Streamlit's frontend rendered them
