@@ -398,7 +398,8 @@ def test_view_state_metrics_survive_from_query():
 
 def test_the_epoch_axis_of_an_iter_train_log_is_fractional_epochs():
     """xtuner logs say ``Iter(train) [n/3672]``, never the epoch: the epoch axis comes from the epoch length
-    (1224 iterations here), so the chart spans epochs 0 to 3 with epoch lines at 1 and 2."""
+    (1224 iterations here), so the chart spans epochs 0 to 3 with epoch lines at 1, 2 and 3 (the run's end: the
+    last record is at 3670, the epoch ends and the last checkpoint is saved at 3672, inside the run's extent)."""
     run = run_of(LLM)
     model = rm.build_run_model(run, rm.RunSource("root", "x/llm.log", "x/llm.log"), run_index=0,
                                choices=[(0, "run 1")])
@@ -408,7 +409,8 @@ def test_the_epoch_axis_of_an_iter_train_log_is_fractional_epochs():
     loss = build_figure(rm.chart_plan(model.metrics, ["loss"], [])[0], model.frame, model.evals,
                         rm.ChartView(x_axis="epoch"), epoch_ends=model.summary.epoch_ends)
     assert len(loss.data[0].x) == 367 and loss.layout.xaxis.title.text == "epoch"
-    assert [s.x0 for s in loss.layout.shapes if s.name == "epoch_end"] == [1.0, 2.0]
+    assert [s.x0 for s in loss.layout.shapes if s.name == "epoch_end"] == [1.0, 2.0, 3.0]
+    assert loss.layout.xaxis.autorangeoptions.clipmax == 3.0
 
 
 def test_a_run_whose_loss_turned_nan_says_so_in_its_status():

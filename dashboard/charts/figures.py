@@ -405,6 +405,51 @@ def _data_extent(frames: list[tuple[str, pd.DataFrame]], x_col: str) -> tuple[fl
     return (lo, hi) if lo <= hi else None
 
 
+def run_extent(train: pd.DataFrame | None, evals: pd.DataFrame | None, x_axis: str,
+               marker_iters: Iterable[int] = ()) -> tuple[float, float] | None:
+    """The extent of a run on ``x_axis``: what its charts plot there, together. The train rows (``TRAIN_X_COLUMN``),
+    the validation rows (``EVAL_X_COLUMN``) and the markers given as iterations (epoch ends, checkpoints, resumes)
+    that ``metric_figure`` places near the train data (``_iters_to_x``: within the data's iterations plus 2 %, as
+    the final ``Saving checkpoint`` just after the last record). Every chart of the run shows this range unzoomed
+    (``autorange_options``), so charts one above the other line up. None: nothing on that axis."""
+    _check_axis(x_axis)
+    parts = [e for e in (_data_extent([("", train)], TRAIN_X_COLUMN[x_axis]) if train is not None else None,
+                         _data_extent([("", evals)], EVAL_X_COLUMN[x_axis]) if evals is not None else None) if e]
+    iters = sorted(set(marker_iters))
+    if iters and train is not None and len(train) and "iter" in train:
+        it = train["iter"].to_numpy(dtype=np.float64)
+        it = it[np.isfinite(it)]
+        if it.size:
+            first, last = float(it.min()), float(it.max())
+            margin = 0.02 * (last - first)
+            near = [i for i in iters if first - margin <= i <= last + margin]
+            pos = [p for _i, p in _iters_to_x(train, near, x_axis) if math.isfinite(p)]
+            if pos:
+                parts.append((min(pos), max(pos)))
+    if not parts:
+        return None
+    return min(p[0] for p in parts), max(p[1] for p in parts)
+
+
+#: The unzoomed x range of a run with one x value (``lo == hi``): that value +- this (axis units; seconds on ``wall``).
+ONE_POINT_HALF_SPAN = 1.0
+
+
+def autorange_options(extent: tuple[float, float], x_axis: str) -> dict:
+    """``xaxis.autorangeoptions`` that make plotly's autorange exactly ``extent`` (axis units, seconds of the log
+    clock on ``wall``) whatever the chart holds: ``include`` widens it to the extent (a validation chart's points
+    span less than the run), ``clipmin``/``clipmax`` cut the 5 % plotly pads an axis with when a trace has markers
+    (nan/inf crosses, checkpoint ticks, validation points) and what lies beyond the run (GPU samples). plotly.js
+    applies them to every autorange: the first draw, a double-click (``autosize``) and every redraw of a live run,
+    whose extent grows with it. A one-value extent is widened by ``ONE_POINT_HALF_SPAN`` each side (plotly needs
+    clipmin < clipmax)."""
+    lo, hi = sorted(extent)
+    if lo == hi:
+        lo, hi = lo - ONE_POINT_HALF_SPAN, hi + ONE_POINT_HALF_SPAN
+    a, b = _axis_value(lo, x_axis), _axis_value(hi, x_axis)
+    return {"include": [a, b], "clipmin": a, "clipmax": b}
+
+
 def resolve_range(x_range: tuple[float, float] | None, extent: tuple[float, float] | None
                   ) -> tuple[float, float] | None:
     """An x range whose open ends (``-inf``: from the start, ``inf``: to the end, following the data as it
@@ -421,7 +466,9 @@ def resolve_range(x_range: tuple[float, float] | None, extent: tuple[float, floa
 
 
 def _layout(fig: Figure, x_axis: str, log_y: bool, x_range: tuple[float, float] | None, title: str | None,
-            y_title: str | None, uirevision: str) -> None:
+            y_title: str | None, uirevision: str, extent: tuple[float, float] | None = None) -> None:
+    """The layout every chart shares; ``x_range``: the range chosen (fixed), ``extent``: the unzoomed range, set
+    as autorange options also when a range is chosen (a double-click then goes to it at once)."""
     update_layout(
         fig,
         title={"text": title, "x": 0, "xanchor": "left"} if title else {},
@@ -435,6 +482,8 @@ def _layout(fig: Figure, x_axis: str, log_y: bool, x_range: tuple[float, float] 
     if x_range is not None:
         lo, hi = sorted(x_range)
         xaxis.update(range=[_axis_value(lo, x_axis), _axis_value(hi, x_axis)], autorange=False)
+    if extent is not None:
+        xaxis["autorangeoptions"] = autorange_options(extent, x_axis)
     fig["layout"]["xaxis"] = xaxis
     update_yaxes(fig, **({"title": {"text": y_title}} if y_title is not None else {}),
                  type="log" if log_y else "linear")
@@ -456,6 +505,7 @@ def metric_figure(
     max_points: int = 4000,
     title: str | None = None,
     uirevision: str = "metric",
+    extent: tuple[float, float] | None = None,
 ) -> Figure:
     """Train metrics over ``x_axis``: the raw series faint behind its smoothed one, per frame and key.
 
@@ -463,7 +513,9 @@ def metric_figure(
     markers (epoch ends, resumes, checkpoints, all given as *iterations*) are placed using the first
     frame's iteration -> x mapping. ``x_range`` is in axis units (iterations, fractional epochs,
     seconds of the log clock for ``wall``, seconds since start for ``relative``). Keys a frame lacks
-    are skipped. With ``smoothing == 0`` only the raw series is drawn (at full opacity).
+    are skipped. With ``smoothing == 0`` only the raw series is drawn (at full opacity). ``extent``: the x range
+    shown unzoomed, which also fills a zoom's open ends (the run's, ``run_extent``, shared by every chart of the
+    run); default: the frames' own.
     """
     _check_axis(x_axis)
     labelled = _labelled(frames)
@@ -482,11 +534,12 @@ def metric_figure(
                                max_points, x_axis, group=f"series-{color_i}")
             color_i += 1
     first = labelled[0][1] if labelled else None
-    extent = _data_extent(labelled, x_col)
+    if extent is None:
+        extent = _data_extent(labelled, x_col)
     view = tuple(sorted(x_range)) if x_range is not None else extent
     _decorate(fig, first, x_axis, view, epoch_ends, resume_iters, checkpoint_iters)
     y_title = keys[0] if len(keys) == 1 else None
-    _layout(fig, x_axis, log_y, resolve_range(x_range, extent), title, y_title, uirevision)
+    _layout(fig, x_axis, log_y, resolve_range(x_range, extent), title, y_title, uirevision, extent)
     return fig
 
 
@@ -499,11 +552,13 @@ def eval_figure(
     max_points: int = 4000,
     title: str | None = None,
     uirevision: str = "eval",
+    extent: tuple[float, float] | None = None,
 ) -> Figure:
     """Validation/test metrics (``eval_frame`` rows) as lines with markers, one trace per frame and key.
 
     x: ``epoch`` -> the summary's epoch, ``iter`` -> the train iteration it followed, ``wall`` /
-    ``relative`` -> its timestamp. Rows lacking the metric or the x value are left out.
+    ``relative`` -> its timestamp. Rows lacking the metric or the x value are left out. ``extent``: as
+    ``metric_figure``'s (the run's, so the chart lines up with the train charts); default: the frames' own.
     """
     _check_axis(x_axis)
     labelled = _labelled(frames)
@@ -528,8 +583,10 @@ def eval_figure(
             add_trace(fig, x=px, y=py, mode="lines+markers", name=name,
                       line={"color": PALETTE[color_i % len(PALETTE)], "width": 2}, marker={"size": 6})
             color_i += 1
-    _layout(fig, x_axis, log_y, resolve_range(x_range, _data_extent(labelled, x_col)), title,
-            keys[0] if len(keys) == 1 else None, uirevision)
+    if extent is None:
+        extent = _data_extent(labelled, x_col)
+    _layout(fig, x_axis, log_y, resolve_range(x_range, extent), title, keys[0] if len(keys) == 1 else None,
+            uirevision, extent)
     return fig
 
 
@@ -560,7 +617,9 @@ def compare_figure(
         x, y, smooth = _series(frame, key, x_col, smoothing)
         _add_metric_traces(fig, x, y, smooth, str(label), PALETTE[i % len(PALETTE)], smoothing, x_range,
                            max_points, align, group=f"run-{i}")
-    _layout(fig, align, log_y, resolve_range(x_range, _data_extent(list(runs), x_col)), title, key, uirevision)
+    # Every chart of a comparison shows the runs' extent unzoomed (their frames' rows, whatever metric they log).
+    extent = _data_extent(list(runs), x_col)
+    _layout(fig, align, log_y, resolve_range(x_range, extent), title, key, uirevision, extent)
     update_layout(fig, meta={"missing": missing, "key": key})
     if missing:
         add_to_layout(fig, "annotations", {

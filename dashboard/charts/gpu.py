@@ -70,13 +70,16 @@ def gpu_frames(table: GpuTable, train: pd.DataFrame | None = None, t0: float | N
 def gpu_figures(table: GpuTable, *, x_axis: str = "iter", train: pd.DataFrame | None = None,
                 t0: float | None = None, x_range: tuple[float, float] | None = None,
                 epoch_ends: Sequence[int] = (), max_points: int = 4000,
-                frames: list[tuple[str, pd.DataFrame]] | None = None) -> dict[str, Figure]:
+                frames: list[tuple[str, pd.DataFrame]] | None = None,
+                extent: tuple[float, float] | None = None) -> dict[str, Figure]:
     """One figure per ``GPU_CHARTS`` entry (raw: no smoothing), keyed by chart key. Texts are raw: the caller
-    escapes the figure once (``views.text.escape_figure``)."""
+    escapes the figure once (``views.text.escape_figure``). ``extent``: the x range shown unzoomed (the run's, so
+    the GPU charts line up with the run's charts; samples outside it are off the chart until a zoom out);
+    default: the samples' own."""
     frames = frames if frames is not None else gpu_frames(table, train, t0)
     out = {}
     for key, _reading, title, col in GPU_CHARTS:
         out[key] = metric_figure(frames, [col], x_axis=x_axis, smoothing=0.0,  # type: ignore[arg-type]
                                  x_range=x_range, epoch_ends=epoch_ends, max_points=max_points, title=title,
-                                 uirevision=key)
+                                 uirevision=key, extent=extent)
     return out

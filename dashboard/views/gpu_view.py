@@ -133,18 +133,22 @@ def gpu_rows(rep: GpuReport) -> list[dict]:
 def figures(section: GpuSection, model, view, views: Mapping | None = None) -> dict:
     """The Run page's GPU charts for a ``RunModel`` and its ``ChartView`` (x axis and range, log y, outliers; per
     chart key ``views`` may give another: its log scale, hidden legend entries): one figure per reading, one trace
-    per GPU, downsampled as the run's charts (``run_model.MAX_POINTS`` points per trace at most, MinMaxLTTB of
+    per GPU, unzoomed on the run's extent (the run's charts' x range), downsampled as the run's charts
+    (``run_model.MAX_POINTS`` points per trace at most, MinMaxLTTB of
     ``series.downsample_growing``: spikes kept), finished as the run's charts (``run_model.finish_figure``: outliers
     off the scale, subtitle, drag-zoom on x only, every text escaped once)."""
     from dashboard.charts.figures import update_layout, update_yaxes
     from dashboard.charts.gpu import gpu_figures
     from dashboard.charts.series import run_start_time
-    from dashboard.views.run_model import MAX_POINTS, finish_figure
+    from dashboard.views.run_model import MAX_POINTS, finish_figure, x_extent
 
     with model.lock:
         t0 = run_start_time(model.run)
+    # Unzoomed, the GPU charts show the run's extent, as the run's charts above them (``run_model.x_extent``).
+    extent = x_extent(model.frame, model.evals, view.x_axis, epoch_ends=model.summary.epoch_ends,
+                      resume_iters=model.resume_iters, checkpoint_iters=model.checkpoint_iters)
     figs = gpu_figures(section.table, x_axis=view.x_axis, train=model.frame, t0=t0, x_range=view.x_range,
-                       epoch_ends=model.summary.epoch_ends, max_points=MAX_POINTS)
+                       epoch_ends=model.summary.epoch_ends, max_points=MAX_POINTS, extent=extent)
     out = {}
     for key, fig in figs.items():
         v = replace((views or {}).get(key, view), smoothing=0.0)  # raw readings: no smoothing (the subtitle says so)

@@ -46,6 +46,7 @@ from dashboard.charts.figures import (
     eval_figure,
     group_keys,
     metric_figure,
+    run_extent,
     update_layout,
     update_yaxes,
 )
@@ -417,19 +418,40 @@ def build_figure(spec: ChartSpec, frame: pd.DataFrame, evals: pd.DataFrame, view
         x_axis = eval_axis(evals, view.x_axis)
         if x_axis != view.x_axis:
             title = f"{title} (by {X_AXIS_LABELS[x_axis]}: the results have no {X_AXIS_LABELS[view.x_axis]})"
+    else:
+        x_axis = view.x_axis
+    # Unzoomed, every chart of the run shows the run's extent on its axis (train and validation rows, markers).
+    extent = x_extent(frame, evals, x_axis, epoch_ends=epoch_ends, resume_iters=resume_iters,
+                      checkpoint_iters=checkpoint_iters)
+    if spec.kind == "eval":
         fig = eval_figure(evals, eval_cols, x_axis=x_axis, log_y=view.log_y,  # type: ignore[arg-type]
                           x_range=view.x_range if x_axis == view.x_axis else None, max_points=max_points,
-                          title=title, uirevision=spec.key)
+                          title=title, uirevision=spec.key, extent=extent)
     else:
         cols = [frame.attrs.get("fields", {}).get(k, k) for k in spec.keys]
         fig = metric_figure(frame, cols, x_axis=view.x_axis, smoothing=view.smoothing if spec.smooth else 0.0,  # type: ignore[arg-type]
                             log_y=view.log_y, x_range=view.x_range, epoch_ends=epoch_ends,
                             resume_iters=resume_iters, checkpoint_iters=checkpoint_iters, max_points=max_points,
-                            title=title, uirevision=spec.key)
+                            title=title, uirevision=spec.key, extent=extent)
     if spec.kind == "train":
         _add_early_resumes(fig, frame, view, resume_iters)
         _checkpoints_as_one_trace(fig)
     return finish_figure(fig, view)
+
+
+def x_extent(frame: pd.DataFrame, evals: pd.DataFrame, x_axis: str, *, epoch_ends: Sequence[int] = (),
+             resume_iters: Sequence[int] = (), checkpoint_iters: Sequence[int] = ()) -> tuple[float, float] | None:
+    """The run's extent on ``x_axis``, the x range every chart of the run (train, validation on that axis, GPU)
+    shows unzoomed: ``figures.run_extent`` of its train and validation rows and markers, with the resume lines
+    drawn before the first record (``_add_early_resumes``: at the resumed iteration on the iteration axis)."""
+    extent = run_extent(frame, evals, x_axis, (*epoch_ends, *resume_iters, *checkpoint_iters))
+    if x_axis == "iter" and resume_iters and len(frame):
+        iters = frame["iter"].to_numpy(dtype=np.float64)
+        if np.isfinite(iters).any():
+            early = [float(it) for it in resume_iters if it < np.nanmin(iters)]
+            if early:
+                extent = (min(early), extent[1]) if extent is not None else (min(early), max(early))
+    return extent
 
 
 def finish_figure(fig: Figure, view: ChartView) -> Figure:
@@ -512,11 +534,14 @@ def _add_early_resumes(fig: Figure, frame: pd.DataFrame, view: ChartView, resume
     iters = frame["iter"].to_numpy(dtype=np.float64)
     first = int(np.nanmin(iters))
     xs = frame[TRAIN_X_COLUMN[view.x_axis]].to_numpy(dtype=np.float64)
+    drawn = {sh.get("x0") for sh in fig["layout"].get("shapes") or () if sh.get("name") == "resume"}
     for it in resume_iters:
         if it >= first:  # inside the data: metric_figure drew it
             continue
         x = float(it) if view.x_axis == "iter" else float(xs[int(np.nanargmin(iters))])
         if not math.isfinite(x) or (view.x_range is not None and not view.x_range[0] <= x <= view.x_range[1]):
+            continue
+        if x in drawn:  # inside the run's extent (``x_extent``): metric_figure drew it
             continue
         shown: object = x
         if view.x_axis == "wall":
