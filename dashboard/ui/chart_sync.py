@@ -23,7 +23,8 @@ attached once per plotly graph (a ``WeakSet``) and always call the newest mount'
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 
 import streamlit as st
 
@@ -84,6 +85,17 @@ export default function (component) {
 """
 
 _component = st.components.v2.component("mmdash_chart_sync", js=_JS)
+
+_NOT_IN_CLASS = re.compile(r"[^a-zA-Z0-9_-]")
+
+
+def chart_of(name: object, keys: Iterable[str]) -> str | None:
+    """The chart key among ``keys`` a trigger names. The script reads a chart's key from its CSS class, where
+    Streamlit writes every character but letters, digits, ``_`` and ``-`` as ``-`` (``eval:accuracy/top1`` is
+    ``st-key-chart_eval-accuracy-top1``, ``gpu:util`` is ``...gpu-util``); None when no chart has that name."""
+    if not isinstance(name, str):
+        return None
+    return next((k for k in keys if k == name or _NOT_IN_CLASS.sub("-", k.strip()) == name), None)
 
 
 def sync_charts(on_zoom: Callable[[dict], None], on_legend: Callable[[dict], None]) -> None:

@@ -151,7 +151,8 @@ def _on_zoom(payload: dict) -> None:
     chart, the URL and the inputs show it."""
     drawn = st.session_state.get(_DRAWN) or {}
     x_axis = st.session_state.get(_K + "x_axis", "iter")
-    if drawn.get("axes", {}).get(str(payload.get("chart"))) != x_axis:
+    axes = drawn.get("axes", {})
+    if axes.get(chart_sync.chart_of(payload.get("chart"), axes)) != x_axis:
         return  # a chart on another axis (validation results that have no values on this one)
     got = rm.zoom_range(payload, drawn.get("extent"))
     if got is None:
@@ -165,8 +166,8 @@ def _on_zoom(payload: dict) -> None:
 
 def _on_legend(payload: dict) -> None:
     hidden = payload.get("hidden")
-    chart = payload.get("chart")
-    if isinstance(chart, str) and isinstance(hidden, list):
+    chart = chart_sync.chart_of(payload.get("chart"), (st.session_state.get(_DRAWN) or {}).get("axes", {}))
+    if chart is not None and isinstance(hidden, list):
         kept = dict(st.session_state.get(_HIDDEN_TRACES) or {})
         kept[chart] = tuple(str(h) for h in hidden[:100])
         st.session_state[_HIDDEN_TRACES] = kept
