@@ -192,3 +192,20 @@ def test_a_trigger_names_its_chart_as_the_css_class_spells_it():
     assert chart_of("throughput-tokens_per_sec", keys) == "throughput:tokens_per_sec"
     assert chart_of("gpu-util", keys) == "gpu:util"
     assert chart_of("gpu-memory", keys) is None and chart_of(None, keys) is None
+
+
+def test_the_extent_is_computed_once_per_model_and_axis(monkeypatch):
+    """Every chart of a model asks for the same extent: it is computed once per frames, axis and markers; another
+    model's frames (a live run grown) get their own."""
+    calls = []
+    real = rm._x_extent
+    monkeypatch.setattr(rm, "_x_extent", lambda *a: calls.append(a[2]) or real(*a))
+    m = model_of(CLS)
+    every_chart(m, rm.ChartView())
+    every_chart(m, rm.ChartView(smoothing=0.0))
+    assert calls == ["iter"]
+    every_chart(m, rm.ChartView(x_axis="epoch"))
+    again = model_of(CLS)
+    figs = every_chart(again, rm.ChartView())
+    assert calls == ["iter", "epoch", "iter"]
+    assert figs["losses"]["layout"]["xaxis"]["autorangeoptions"] == options(10.0, 300.0)

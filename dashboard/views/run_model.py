@@ -24,7 +24,9 @@ import contextlib
 import datetime as _dt
 import math
 import re
+import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -439,11 +441,35 @@ def build_figure(spec: ChartSpec, frame: pd.DataFrame, evals: pd.DataFrame, view
     return finish_figure(fig, view)
 
 
+#: ``x_extent``'s results: (ids of the frames, axis, markers) -> (weak references to the frames, extent).
+_EXTENTS: dict[tuple, tuple[weakref.ref, weakref.ref, tuple[float, float] | None]] = {}
+_EXTENTS_LOCK = threading.Lock()
+_EXTENTS_KEPT = 64
+
+
 def x_extent(frame: pd.DataFrame, evals: pd.DataFrame, x_axis: str, *, epoch_ends: Sequence[int] = (),
              resume_iters: Sequence[int] = (), checkpoint_iters: Sequence[int] = ()) -> tuple[float, float] | None:
     """The run's extent on ``x_axis``, the x range every chart of the run (train, validation on that axis, GPU)
     shows unzoomed: ``figures.run_extent`` of its train and validation rows and markers, with the resume lines
-    drawn before the first record (``_add_early_resumes``: at the resumed iteration on the iteration axis)."""
+    drawn before the first record (``_add_early_resumes``: at the resumed iteration on the iteration axis).
+
+    Computed once per model's frames, axis and markers (a model's frames never change: its invariant), not once
+    per chart: placing the markers on the wall-clock or epoch axis costs ~3 ms for a run of 390,000 records."""
+    key = (id(frame), id(evals), x_axis, tuple(epoch_ends), tuple(resume_iters), tuple(checkpoint_iters))
+    with _EXTENTS_LOCK:
+        hit = _EXTENTS.get(key)
+    if hit is not None and hit[0]() is frame and hit[1]() is evals:
+        return hit[2]
+    extent = _x_extent(frame, evals, x_axis, epoch_ends, resume_iters, checkpoint_iters)
+    with _EXTENTS_LOCK:
+        while len(_EXTENTS) >= _EXTENTS_KEPT:
+            _EXTENTS.pop(next(iter(_EXTENTS)))
+        _EXTENTS[key] = (weakref.ref(frame), weakref.ref(evals), extent)
+    return extent
+
+
+def _x_extent(frame: pd.DataFrame, evals: pd.DataFrame, x_axis: str, epoch_ends: Sequence[int],
+              resume_iters: Sequence[int], checkpoint_iters: Sequence[int]) -> tuple[float, float] | None:
     extent = run_extent(frame, evals, x_axis, (*epoch_ends, *resume_iters, *checkpoint_iters))
     if x_axis == "iter" and resume_iters and len(frame):
         iters = frame["iter"].to_numpy(dtype=np.float64)
