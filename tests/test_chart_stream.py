@@ -138,3 +138,32 @@ def test_nothing_new_sends_the_same_message_again_and_a_lost_message_or_a_new_gr
     assert renamed["config"] == {"displaylogo": False, "x": 1} and renamed["parts"] == []
     # Sequence numbers are unique in the process (a browser never mistakes one session's message for another's).
     assert len({msg["seq"], delta["seq"], other["seq"], renamed["seq"]}) == 4
+
+
+def test_a_live_append_sends_the_layout_keys_that_changed_not_the_template():
+    """The run's extent grows with every record (the charts' shared x range), so every append changes each chart's
+    ``xaxis`` (and the y axis its new values frame): the message carries those keys, not the 8 KB template."""
+    view = rm.ChartView(smoothing=0.6)
+    data = lines(10, 3000)
+    before = figures_of(data, view)["losses"]
+    after = figures_of(data + lines(3010, 3100), view)["losses"]
+    first, cursor = cs.next_message(cs.chart_payload(before), CONFIG, "losses", None)
+    msg, _ = cs.next_message(cs.chart_payload(after), CONFIG, "losses", cursor)
+    assert "layout" not in msg and "xaxis" in msg["layout_patch"] and "template" not in msg["layout_patch"]
+    assert len(json.dumps(msg["layout_patch"])) < 1000 < len(json.dumps(first["layout"]["template"]))
+    held = cs.Held()
+    assert cs.apply_message(held, first) and cs.apply_message(held, msg)
+    same(held, after)
+
+
+def test_a_layout_key_that_is_gone_is_dropped_in_the_browser():
+    base = {"data": [{"type": "scatter", "x": [1.0, 2.0], "y": [3.0, 4.0]}],
+            "layout": {"title": {"text": "t"}, "shapes": [{"type": "line", "x0": 1, "x1": 1}],
+                       "xaxis": {"range": [0, 2]}}}
+    later = {"data": base["data"], "layout": {"title": {"text": "t"}, "xaxis": {"range": [0, 3]}}}
+    first, cursor = cs.next_message(cs.chart_payload(base), CONFIG, "c", None)
+    msg, _ = cs.next_message(cs.chart_payload(later), CONFIG, "c", cursor)
+    assert msg["layout_patch"] == {"xaxis": {"range": [0, 3]}} and msg["layout_drop"] == ["shapes"]
+    held = cs.Held()
+    assert cs.apply_message(held, first) and cs.apply_message(held, msg)
+    assert held.layout == {"title": {"text": "t"}, "xaxis": {"range": [0, 3]}}

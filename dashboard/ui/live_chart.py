@@ -140,7 +140,8 @@ export default function (component) {
         }
       }
       if (m.layout) layout = Object.assign({}, m.layout, { datarevision: m.seq });
-      else layout = Object.assign({}, layout, { datarevision: m.seq });
+      else layout = Object.assign({}, layout, m.layout_patch || {}, { datarevision: m.seq });
+      for (const k of m.layout_drop || []) delete layout[k];  // (the layout's keys that changed, and those gone)
       if (m.config) config = Object.assign({ responsive: true, showTips: false }, m.config);
       seq = m.seq;
     }

@@ -18,7 +18,8 @@ message cache sends as its hash).
   when a message came gets it now), the whole figure (first time, another chart, a trace count that changed),
   or per trace the points after those sent (a trace whose sent points are a prefix of its points now) or the
   trace again (anything else: a downsampled trace whose head was re-sampled, ``series.downsample_growing``),
-  plus the layout and config when they changed. Each message has a ``seq`` unique in the process and the ``base``
+  plus the layout's top-level keys that changed (``layout_patch``, and ``layout_drop``: keys gone) and the config
+  when they changed. Each message has a ``seq`` unique in the process and the ``base``
   it applies on; a browser holding another ``seq`` (a graph mounted again, a message lost) asks for the whole
   figure (``dashboard.ui.live_chart``'s ``resync``), so what it draws always equals the figure.
 - ``apply_message`` / ``figure_of``: the browser's side in Python (tests: what the browser holds after any
@@ -58,6 +59,7 @@ class ChartPayload:
     layout: dict
     layout_sig: str
     token: int  # this payload (a cursor that sent it sends nothing again)
+    layout_sigs: tuple[tuple[str, str], ...] = ()  # per top-level key of the layout: its signature
 
     @property
     def nbytes(self) -> int:
@@ -76,6 +78,7 @@ class Cursor:
     layout_sig: str
     config_sig: str
     last: dict = field(default_factory=dict, compare=False)  # the message sent: sent again while nothing is new
+    layout_sigs: tuple[tuple[str, str], ...] = ()  # the layout sent, per top-level key (``ChartPayload``)
 
 
 def _sig(obj: object) -> str:
@@ -136,7 +139,8 @@ def chart_payload(fig: dict) -> ChartPayload:
             digest = ""
         traces.append(TracePart(rest=t, rest_sig=_sig(t), x=x, y=y, digest=digest))
     layout = _json(fig.get("layout", {}))
-    return ChartPayload(traces=tuple(traces), layout=layout, layout_sig=_sig(layout), token=next(_TOKEN))
+    return ChartPayload(traces=tuple(traces), layout=layout, layout_sig=_sig(layout), token=next(_TOKEN),
+                        layout_sigs=tuple((k, _sig(v)) for k, v in layout.items()))
 
 
 def _whole(t: TracePart) -> dict:
@@ -157,7 +161,8 @@ def next_message(payload: ChartPayload, config: dict, identity: str, cursor: Cur
         whole = {"seq": seq, "base": None, "n": len(payload.traces),
                  "parts": [{"i": i, "trace": _whole(t)} for i, t in enumerate(payload.traces)],
                  "layout": payload.layout, "config": config}
-        return whole, Cursor(seq, identity, payload.token, sent, payload.layout_sig, config_sig, whole)
+        return whole, Cursor(seq, identity, payload.token, sent, payload.layout_sig, config_sig, whole,
+                             payload.layout_sigs)
     parts = []
     for i, (t, (rest_sig, n, digest)) in enumerate(zip(payload.traces, cursor.traces)):
         if t.x is None or t.y is None:
@@ -173,10 +178,15 @@ def next_message(payload: ChartPayload, config: dict, identity: str, cursor: Cur
             parts.append({"i": i, "trace": _whole(t)})
     msg: dict = {"seq": seq, "base": cursor.seq, "n": len(payload.traces), "parts": parts}
     if cursor.layout_sig != payload.layout_sig:
-        msg["layout"] = payload.layout
+        # Only the top-level keys that changed (a live run's x axis grows with it; the 8 KB template does not).
+        sent_sigs, now = dict(cursor.layout_sigs), dict(payload.layout_sigs)
+        msg["layout_patch"] = {k: payload.layout[k] for k, sig in now.items() if sent_sigs.get(k) != sig}
+        dropped = [k for k in sent_sigs if k not in now]
+        if dropped:
+            msg["layout_drop"] = dropped
     if cursor.config_sig != config_sig:
         msg["config"] = config
-    return msg, Cursor(seq, identity, payload.token, sent, payload.layout_sig, config_sig, msg)
+    return msg, Cursor(seq, identity, payload.token, sent, payload.layout_sig, config_sig, msg, payload.layout_sigs)
 
 
 @dataclass
@@ -210,6 +220,11 @@ def apply_message(held: Held, msg: dict) -> bool:
     held.data = data
     if "layout" in msg:
         held.layout = msg["layout"]
+    if "layout_patch" in msg or "layout_drop" in msg:
+        layout = {**(held.layout or {}), **msg.get("layout_patch", {})}
+        for k in msg.get("layout_drop", ()):
+            layout.pop(k, None)
+        held.layout = layout
     if "config" in msg:
         held.config = msg["config"]
     held.seq = msg["seq"]

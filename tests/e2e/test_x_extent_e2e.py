@@ -19,12 +19,14 @@ import pytest
 from tests.conftest import SAMPLE_LOGS
 from tests.e2e.conftest import start_streamlit
 from tests.e2e.page_helpers import drag, open_app, poll, tall_screenshot, wait_for_charts
+from tests.helpers import append, train_line
 
 pytestmark = pytest.mark.browser
 
 LABEL = "xr"
 CLS = f"{LABEL}/cls_epoch_val/20260315_140000/20260315_140000.log"
 LLM = f"{LABEL}/llm_sft_len_grouped/20260314_090000/20260314_090000.log"
+GROWING = f"{LABEL}/growing/20250101_000000.log"
 DEADLINE_S = 90.0
 
 
@@ -33,6 +35,9 @@ def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("xr") / LABEL
     for name in ("cls_epoch_val", "llm_sft_len_grouped"):
         shutil.copytree(SAMPLE_LOGS / name, root / name)
+    grow = root / Path(GROWING).relative_to(LABEL)
+    grow.parent.mkdir()
+    grow.write_bytes(b"".join(train_line(i, 2000) for i in range(10, 601, 10)))
     s = start_streamlit([root], extra_env={"MMDASH_DEMO": "0"})
     yield s
     s.stop()
@@ -106,6 +111,18 @@ def test_on_the_wall_clock_every_chart_of_the_llm_sample_shows_the_same_range(pa
     page.wait_for_timeout(1000)
     assert poll(lambda: all_at(page, lo, hi, keys), page=page, timeout_s=DEADLINE_S), ranges(page)
     tall_screenshot(page, "x_extent_llm_wall")
+
+
+def test_unzoomed_every_chart_follows_the_run_as_it_grows(page, server):
+    """A live run's extent grows with it: after an append every chart spans the run's new extent (the message
+    carries the axis that changed, ``chart_stream``'s ``layout_patch``, which the browser applies on the graph)."""
+    keys = {"losses", "lr", "time", "memory"}
+    path = Path(server.roots[0]) / Path(GROWING).relative_to(LABEL)
+    open_app(page, server, "/run?run=" + quote(GROWING))
+    wait_for_charts(page, 4)
+    assert poll(lambda: all_at(page, 10, 600, keys), page=page, timeout_s=DEADLINE_S), ranges(page)
+    append(path, b"".join(train_line(i, 2000) for i in range(610, 801, 10)))
+    assert poll(lambda: all_at(page, 10, 800, keys), page=page, timeout_s=DEADLINE_S), ranges(page)
 
 
 def test_the_module_names_the_logs_it_serves():
