@@ -89,6 +89,9 @@ class Event:
 
     ``kind`` is one of the names in ``EVENT_KINDS``; ``data`` holds typed values (iteration, epoch,
     path, ...); ``text`` is the log text as written (tracebacks: all their lines joined by newlines).
+    ``timestamp``: seconds of the log's clock, or None when unknown (a line without a time, or one whose time is
+    not a date: NaN is made None here, so two parses of the same bytes give equal events; NaN is unequal to
+    itself).
     """
 
     kind: str
@@ -96,6 +99,10 @@ class Event:
     timestamp: float | None
     text: str
     data: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.timestamp is not None and self.timestamp != self.timestamp:
+            object.__setattr__(self, "timestamp", None)
 
 
 EVENT_KINDS = (

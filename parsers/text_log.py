@@ -729,7 +729,7 @@ class TextLogInterpreter:
             data = on.handler(self, run, m, msg, no)
         if data is None:
             return  # a header or section line: counted by its handler, no event
-        run.events.append(Event(name, no, ts if ts == ts else None, msg.strip(), data))
+        run.events.append(Event(name, no, ts, msg.strip(), data))
         run.line_kinds["event"] += 1
         if on.warns and level in _WARNING_LEVELS:
             run.events.append(Event("warning", no, ts, msg))

@@ -262,3 +262,14 @@ def test_a_long_traceback_parses_the_same_in_chunks():
     data = _traceback_then_exception_lines(3000)
     cuts = sorted(random.Random(7).sample(range(1, len(data)), 40))
     assert snapshot(parse_chunked(data, cuts)) == snapshot(parse_bytes(data))
+
+
+@pytest.mark.parametrize("stamp", [b"2025/13/02 10:00:00", b"2025/00/02 10:00:00", b"0000/01/01 10:00:00"])
+def test_an_event_on_a_line_whose_time_is_not_a_date_has_no_time_and_parses_equal(stamp):
+    """A warning whose prefix is not a date (month 13: damaged bytes, a broken clock) has the time None, not NaN:
+    NaN is unequal to itself, so two parses of the same bytes gave unequal events (hypothesis found it, on a
+    damaged gzip log, in ``test_any_chunking_of_damaged_gzip_gives_the_records_and_notes_of_a_whole_parse``)."""
+    data = b"2025/01/02 10:00:00 - mmengine - INFO - hello\n" + stamp + b" - mmengine - WARNING - a warning\n"
+    first, second = parse_bytes(data), parse_bytes(data)
+    assert [(e.kind, e.timestamp) for r in first.runs for e in r.events] == [("warning", None)]
+    assert [r.events for r in first.runs] == [r.events for r in second.runs]
