@@ -171,12 +171,18 @@ _declared = False  # the folder is declared on this process's runtime (one per `
 
 
 def _plotly_url() -> str:
-    """The URL of the chosen plotly.js (``charts.plotly_js.served``) on this server (declared once, from a page's
-    run: ``declare_component`` registers only where a script runs)."""
+    """The URL of the chosen plotly.js (``charts.plotly_js.served``) on this server: the server's own route
+    (``ui.server.plotly_url``), else the component route (declared once, from a page's run:
+    ``declare_component`` registers only where a script runs)."""
     global _declared
     from streamlit import config
     from streamlit.components.v1 import declare_component
 
+    from dashboard.ui import server
+
+    own = server.plotly_url()
+    if own is not None:  # the server's own route: cached by the browser for a year (``ui.server``)
+        return own
     bundle = plotly_js.served()
     if not _declared:
         declare_component(_ASSET_NAME, path=str(bundle.folder))

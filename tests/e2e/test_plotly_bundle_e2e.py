@@ -1,6 +1,7 @@
-"""The charts' plotly.js in the browser (``dashboard.charts.plotly_js``, served by ``dashboard.ui.live_chart``): the
-Run page loads the bundle the server chose (the basic bundle when ``npm ci`` installed it) from the app's own
-route, once, and draws its charts with it; the Runs page's watcher panel says which bundle is served."""
+"""The charts' plotly.js in the browser (``dashboard.charts.plotly_js``, served by ``dashboard.ui.server``): the
+Run page loads the bundle the server chose (the basic bundle when ``npm ci`` installed it) from the dashboard's own
+route, once, draws its charts with it, and a second page in the same browser takes it from the browser's cache;
+the Runs page's watcher panel says which bundle is served."""
 
 from __future__ import annotations
 
@@ -13,11 +14,10 @@ from dashboard.charts.plotly_js import served
 from tests.e2e.conftest import SYNTHETIC_ID, start_streamlit
 from tests.e2e.page_helpers import poll, wait_for_charts
 from tests.e2e.test_browser_smoke import open_app
+from tests.e2e.test_server_parts import plotly_path
 from tests.test_html_report import LLM
 
 pytestmark = pytest.mark.browser
-
-ASSET = "/component/dashboard.ui.live_chart.plotly_js/"
 
 _LOADED = """() => ({
   scripts: [...document.querySelectorAll('script[src]')].map(s => s.src).filter(u => u.includes('plotly')),
@@ -33,7 +33,7 @@ def test_the_run_page_draws_its_charts_with_the_served_bundle(page, app_server):
     open_app(page, app_server, "/run?run=" + quote(SYNTHETIC_ID))
     wait_for_charts(page, 2)
     got = page.evaluate(_LOADED)
-    want = f"{app_server.url}{ASSET}{js.name}?v={js.version}"
+    want = app_server.url + plotly_path()
     assert got["scripts"] == [want]  # one script element for every chart of the page
     assert got["preloads"] == [want]  # fetched from the top of the page on (preload_plotly)
     assert got["fetched"] == [want]  # once (the script takes the preloaded file), nothing else of plotly's
@@ -43,8 +43,14 @@ def test_the_run_page_draws_its_charts_with_the_served_bundle(page, app_server):
         assert "scatter" in got["types"] and "heatmap" not in got["types"] and "scatter3d" not in got["types"]
     r = page.request.get(want)
     assert r.status == 200 and "javascript" in r.headers["content-type"]
-    assert r.headers["cache-control"] == "public"
+    assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert r.body() == js.path.read_bytes()
+    # another page in the same browser: plotly.js from the browser's cache (nothing transferred), charts drawn
+    open_app(page, app_server, "/run?run=" + quote(SYNTHETIC_ID) + "&smoothing=0.3")
+    wait_for_charts(page, 2)
+    again = page.evaluate("(u) => performance.getEntriesByType('resource').filter(e => e.name === u)"
+                          ".map(e => e.transferSize)", want)
+    assert again and all(size == 0 for size in again), again
     # the drawn chart is plotly's: a line path per scatter trace
     assert page.locator("[class*='st-key-chart_'] .js-plotly-plot .scatterlayer .trace path.js-line").count() >= 2
 

@@ -53,7 +53,7 @@ def test_every_link_on_every_page_carries_the_prefix_and_opens_a_page(page, pref
             wait_for_charts(page, 1)
             plotly_js = page.evaluate("() => [...document.querySelectorAll('script[src]')].map(s => s.src)"
                                       ".filter(u => u.includes('plotly'))")
-            assert len(plotly_js) == 1 and plotly_js[0].startswith(server.url + "/component/"), plotly_js
+            assert len(plotly_js) == 1 and plotly_js[0].startswith(server.url + "/_mmdash/plotly-"), plotly_js
         for link in app_links(page, origin):
             found.setdefault(link, path)
     # the Runs table: its "open" links, read from the grid's accessible table (the canvas draws them), with the
