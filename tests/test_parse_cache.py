@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -222,6 +223,11 @@ def test_a_restarted_dashboard_resumes_the_parse_and_shows_the_same_run(tmp_path
     state, s, model = start()
     try:
         state.save_parse(s)  # the summaries worker may have saved it already (the log is settled): once either way
+        # The worker may be writing it right now: its state is taken (one writer per state) before the file is
+        # written and counted, so this call skipped it; wait for that write (seen failing under load average 8).
+        deadline = time.monotonic() + 60
+        while state.parse_cache.stores < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert state.parse_cache.stores == 1 and not state.save_parse(s)
         first = (model.summary, list(model.frame["iter"]), list(model.frame.columns))
         state.run_summaries(s)
