@@ -58,6 +58,26 @@ def grid_column(page, frame_index: int, column: int) -> list[str]:
     return [c.text_content() or "" for c in cells.all()]
 
 
+def read_graphs(page, js: str) -> list[dict]:
+    """``page.evaluate(js)``: what a script reads of the page's plotly graphs; [] while a graph is being replaced
+    (the read then fails: the caller polls again)."""
+    try:
+        return page.evaluate(js)
+    except Exception:  # noqa: BLE001 - a graph replaced while read
+        return []
+
+
+def copy_samples(root: Path, names, ignore: Callable | None = None) -> Path:
+    """``root`` holding a copy of each sample log folder of ``names`` (``sample_logs/<name>``)."""
+    import shutil
+
+    from tests.conftest import SAMPLE_LOGS
+
+    for name in names:
+        shutil.copytree(SAMPLE_LOGS / name, root / name, ignore=ignore)
+    return root
+
+
 def wait_for_charts(page, count: int = 1) -> None:
     """Plotly has drawn at least ``count`` charts with a line trace."""
     page.locator(".js-plotly-plot .main-svg").first.wait_for(state="visible", timeout=60_000)

@@ -18,7 +18,7 @@ import pytest
 
 from tests.e2e.conftest import start_streamlit
 from tests.e2e.page_helpers import drag as drag_plot
-from tests.e2e.page_helpers import metric, open_app, poll, tall_screenshot, wait_for_charts
+from tests.e2e.page_helpers import metric, open_app, poll, read_graphs, tall_screenshot, wait_for_charts
 from tests.helpers import append, train_line
 
 pytestmark = pytest.mark.browser
@@ -61,10 +61,7 @@ _CHARTS_JS = """() => Array.from(document.querySelectorAll("[class*='st-key-char
 
 
 def charts(page) -> list[dict]:
-    try:
-        return page.evaluate(_CHARTS_JS)
-    except Exception:  # a graph is being replaced while read
-        return []
+    return read_graphs(page, _CHARTS_JS)
 
 
 def mark_charts(page) -> None:

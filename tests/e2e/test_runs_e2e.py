@@ -14,9 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.conftest import SAMPLE_LOGS
 from tests.e2e.conftest import screenshot, start_streamlit, wait_app_ready
-from tests.e2e.page_helpers import grid_column, main_text, metric, open_app, poll
+from tests.e2e.page_helpers import copy_samples, grid_column, main_text, metric, open_app, poll
 
 pytestmark = pytest.mark.browser
 
@@ -30,9 +29,8 @@ SLOW_S = 90.0
 
 @pytest.fixture(scope="module")
 def runs_server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("runs") / LABEL
-    for name in ("det_crash_resume", "cls_epoch_val"):
-        shutil.copytree(SAMPLE_LOGS / name, root / name, ignore=shutil.ignore_patterns("console_tee.log"))
+    root = copy_samples(tmp_path_factory.mktemp("runs") / LABEL, ("det_crash_resume", "cls_epoch_val"),
+                        ignore=shutil.ignore_patterns("console_tee.log"))
     server = start_streamlit([root], extra_env={"MMDASH_DEMO": "0"})
     yield server
     server.stop()

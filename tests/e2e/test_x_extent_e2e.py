@@ -10,7 +10,6 @@ validation charts 37.5 to 312.5, the time chart 10 to 300.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -18,7 +17,7 @@ import pytest
 
 from tests.conftest import SAMPLE_LOGS
 from tests.e2e.conftest import start_streamlit
-from tests.e2e.page_helpers import drag, open_app, poll, tall_screenshot, wait_for_charts
+from tests.e2e.page_helpers import copy_samples, drag, open_app, poll, read_graphs, tall_screenshot, wait_for_charts
 from tests.helpers import append, train_line
 
 pytestmark = pytest.mark.browser
@@ -32,9 +31,7 @@ DEADLINE_S = 90.0
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("xr") / LABEL
-    for name in ("cls_epoch_val", "llm_sft_len_grouped"):
-        shutil.copytree(SAMPLE_LOGS / name, root / name)
+    root = copy_samples(tmp_path_factory.mktemp("xr") / LABEL, ("cls_epoch_val", "llm_sft_len_grouped"))
     grow = root / Path(GROWING).relative_to(LABEL)
     grow.parent.mkdir()
     grow.write_bytes(b"".join(train_line(i, 2000) for i in range(10, 601, 10)))
@@ -51,10 +48,7 @@ _RANGES_JS = """() => Array.from(document.querySelectorAll("[class*='st-key-char
 
 
 def ranges(page) -> list[dict]:
-    try:
-        return page.evaluate(_RANGES_JS)
-    except Exception:  # a graph is being replaced while read
-        return []
+    return read_graphs(page, _RANGES_JS)
 
 
 def all_at(page, lo: float, hi: float, keys: set[str]) -> list[dict] | None:
