@@ -26,7 +26,6 @@ import functools
 import gzip
 import hashlib
 import logging
-import sys
 import threading
 from contextlib import asynccontextmanager
 
@@ -40,23 +39,8 @@ ROUTE_PREFIX = "/_mmdash/"
 _plotly_path: str | None = None
 
 
-#: The interpreter's thread switch interval while the warm start runs (Python's default is 5 ms): the warm start's
-#: imports hold the GIL, and the server's event loop, sending Streamlit's JavaScript to the first browser meanwhile,
-#: needs it for every chunk; a short interval lets it in sooner. Restored afterwards.
-WARM_SWITCH_INTERVAL_S = 0.0005
-
-
 def warm() -> None:
     """Import what a page view imports, build plotly's template, gzip plotly.js, make the process-wide state."""
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(WARM_SWITCH_INTERVAL_S)
-    try:
-        _warm()
-    finally:
-        sys.setswitchinterval(interval)
-
-
-def _warm() -> None:
     try:
         from dashboard.charts import figures
         from dashboard.ui import common, run_view  # noqa: F401 - imported for their cost, once per process
