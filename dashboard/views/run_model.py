@@ -581,13 +581,9 @@ def _add_early_resumes(fig: Figure, frame: pd.DataFrame, view: ChartView, resume
 
 
 def data_extent(frame: pd.DataFrame, x_axis: str) -> tuple[float, float] | None:
-    """The range of the train frame on an x axis (for the x-range inputs' hints)."""
-    col = TRAIN_X_COLUMN[x_axis]
-    if col not in frame or not len(frame):
-        return None
-    v = frame[col].to_numpy(dtype=np.float64)
-    v = v[np.isfinite(v)]
-    return (float(v.min()), float(v.max())) if v.size else None
+    """The range of the train frame on an x axis (for the x-range inputs' hints): ``figures.run_extent`` of the
+    train rows alone."""
+    return run_extent(frame, None, x_axis)
 
 
 # ------------------------------------------------------------------------------------------------ x range
