@@ -648,8 +648,8 @@ class Tailer:
                     self._note(note)
                 self.offset += len(data)
                 if len(self._head) < FINGERPRINT_BYTES:
-                    self._head = (self._head + data)[:FINGERPRINT_BYTES]
-                self._tail = (self._tail + data)[-FINGERPRINT_BYTES:]
+                    self._head = (self._head + data[:FINGERPRINT_BYTES])[:FINGERPRINT_BYTES]
+                self._tail = (self._tail + data[-FINGERPRINT_BYTES:])[-FINGERPRINT_BYTES:]  # not a copy of data
                 if self.parser.lines != lines_before:
                     self.version += 1
             self.last_growth_at = self._clock()
