@@ -17,7 +17,9 @@ the ``live.watchdog``, which notices a page whose timer was lost and restarts it
 (``draw_details``) are a third fragment, without a timer: in a session's first view of a log it draws only a trigger
 that the browser fires once the first chart is drawn, and its rerun draws them (Streamlit's frontend rendered them
 before it mounted the first chart when they came with the charts: issue 12); it writes the setup check's URL
-parameters itself, as a change there reruns only it.
+parameters itself, as a change there reruns only it. A rerun of the charts or the details that finds the page's
+settings changed (a setting changed as a trigger fired: Streamlit's frontend sent it in the trigger's fragment rerun)
+runs the whole page (``changed_elsewhere``), so the sidebar, the charts and the URL follow it.
 
 Text rules: log text (file names, metric names, event and error text) goes to ``st.text`` / ``st.code`` /
 ``st.dataframe`` only; banner titles are our words and numbers (``run_model.banners``).
@@ -144,6 +146,52 @@ def _touch() -> None:
 #: last drawn (a zoom is read in them).
 _HIDDEN_TRACES = "_run_hidden_traces"
 _DRAWN = "_run_drawn"
+
+#: The page's settings that widgets outside every fragment hold (session keys): the sidebar's, and what the charts'
+#: zoom and legend set (``chart_sync``). A full run draws everything with them.
+_PAGE_KEYS = (*(_K + k for k in ("r", "metrics", "evals", "smoothing", "x_axis", "x_from", "x_to", "x_from_t",
+                                  "x_to_t", "log_y", "log_charts", "hidden_charts", "metric_filter",
+                                  "ignore_outliers", "live")), _HIDDEN_TRACES)
+#: The setup check's inputs (widgets of the details fragment), and the values it was last drawn with.
+_SETUP_KEYS = tuple(f"{_K}calc_{k}" for k in rm.BELIEVED_KEYS)
+_SETUP_DRAWN = "_run_setup_drawn"
+
+
+def _held(keys: tuple[str, ...]) -> dict:
+    return {k: st.session_state[k] for k in keys if k in st.session_state}
+
+
+def _page_settings() -> dict:
+    """The page's settings as this session holds them now (``_PAGE_KEYS``, and a watchdog recovery, which asks
+    for a full run too)."""
+    return _held(_PAGE_KEYS) | {"recovered": live_page.recovery_note()}
+
+
+def _setup_settings() -> dict:
+    return _held(_SETUP_KEYS)
+
+
+def _differ(then: dict, now: dict) -> bool:
+    """A value held then and now that changed. A key gone is no change: Streamlit drops the state of a widget
+    that a full run did not draw (the wall clock's range inputs on another axis) once that run ends."""
+    return any(k in then and then[k] != v for k, v in now.items())
+
+
+def changed_elsewhere(drawn_with: dict, in_details: bool = False) -> bool:
+    """Whether this rerun of a fragment brought a change that it does not draw: a setting of the page that is not
+    the one the full run drew with (``drawn_with``: ``_page_settings()`` then), or, outside the details fragment, a
+    setup check input that the details were not drawn with.
+
+    Streamlit's frontend (1.67) sends the widget changes made before its next 0 ms timeout in one rerun request,
+    and that request reruns only the fragment of the first change that has one (``WidgetStateManager.scheduleFlush``
+    keeps the first fragment id of the batch; a change outside every fragment has none, so it cannot make the
+    request a full run). A smoothing step taken as a trigger of the page fired (the details' after the first chart,
+    the charts' once every chart is drawn: in the same task, or on a busy browser an overdue check run right after
+    the key press) went to the server in the trigger's fragment rerun: the session held the new value, but no full
+    run drew the sidebar, the charts and the URL with it until a later one (issue 12)."""
+    if _differ(drawn_with, _page_settings()):
+        return True
+    return not in_details and _differ(st.session_state.get(_SETUP_DRAWN) or {}, _setup_settings())
 
 
 def _on_zoom(payload: dict) -> None:
@@ -311,6 +359,19 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
     # (with the model just built); later ones are its timer's and ask for the model again.
     timed = live and lv0 is not None
     runs = {"header": 0, "charts": 0}
+    # What this full run draws with. A rerun of ``charts`` or ``details`` (their triggers', the setup check's)
+    # that finds other settings in the session came with a change outside it (``changed_elsewhere``): the whole
+    # page runs again, so the sidebar, every chart and the URL follow the change at once. The timed fragments'
+    # ticks are not checked: a tick carries the browser's widget values as they are when it is sent, which can be
+    # older than a value the page's last full run set (the range a zoom or a double-click gave the range inputs
+    # in their callback, a tick sent as the browser sent the zoom: seen in Chromium), and running the page with
+    # them would undo the zoom; and a change a tick carries comes again in its own request, right after it.
+    drawn_with = _page_settings()
+    st.session_state[_SETUP_DRAWN] = _setup_settings()
+
+    def follow_changes(in_details: bool = False) -> None:
+        if changed_elsewhere(drawn_with, in_details):
+            st.rerun()
 
     # The run a person picked, else the file's last run as it is at each tick (a log that is still being read or
     # that a new launch appends to gets runs after this full run).
@@ -350,6 +411,7 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
 
     @st.fragment
     def charts() -> None:
+        follow_changes()
         held = st.session_state.get(_CHARTS_HELD) == charts_key or model.reading is not None
         drawn: dict[str, int] = {}
 
@@ -392,9 +454,11 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
         """The details below the charts: once per session and log, after the first chart is drawn (a rerun of
         this fragment, not of the page: the live fragments keep their timers); then in every run. A change of
         the setup check reruns this fragment, which writes the URL."""
+        follow_changes(in_details=True)
         if st.session_state.get(_DETAILS_SHOWN) != details_key:
             _after_first_chart(bool(runs.get("drew")), details_ready)
             return
+        st.session_state[_SETUP_DRAWN] = _setup_settings()  # this run draws the setup check with them
         believed = draw_details(model, latest=lambda: opened.model(chosen) if opened.liveness is not None else None,
                                 plan=plan, view=chart_view, compare_ref=opened.compare_ref)
         write_url(believed)
