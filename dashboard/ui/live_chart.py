@@ -17,7 +17,8 @@ bundle of the installed ``plotly`` package. It is served by Streamlit's route fo
 (``/component/dashboard.ui.live_chart.plotly_js/<file>``, under ``server.baseUrlPath`` when one is set,
 ``Cache-Control: public`` without a lifetime or a validator: browsers fetch it again for each page), declared with
 the public ``st.components.v1.declare_component(name, path=folder)`` (a v1 component that is never mounted: only its
-folder is used), fetched from the top of the page on (``preload_plotly``) and loaded once per browser tab.
+folder is used), loaded from the top of the page on (``preload_plotly``: before the page's slow work), once
+per browser tab.
 (Streamlit's ``st.components.v2`` serves an ``asset_dir`` only for components of an installed package's
 ``pyproject.toml`` manifest; the dashboard is not an installed package, and the v1 declaration needs no private API.)
 
@@ -32,7 +33,6 @@ import streamlit as st
 
 from dashboard.charts import plotly_js
 from dashboard.views import chart_stream
-from dashboard.views.text import html_text
 
 _CURSORS = "_live_chart_cursors"
 
@@ -53,7 +53,10 @@ export default function (component) {
     s.onerror = () => { G.plotly = null; bad(new Error("plotly.js did not load")); };
     document.head.appendChild(s);
   }));
-  if (!data || !data.msg) return;
+  if (!data || !data.msg) {  // the page's loader (preload_plotly): plotly.js is compiled while the page waits
+    if (data && data.plotly) load().catch(() => {});
+    return;
+  }
   let gd = parentElement.querySelector(":scope > div.mmdash-live-chart");
   if (!gd) {
     gd = document.createElement("div");
@@ -210,10 +213,10 @@ def live_chart(payload: chart_stream.ChartPayload, *, key: str, identity: str, c
 
 
 def preload_plotly() -> None:
-    """Start fetching plotly.js now (call it at the top of a page whose charts come further down): a
-    ``<link rel="preload">`` (Markdown with HTML: no script runs, the URL is ours and escaped), which the browser
-    fetches as soon as the element is drawn, while Streamlit's own JavaScript loads and the rest of the page is
-    drawn; the first chart's ``<script>`` then takes it from there. (A preloading component did not help: the
-    page's components are mounted together, after the elements before them are rendered, so it asked for plotly.js
-    at the same moment as the first chart: ``bench/bench_run_page.py timeline``.)"""
-    st.markdown(f'<link rel="preload" as="script" href="{html_text(_plotly_url())}">', unsafe_allow_html=True)
+    """Load plotly.js in the browser now: call it before a page's slow work (a log's first read, a run model's
+    build). An empty mount of the chart component (no message) that only loads plotly.js, so the browser fetches
+    and compiles it while the server works, and the component's own code is in place too; the first chart then
+    draws as soon as its message comes. (Measured on the 1M-line log's first start, ``bench/README.md``: a
+    ``<link rel="preload">`` written after the model only fetched it, once the model was built; the charts
+    mounted 0.3-0.65 s after the script's end and drew one by one after that.)"""
+    _component(key="plotly_loader", data={"plotly": _plotly_url()}, height="content")

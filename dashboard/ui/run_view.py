@@ -270,6 +270,7 @@ def _chart_tools(sb, plan: list[rm.ChartSpec], more: dict[str, str] | None = Non
 
 def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) -> None:
     """Draw the run ``opened`` names, with the settings of ``query``; write the settings back to the URL."""
+    preload_plotly()  # first: the browser loads plotly.js while the model waits for a log's first read
     default_model = opened.model(None)
     model = opened.model(query.view.run_index) if query.view.run_index is not None else default_model
     if model is None or default_model is None:
@@ -286,7 +287,6 @@ def show_run(opened: OpenedRun, query: RunPageQuery, raw: dict[str, list[str]]) 
         live_page.watchdog(STALE_AFTER)
         st.stop()
     assert model is not None and default_model is not None
-    preload_plotly()  # the charts come after the sidebar and the header: plotly.js loads meanwhile
     source_key = (model.source.kind, model.source.id)
     # Fresh: opened, the URL changed outside the page (back button, a link), another run, or the widgets' state
     # is gone (Streamlit drops it while another page is shown).

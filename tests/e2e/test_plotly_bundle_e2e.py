@@ -11,8 +11,8 @@ from urllib.parse import quote
 import pytest
 
 from dashboard.charts.plotly_js import served
-from tests.e2e.conftest import SYNTHETIC_ID, start_streamlit
-from tests.e2e.page_helpers import poll, wait_for_charts
+from tests.e2e.conftest import SYNTHETIC_ID, start_streamlit, synthetic_log
+from tests.e2e.page_helpers import main_text, poll, wait_for_charts
 from tests.e2e.test_browser_smoke import open_app
 from tests.e2e.test_server_parts import plotly_path
 from tests.test_html_report import LLM
@@ -21,7 +21,6 @@ pytestmark = pytest.mark.browser
 
 _LOADED = """() => ({
   scripts: [...document.querySelectorAll('script[src]')].map(s => s.src).filter(u => u.includes('plotly')),
-  preloads: [...document.querySelectorAll('link[rel=preload][as=script]')].map(l => l.href),
   fetched: performance.getEntriesByType('resource').map(e => e.name).filter(u => u.includes('plotly')),
   version: window.Plotly ? window.Plotly.version : null,
   types: window.Plotly ? Object.keys(window.Plotly.PlotSchema.get().traces).sort() : [],
@@ -35,8 +34,7 @@ def test_the_run_page_draws_its_charts_with_the_served_bundle(page, app_server):
     got = page.evaluate(_LOADED)
     want = app_server.url + plotly_path()
     assert got["scripts"] == [want]  # one script element for every chart of the page
-    assert got["preloads"] == [want]  # fetched from the top of the page on (preload_plotly)
-    assert got["fetched"] == [want]  # once (the script takes the preloaded file), nothing else of plotly's
+    assert got["fetched"] == [want]  # once (the page's loader and every chart share it), nothing else of plotly's
     assert got["version"] == js.version
     if js.kind == "basic":  # scatter, bar, pie only: the 1.1 MB bundle, not the 4.9 MB one
         assert js.name == "plotly-basic.min.js"
@@ -53,6 +51,38 @@ def test_the_run_page_draws_its_charts_with_the_served_bundle(page, app_server):
     assert again and all(size == 0 for size in again), again
     # the drawn chart is plotly's: a line path per scatter trace
     assert page.locator("[class*='st-key-chart_'] .js-plotly-plot .scatterlayer .trace path.js-line").count() >= 2
+
+
+def test_a_run_page_waiting_for_its_log_loads_plotly_before_any_chart(page, tmp_path):
+    """``preload_plotly`` comes before the run's model: while the page waits (here for a log started over to hold a
+    run again; on a big log for its first read) the browser already loads plotly.js, and the charts that come later
+    use that copy."""
+    root = tmp_path / "wait"
+    (root / "run").mkdir(parents=True)
+    log = root / "run" / "20250101_000000.log"
+    log.write_text(synthetic_log())
+    server = start_streamlit([root])
+    url = "/run?run=" + quote("wait/run/20250101_000000.log")
+    waiting = page.context.browser.new_context().new_page()  # a browser of its own: nothing of plotly.js in it
+    try:
+        open_app(page, server, url)
+        wait_for_charts(page, 2)  # the log is followed
+        log.write_bytes(b"")  # started over: no run in it until its first lines come
+
+        def no_run_yet() -> bool:
+            open_app(waiting, server, url)
+            return poll(lambda: "holds no training run yet" in main_text(waiting), timeout_s=5, page=waiting)
+
+        assert poll(no_run_yet, timeout_s=60), main_text(waiting)
+        version = poll(lambda: waiting.evaluate("() => window.Plotly ? window.Plotly.version : null"), page=waiting)
+        assert version == served().version  # loaded with no chart on the page
+        assert waiting.locator(".js-plotly-plot").count() == 0
+        log.write_text(synthetic_log())
+        wait_for_charts(waiting, 2)
+        assert waiting.evaluate(_LOADED)["fetched"] == [server.url + plotly_path()]  # the loader's copy, once
+    finally:
+        waiting.context.close()
+        server.stop()
 
 
 def test_the_watcher_panel_says_which_bundle_is_served(page, app_server):

@@ -64,6 +64,7 @@ class Frames:
         self.path_key: dict[tuple[int, ...], str] = {}
         self.chart_runs: list[str] = []  # script run ids, in order, of the runs that sent a chart message
         self.run = ""
+        self.elements: list[str] = []  # the component elements, in the order they came ("loader" or a chart key)
 
     def take(self, data: bytes) -> None:
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -81,7 +82,11 @@ class Frames:
                     "mmdash_live_chart"):
                 return
             payload = json.loads(el.bidi_component.json or "{}")
+            if "msg" not in payload:  # the page's plotly.js loader (``preload_plotly``), no chart
+                self.elements.append("loader")
+                return
             key = payload["key"]
+            self.elements.append(key)
             self.path_key[path] = key
             if payload["msg"].get("base") is None:
                 self.whole[key] += 1
@@ -129,6 +134,8 @@ def test_the_first_visit_after_the_watcher_read_a_big_log_gets_each_chart_once(b
 
     # Each chart came once, whole; every later run sent only what was new or a reference to what the browser holds.
     assert dict(frames.whole) == {k: 1 for k in frames.whole}, dict(frames.whole)
+    # plotly.js was asked for before the model was built: the loader came before every chart
+    assert frames.elements and frames.elements[0] == "loader", frames.elements[:3]
     assert page.locator(".js-plotly-plot").count() == len(frames.whole)
     assert "Iteration audit: why N is what it is" in main_text(page)  # the details came after the first chart
     assert not page_errors

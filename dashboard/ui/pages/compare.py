@@ -29,7 +29,7 @@ from dashboard.analysis import RunSummary, combine, summarize
 from dashboard.reports import exports
 from dashboard.ui import common
 from dashboard.ui import live as live_page
-from dashboard.ui.live_chart import live_chart
+from dashboard.ui.live_chart import live_chart, preload_plotly
 from dashboard.ui.run_view import STALE_AFTER
 from dashboard.views import chart_stream, compare, joined, review, run_model
 from dashboard.views.app_state import fingerprint, reading_of
@@ -242,6 +242,8 @@ def load_all() -> list[Compared]:
     return out
 
 
+if chosen:
+    preload_plotly()  # compiled in the browser while the runs are read and their models built
 loaded = load_all()
 # Raw text (one line): the table shows it literally, compare.figure makes it literal for plotly.
 run_labels = compare.run_labels([(c.target, c.upload_names) for c in loaded], folders=[c.folders for c in loaded])
