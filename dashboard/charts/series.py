@@ -169,7 +169,9 @@ def downsample(x: np.ndarray, y: np.ndarray, max_points: int = 4000) -> tuple[np
             picked = _DOWNSAMPLER.downsample(fx, fy, n_out=budget)
         else:
             picked = _DOWNSAMPLER.downsample(fy, n_out=budget)
-        picked = np.asarray(picked, dtype=np.int64)
+        # tsdownsample's MinMaxLTTB can pick one point twice, out of order after it (seen with a near-constant
+        # series of tiny values: hypothesis, tests/test_series.py): the points kept are a subsequence, each once.
+        picked = np.unique(np.asarray(picked, dtype=np.int64))
         keep = picked if finite_idx is None else finite_idx[picked]
     if markers.size:
         keep = np.union1d(keep, markers)

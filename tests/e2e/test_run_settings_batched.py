@@ -46,6 +46,8 @@ _PRESS_WITH_THE_TRIGGER = """
       if (slider) {
         window.__mmdashPressed = true;
         slider.dispatchEvent(new KeyboardEvent("keydown", {key: "End", bubbles: true, cancelable: true}));
+      } else {
+        window.__mmdashMissed = (window.__mmdashMissed || 0) + 1;  // a chart drawn before the slider was
       }
     }
     return found;
@@ -92,10 +94,18 @@ def test_a_smoothing_step_taken_as_the_first_chart_is_drawn_reaches_the_charts_a
                                                                                              page_errors):
     page.add_init_script(_PRESS_WITH_THE_TRIGGER)
     sent = _record_reruns(page)
-    page.goto(server.url + "/run?run=" + quote(CLS_ID))
-
-    assert poll(lambda: page.evaluate("window.__mmdashPressed"), timeout_s=SLOW_S, page=page), \
-        "the details trigger never checked for a drawn chart with the slider on the page"
+    state = "() => ({pressed: window.__mmdashPressed, missed: window.__mmdashMissed || 0})"
+    for _ in range(3):  # a load whose first chart was drawn before the slider was cannot take the moment: again
+        sent.clear()
+        page.goto(server.url + "/run?run=" + quote(CLS_ID))
+        seen = poll(lambda: (lambda s: s if s["pressed"] or s["missed"] else None)(page.evaluate(state)),
+                    timeout_s=SLOW_S, page=page)
+        if not seen or seen["pressed"]:
+            break
+    assert seen and seen["pressed"], \
+        ("the details trigger never checked for a drawn chart with the slider on the page: "
+         + str(page.evaluate("""() => ({missed: window.__mmdashMissed || 0, sliders: document.querySelectorAll(
+             "[data-testid='stSlider']").length, marks: performance.getEntriesByType("mark").map((m) => m.name)})""")))
     # The moment this test is about: the step went out with the trigger, in its fragment's rerun (a timer's rerun
     # sent meanwhile may carry it too: a timer sends the widgets' states as they are).
     batch = poll(lambda: next((r for r in sent if not r["timer"] and r["smoothing"] == [[0.99]]), None),
