@@ -7,7 +7,9 @@
  * numba (built without -ffast-math; x86-64 and arm64 use IEEE doubles, no extended precision).
  *
  * train_kernel.py compiles this file with the system C compiler into a per-user cache and calls
- * scan_lines through ctypes, which releases the GIL during the call.
+ * scan_lines through ctypes, which releases the GIL during the call. The library also holds the one other loop
+ * a long run needs compiled, debiased_ema (dashboard/analysis/smoothing.py's _ema_into, which numba compiles
+ * when numba is the scanner): loaded with the scanner, it costs nothing more.
  */
 
 #include <stdint.h>
@@ -264,4 +266,20 @@ i64 scan_lines(bytes buf, i64 end, i64 pos, bytes keys, const i64 *key_offsets, 
     }
     *rows_read = row;
     return pos;
+}
+
+/* out[i] = the debiased EMA of y[0..i] (pandas' ewm kernel, adjust=True, no NaN): smoothing.py's _ema_into,
+ * operation for operation, so the same doubles (ISO C: no contraction into fused multiply-adds). */
+void debiased_ema(const double *y, i64 n, double decay, double *out) {
+    if (n <= 0) return;
+    double w = y[0];
+    double old = 1.0;
+    out[0] = w;
+    for (i64 i = 1; i < n; i++) {
+        double cur = y[i];
+        old *= decay;
+        if (w != cur) w = (old * w + cur) / (old + 1.0);
+        old += 1.0;
+        out[i] = w;
+    }
 }

@@ -56,6 +56,7 @@ C_SOURCE = Path(__file__).with_name("_train_scan.c")
 C_FLAGS = ("-O2", "-shared", "-fPIC", "-std=c99")
 
 _scan = None
+_ema = None  # the C library's debiased EMA, bound when the C build loads (``compiled_ema``)
 _kind = "none"
 _import_error: Exception | None = None
 _LOAD_LOCK = threading.Lock()
@@ -205,6 +206,7 @@ def _load_c():
         lib = ctypes.CDLL(str(target))
     fn = lib.scan_lines
     i64, ptr = ctypes.c_int64, ctypes.c_void_p
+    _bind_ema(lib)
     fn.argtypes = [ptr, i64, i64, ptr, ptr, i64, i64, ptr, i64, i64, i64, ptr, i64, i64, ptr, i64, ptr]
     fn.restype = i64
 
@@ -227,6 +229,28 @@ def _load_c():
         return rows.value, after
 
     return scan_lines
+
+
+def _bind_ema(lib) -> None:
+    """The C library's ``debiased_ema`` as ``compiled_ema()`` gives it (``dashboard.analysis.smoothing``)."""
+    global _ema
+    fn = lib.debiased_ema
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_double, ctypes.c_void_p]
+    fn.restype = None
+
+    def ema_into(y: np.ndarray, decay: float, out: np.ndarray) -> None:
+        if y.dtype != np.float64 or out.dtype != np.float64 or not (y.flags.c_contiguous and out.flags.c_contiguous
+                                                                    and out.flags.writeable) or out.size < y.size:
+            raise ValueError("debiased_ema takes contiguous float64 arrays, out at least as long as y")
+        fn(y.ctypes.data, y.size, decay, out.ctypes.data)
+
+    _ema = ema_into
+
+
+def compiled_ema():
+    """``ema_into(y, decay, out)``: the C library's debiased EMA (``smoothing._ema_into`` compiled: the same
+    doubles) when the C scanner is the one this process loaded, else None (nothing is loaded for it)."""
+    return _ema if _kind == "c" else None
 
 
 def _first_call(fn) -> None:

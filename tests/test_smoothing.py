@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from dashboard.analysis import smoothing
 from dashboard.analysis.smoothing import debiased_ema
@@ -48,11 +51,49 @@ def test_repeated_values_and_extremes_follow_pandas():
         np.testing.assert_array_equal(debiased_ema(y, alpha), pandas_ema(y, alpha))
 
 
+def c_ema(y: np.ndarray, alpha: float) -> np.ndarray:
+    """The C library's loop (``train_kernel.compiled_ema``), loaded here whatever scanner the process uses."""
+    train_kernel._load_c()
+    out = np.full(len(y), -1.5)
+    decay = 1.0 - 1.0 / (1.0 + (1.0 - alpha) / alpha)  # as debiased_ema turns alpha into the decay
+    train_kernel._ema(np.ascontiguousarray(y, dtype=np.float64), decay, out)
+    return out
+
+
+def python_ema(y: np.ndarray, alpha: float) -> np.ndarray:
+    out = [0.0] * len(y)
+    smoothing._ema_into(np.asarray(y, dtype=np.float64).tolist(), 1.0 - 1.0 / (1.0 + (1.0 - alpha) / alpha), out)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("alpha", [0.4, 0.35, 0.9])
+def test_the_c_loop_gives_the_python_loops_doubles_on_every_logged_loss_curve(alpha):
+    for y in loss_curves():
+        np.testing.assert_array_equal(c_ema(y, alpha), python_ema(y, alpha))
+
+
+@given(y=arrays(np.float64, st.integers(1, 400), elements=st.floats(allow_nan=False, allow_infinity=False)
+                | st.sampled_from([0.0, 1.0, 1e-300, 1e300, -2.5])),
+       alpha=st.floats(0.01, 1.0))
+def test_the_c_loop_gives_the_python_loops_doubles_on_any_finite_curve(y, alpha):
+    np.testing.assert_array_equal(c_ema(y, alpha), python_ema(y, alpha))
+
+
 def test_a_long_curve_takes_the_compiled_loop_and_matches_pandas(monkeypatch):
-    # Compiled by numba only when the parser's scanner is numba's (numba already loaded); with the C scanner
-    # (or none) the Python loop runs, so that a report does not import numba for this alone.
+    # The C library's loop when the parser's scanner is the C build; compiled by numba only when the scanner is
+    # numba's (numba already loaded); with none the Python loop runs, so that a report does not import numba for
+    # this alone.
     train_kernel.available()
     numba_loaded = train_kernel.kind() == "numba"
+    c_used = []
+    real_c = train_kernel.compiled_ema
+
+    def c_spy():
+        fn = real_c()
+        c_used.append(fn)
+        return fn
+
+    monkeypatch.setattr(train_kernel, "compiled_ema", c_spy)
     rng = np.random.default_rng(7)
     y = np.abs(rng.normal(1.0, 0.3, smoothing.COMPILE_FROM + 1234))
     y[5000:5100] = y[4999]
@@ -66,7 +107,10 @@ def test_a_long_curve_takes_the_compiled_loop_and_matches_pandas(monkeypatch):
 
     monkeypatch.setattr(smoothing, "_compiled_ema", spy)
     got = debiased_ema(y, 0.4)
-    if numba_loaded:
+    if train_kernel.kind() == "c":
+        assert c_used and c_used[0] is not None, "a long curve with the C scanner loaded is smoothed by its loop"
+        assert not calls, "numba imported for the smoothing alone"
+    elif numba_loaded:
         assert calls and calls[0] is not None, "a long curve with numba loaded is smoothed by the compiled loop"
     else:
         assert not calls, "numba imported for the smoothing alone"
