@@ -79,33 +79,30 @@ def test_the_c_loop_gives_the_python_loops_doubles_on_any_finite_curve(y, alpha)
     np.testing.assert_array_equal(c_ema(y, alpha), python_ema(y, alpha))
 
 
+def spy_on(monkeypatch, module, name: str) -> list:
+    """What ``module.name()`` returns, each time it is called (the calls go through)."""
+    got: list = []
+    real = getattr(module, name)
+
+    def spy():
+        got.append(real())
+        return got[-1]
+
+    monkeypatch.setattr(module, name, spy)
+    return got
+
+
 def test_a_long_curve_takes_the_compiled_loop_and_matches_pandas(monkeypatch):
     # The C library's loop when the parser's scanner is the C build; compiled by numba only when the scanner is
     # numba's (numba already loaded); with none the Python loop runs, so that a report does not import numba for
     # this alone.
     train_kernel.available()
     numba_loaded = train_kernel.kind() == "numba"
-    c_used = []
-    real_c = train_kernel.compiled_ema
-
-    def c_spy():
-        fn = real_c()
-        c_used.append(fn)
-        return fn
-
-    monkeypatch.setattr(train_kernel, "compiled_ema", c_spy)
+    c_used = spy_on(monkeypatch, train_kernel, "compiled_ema")
     rng = np.random.default_rng(7)
     y = np.abs(rng.normal(1.0, 0.3, smoothing.COMPILE_FROM + 1234))
     y[5000:5100] = y[4999]
-    calls = []
-    real = smoothing._compiled_ema
-
-    def spy():
-        fn = real()
-        calls.append(fn)
-        return fn
-
-    monkeypatch.setattr(smoothing, "_compiled_ema", spy)
+    calls = spy_on(monkeypatch, smoothing, "_compiled_ema")
     got = debiased_ema(y, 0.4)
     if train_kernel.kind() == "c":
         assert c_used and c_used[0] is not None, "a long curve with the C scanner loaded is smoothed by its loop"
