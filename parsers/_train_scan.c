@@ -269,7 +269,7 @@ i64 scan_lines(bytes buf, i64 end, i64 pos, bytes keys, const i64 *key_offsets, 
 }
 
 /* out[i] = the debiased EMA of y[0..i] (pandas' ewm kernel, adjust=True, no NaN): smoothing.py's _ema_into,
- * operation for operation, so the same doubles (ISO C: no contraction into fused multiply-adds). */
+ * operation for operation, so the same doubles (built with -ffp-contract=off: no fused multiply-add). */
 void debiased_ema(const double *y, i64 n, double decay, double *out) {
     if (n <= 0) return;
     double w = y[0];

@@ -53,7 +53,7 @@ ENV_SCANNER = "MMDASH_SCANNER"
 ENV_CC = "MMDASH_CC"
 KINDS = ("c", "numba")
 C_SOURCE = Path(__file__).with_name("_train_scan.c")
-C_FLAGS = ("-O2", "-shared", "-fPIC", "-std=c99")
+C_FLAGS = ("-O2", "-shared", "-fPIC", "-std=c99", "-ffp-contract=off")  # no fused multiply-add: the doubles of Python
 
 _scan = None
 _ema = None  # the C library's debiased EMA, bound when the C build loads (``compiled_ema``)
