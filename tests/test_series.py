@@ -205,7 +205,6 @@ def test_downsample_property_budget_order_and_first_nonfinite(y, max_points):
         assert bad[0] in rx
 
 
-
 def test_downsample_keeps_each_point_once_in_order_on_a_constant_series_of_tiny_values():
     """tsdownsample 0.1.5's MinMaxLTTB returns index 67 twice here (found by the property test above)."""
     y = np.full(112, 1.75803245e-177)
